@@ -1,0 +1,267 @@
+"""Frozen records for the bank (questions, rubrics) and for scores.
+
+Everything here is plain data: no I/O, no scoring. `Score.to_dict` /
+`Score.from_dict` give the one storage form used by the store and the CSV
+writers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Difficulty = Literal["easy", "medium", "hard"]
+Status = Literal["covered", "partial", "missed"]
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+
+
+@dataclass(frozen=True)
+class KeywordGroup:
+    """Aliases of one concept; the group matches if any alias occurs."""
+
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    """One weighted point of a rubric.
+
+    `derived` is true for points cut from reference answers of a rubric that
+    has no hand-written key points (as `bank import` creates); `reference` is
+    then the index of the reference answer the point was cut from.
+    """
+
+    id: str
+    title: str
+    text: str
+    weight: float
+    keywords: tuple[KeywordGroup, ...] = ()
+    text_en: str | None = None
+    derived: bool = False
+    reference: int | None = None
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        """The point's statements in every language the rubric gives."""
+        return tuple(t for t in (self.text, self.text_en) if t)
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A wrong claim, the cues that signal it, and its penalty in points (0-100 scale)."""
+
+    id: str
+    text: str
+    cues: tuple[KeywordGroup, ...]
+    penalty: float
+    text_en: str | None = None
+    correction: str | None = None
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        """The wrong claim in every language the rubric gives."""
+        return tuple(t for t in (self.text, self.text_en) if t)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One acceptable reference answer, in Chinese and/or English."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The reference in every language given."""
+        return tuple(t for t in (self.zh, self.en) if t)
+
+    @property
+    def primary(self) -> str:
+        """The Chinese text where there is one, else the English."""
+        return self.zh or self.en or ""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """Reference answers, key points and misconceptions for one question.
+
+    `keywords` are optional answer-level term groups (as `bank import` reads
+    from a `keywords` column), checked against the whole answer.
+    """
+
+    question_id: str
+    version: str
+    references: tuple[Reference, ...]
+    key_points: tuple[KeyPoint, ...]
+    misconceptions: tuple[Misconception, ...] = ()
+    keywords: tuple[KeywordGroup, ...] = ()
+    path: str = ""
+    content_hash: str = ""
+
+    @property
+    def derived(self) -> bool:
+        """True when the key points were cut from the reference answers."""
+        return bool(self.key_points) and all(p.derived for p in self.key_points)
+
+    @property
+    def version_id(self) -> str:
+        """The rubric's declared version and content hash, e.g. `1+3fa2c9d01b2e`."""
+        return f"{self.version}+{self.content_hash}"
+
+    @property
+    def total_weight(self) -> float:
+        """Sum of key point weights."""
+        return sum(p.weight for p in self.key_points)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One interview question."""
+
+    id: str
+    topic: str
+    difficulty: str
+    prompt_zh: str | None
+    prompt_en: str | None = None
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    path: str = ""
+
+    @property
+    def prompt(self) -> str:
+        """The Chinese prompt where there is one, else the English."""
+        return self.prompt_zh or self.prompt_en or ""
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A validated question bank: every question has exactly one rubric."""
+
+    root: Path
+    questions: dict[str, Question]
+    rubrics: dict[str, Rubric]
+    version: str
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Topics in order of first appearance."""
+        return tuple(dict.fromkeys(q.topic for q in self.questions.values()))
+
+    def by_topic(self, topic: str) -> tuple[Question, ...]:
+        """Questions of one topic, in bank order."""
+        return tuple(q for q in self.questions.values() if q.topic == topic)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What in the answer supports a judgement.
+
+    `clause` is the answer's sentence or clause that matched best ("" if the
+    answer has none), `similarity` its cosine with the rubric statement, and
+    `aliases` the keyword aliases found in the answer.
+    """
+
+    clause: str = ""
+    similarity: float = 0.0
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """How one key point fared in one answer."""
+
+    point_id: str
+    title: str
+    text: str
+    weight: float
+    status: Status
+    credit: float
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass(frozen=True)
+class MisconceptionHit:
+    """A misconception the answer states, with its evidence."""
+
+    misconception_id: str
+    text: str
+    penalty: float
+    correction: str | None = None
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The score of one answer and how it was reached.
+
+    `score` is the final 0-100 score: `calibrated` (the calibration model's
+    output from `features`) minus the misconception penalties, clipped.
+    """
+
+    question_id: str
+    score: float
+    calibrated: float
+    points: tuple[PointResult, ...]
+    misconceptions: tuple[MisconceptionHit, ...]
+    reference_similarity: float
+    best_reference: int
+    features: tuple[tuple[str, float], ...]
+    flags: tuple[str, ...]
+    rubric_version: str
+    embedder_id: str
+    calibration_id: str
+
+    @property
+    def covered(self) -> tuple[PointResult, ...]:
+        """Points judged covered."""
+        return tuple(p for p in self.points if p.status == "covered")
+
+    @property
+    def partial(self) -> tuple[PointResult, ...]:
+        """Points judged partly covered."""
+        return tuple(p for p in self.points if p.status == "partial")
+
+    @property
+    def missed(self) -> tuple[PointResult, ...]:
+        """Points judged missed."""
+        return tuple(p for p in self.points if p.status == "missed")
+
+    def how(self) -> str:
+        """One line saying how the final score was reached."""
+        penalty = sum(m.penalty for m in self.misconceptions)
+        parts = [f"calibrated {self.calibrated:.0f}"]
+        if penalty:
+            parts.append(f"- {penalty:.0f} for misconceptions")
+        parts.append(f"= {self.score:.0f}/100")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; `Score.from_dict` reverses it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Score:
+        """Rebuild a Score from `to_dict` output."""
+        points = tuple(
+            PointResult(**{**p, "evidence": _evidence(p["evidence"])}) for p in data["points"]
+        )
+        hits = tuple(
+            MisconceptionHit(**{**m, "evidence": _evidence(m["evidence"])})
+            for m in data["misconceptions"]
+        )
+        return cls(
+            **{
+                **data,
+                "points": points,
+                "misconceptions": hits,
+                "features": tuple((str(k), float(v)) for k, v in data["features"]),
+                "flags": tuple(data["flags"]),
+            }
+        )
+
+
+def _evidence(data: dict[str, Any]) -> Evidence:
+    return Evidence(
+        clause=data["clause"], similarity=float(data["similarity"]), aliases=tuple(data["aliases"])
+    )
