@@ -42,3 +42,7 @@ class InputFileError(HarnessError):
 
 class StoreError(HarnessError):
     """The attempt history database is damaged, locked or of a newer schema."""
+
+
+class OutputError(HarnessError):
+    """An output folder that already exists or cannot be written."""

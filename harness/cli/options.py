@@ -28,3 +28,12 @@ def embedder_option(f: F) -> F:
         help="use-multilingual, or st:NAME_OR_PATH for a sentence-transformers model "
         "(st:all-MiniLM-L6-v2 is bundled; English only).",
     )(f)
+
+
+def results_option(f: F) -> F:
+    """`--results DIR` (also $HARNESS_RESULTS): where the history database lives."""
+    return click.option(
+        "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        envvar="HARNESS_RESULTS", show_envvar=True,
+        help="Results folder holding history.sqlite (default: results/ in the checkout).",
+    )(f)

@@ -1,0 +1,192 @@
+"""Inline SVG charts for the HTML report: bars, lines over time, heatmap. Pure.
+
+Each function returns one `<svg>` element as text, sized in pixels, with
+every label escaped; no scripts, no external references, no ids, so several
+charts can sit in one page. Scores are on the 0-100 scale; a missing score
+is NaN. Elements carry classes (`bar`, `line`, `cell`) for styling and tests.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+FONT = 13
+# Red -> yellow -> blue (ColorBrewer RdYlBu ends), readable with red-green colour blindness.
+_STOPS = ((0.0, (215, 48, 39)), (50.0, (254, 224, 144)), (100.0, (69, 117, 180)))
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+           "#9c755f", "#bab0ac")
+_DASHES = ("", "6 3", "2 3")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: a label, a 0-100 value (NaN: no bar, `note` shown instead), optional whisker."""
+
+    label: str
+    value: float
+    note: str = ""
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: a label and its (time, 0-100 value) points in time order."""
+
+    label: str
+    points: tuple[tuple[datetime, float], ...]
+
+
+def text_width(text: str, size: float = FONT) -> float:
+    """Approximate rendered width: wide (CJK) characters 1 em, others 0.6 em."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
+
+
+def clip_label(text: str, max_px: float, size: float = FONT) -> str:
+    """The text, cut with an ellipsis to fit `max_px`."""
+    if text_width(text, size) <= max_px:
+        return text
+    while text and text_width(text + "…", size) > max_px:
+        text = text[:-1]
+    return text + "…"
+
+
+def score_color(value: float) -> str:
+    """Hex colour of a 0-100 score on the red-yellow-blue scale; grey for NaN."""
+    if math.isnan(value):
+        return "#e5e7eb"
+    v = min(100.0, max(0.0, value))
+    (a, ca), (b, cb) = (_STOPS[0], _STOPS[1]) if v <= 50 else (_STOPS[1], _STOPS[2])
+    t = (v - a) / (b - a)
+    r, g, bl = (round(x + (y - x) * t) for x, y in zip(ca, cb))
+    return f"#{r:02x}{g:02x}{bl:02x}"
+
+
+def ink_for(fill: str) -> str:
+    """Black or white text, whichever reads better on `fill`."""
+    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    return "#111827" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+
+
+def _svg(kind: str, width: float, height: float, title: str, body: list[str]) -> str:
+    t = escape(title)
+    return (f'<svg class="chart {kind}" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{t}">'
+            f"<title>{t}</title>{''.join(body)}</svg>")
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = "", fill: str = "") -> str:
+    attrs = f' class="{cls}"' if cls else ""
+    attrs += f' fill="{fill}"' if fill else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{attrs}>{escape(text)}</text>'
+
+
+def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 720) -> str:
+    """Horizontal bars on a 0-100 axis, in the order given."""
+    label_w = min(220.0, max([text_width(b.label) for b in bars] + [40.0]) + 12)
+    left, right, top, row = label_w, 56.0, 24.0, 28.0
+    plot_w = width - left - right
+    height = top + row * len(bars) + 12
+    body = []
+    for tick in (0, 25, 50, 75, 100):
+        x = left + plot_w * tick / 100
+        body.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{height - 8:.1f}"/>')
+        body.append(_text(x, top - 10, str(tick), anchor="middle", cls="tick"))
+    for i, bar in enumerate(bars):
+        y = top + row * i
+        body.append(_text(left - 8, y + row / 2 + 4, clip_label(bar.label, label_w - 12), anchor="end"))
+        if math.isnan(bar.value):
+            body.append(_text(left + 6, y + row / 2 + 4, bar.note, cls="muted"))
+            continue
+        w = max(1.0, plot_w * min(100.0, max(0.0, bar.value)) / 100)
+        body.append(f'<rect class="bar" x="{left:.1f}" y="{y + 5:.1f}" width="{w:.1f}" height="{row - 10:.1f}" '
+                    f'rx="3" fill="{score_color(bar.value)}"><title>{escape(bar.label)}: {bar.value:.0f}'
+                    f"</title></rect>")
+        if bar.low is not None and bar.high is not None:
+            x1, x2 = (left + plot_w * min(100.0, max(0.0, v)) / 100 for v in (bar.low, bar.high))
+            ym = y + row / 2
+            body.append(f'<path class="whisker" d="M{x1:.1f} {ym:.1f}H{x2:.1f}M{x1:.1f} {ym - 5:.1f}v10'
+                        f'M{x2:.1f} {ym - 5:.1f}v10"/>')
+        body.append(_text(left + plot_w + 8, y + row / 2 + 4, bar.note or f"{bar.value:.0f}", cls="value"))
+    return _svg("chart-bars", width, height, title, body)
+
+
+def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height: int = 300,
+               empty: str = "") -> str:
+    """One line per series over a shared time axis, 0-100 vertical axis, legend below."""
+    times = [t for s in series for t, _ in s.points]
+    legend_rows = math.ceil(len(series) / 3)
+    left, right, top, bottom = 40.0, 16.0, 14.0, 30.0 + 20 * legend_rows
+    plot_w, plot_h = width - left - right, height - top - bottom
+    body = []
+    for tick in (0, 25, 50, 75, 100):
+        y = top + plot_h * (1 - tick / 100)
+        body.append(f'<line class="grid" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"/>')
+        body.append(_text(left - 6, y + 4, str(tick), anchor="end", cls="tick"))
+    if not times:
+        body.append(_text(left + plot_w / 2, top + plot_h / 2, empty, anchor="middle", cls="muted"))
+        return _svg("chart-lines", width, height, title, body)
+    t0, t1 = min(times), max(times)
+    span = (t1 - t0).total_seconds()
+
+    def x_of(t: datetime) -> float:
+        return left + (plot_w * (t - t0).total_seconds() / span if span else plot_w / 2)
+
+    for t, label in _time_ticks(t0, t1):
+        body.append(_text(x_of(t), top + plot_h + 18, label, anchor="middle", cls="tick"))
+    for i, s in enumerate(series):
+        color, dash = PALETTE[i % len(PALETTE)], _DASHES[(i // len(PALETTE)) % len(_DASHES)]
+        pts = [(x_of(t), top + plot_h * (1 - min(100.0, max(0.0, v)) / 100)) for t, v in s.points]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        d = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f} {y:.1f}" for j, (x, y) in enumerate(pts))
+        body.append(f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(s.label)}</title></path>')
+        body.extend(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
+        lx, ly = left + (i % 3) * (plot_w / 3), height - 20 * legend_rows + 20 * (i // 3) - 2
+        body.append(f'<rect class="key" x="{lx:.1f}" y="{ly - 9:.1f}" width="14" height="4" fill="{color}"/>')
+        body.append(_text(lx + 20, ly - 3, clip_label(s.label, plot_w / 3 - 28)))
+    return _svg("chart-lines", width, height, title, body)
+
+
+def _time_ticks(t0: datetime, t1: datetime, count: int = 5) -> list[tuple[datetime, str]]:
+    span = (t1 - t0).total_seconds()
+    fmt = "%m-%d %H:%M" if span < 2 * 86400 else "%Y-%m-%d" if span > 300 * 86400 else "%m-%d"
+    if span == 0:
+        return [(t0, t0.strftime(fmt))]
+    return [(t0 + (t1 - t0) * i / (count - 1), (t0 + (t1 - t0) * i / (count - 1)).strftime(fmt))
+            for i in range(count)]
+
+
+def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *,
+            title: str) -> str:
+    """A grid of scores: one row per `rows` label, one column per `columns` label."""
+    label_w = min(180.0, max([text_width(r) for r in rows] + [40.0]) + 12)
+    cell_w = min(120.0, max([56.0] + [text_width(c, FONT - 1) + 12 for c in columns]))
+    cell_h, top = 24.0, 30.0
+    width = label_w + cell_w * len(columns) + 8
+    height = top + cell_h * len(rows) + 44
+    body = [_text(label_w + cell_w * (j + 0.5), top - 10, clip_label(c, cell_w - 6, FONT - 1), anchor="middle",
+                  cls="head") for j, c in enumerate(columns)]
+    for i, (name, row) in enumerate(zip(rows, values)):
+        y = top + cell_h * i
+        body.append(_text(label_w - 8, y + cell_h / 2 + 4, clip_label(name, label_w - 12), anchor="end"))
+        for j, v in enumerate(row):
+            fill, x = score_color(v), label_w + cell_w * j
+            shown = "–" if math.isnan(v) else f"{v:.0f}"
+            body.append(f'<rect class="cell" x="{x:.1f}" y="{y:.1f}" width="{cell_w - 2:.1f}" '
+                        f'height="{cell_h - 2:.1f}" fill="{fill}"><title>{escape(name)} · {escape(columns[j])}: '
+                        f"{shown}</title></rect>")
+            body.append(_text(x + cell_w / 2 - 1, y + cell_h / 2 + 3, shown, anchor="middle", cls="num",
+                              fill=ink_for(fill)))
+    ly = height - 34
+    for k in range(11):
+        fill = score_color(k * 10.0)
+        body.append(f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
+                    f'fill="{fill}"/>')
+    body.append(_text(label_w, ly + 24, "0", anchor="middle", cls="tick"))
+    body.append(_text(label_w + 18 * 11, ly + 24, "100", anchor="middle", cls="tick"))
+    return _svg("chart-heatmap", width, height, title, body)

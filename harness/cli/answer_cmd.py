@@ -1,0 +1,328 @@
+"""`harness answer`: write answers, get an instant score, build a history.
+
+In a terminal the answer is written in a prompt_toolkit editor (multi-line,
+paste, IME input); with standard input from a pipe, answers are read in the
+format `parse_piped` documents. Either way each answer is scored, stored and
+compared with the user's earlier attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from harness.cli.options import bank_option, embedder_option, results_option
+
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
+    from harness.practice import Feedback, ScorerLike, Session
+    from harness.scheduler import Pick
+    from harness.types import Bank, Question
+
+SEPARATOR = "---"
+COMMANDS = (":skip", ":hint", ":quit")
+REASONS = {
+    "due": "due for review",
+    "weak-topic": "weak topic",
+    "unseen": "new question",
+    "ahead": "review ahead of schedule",
+}
+STATUS = {"covered": ("✓ covered", "green"), "partial": ("~ partly", "yellow"), "missed": ("✗ missed", "red")}
+
+
+@dataclass(frozen=True)
+class PipedAnswer:
+    """One answer read from a pipe; `question_id` None means "the scheduler's next"."""
+
+    question_id: str | None
+    text: str
+    line: int
+
+
+def parse_piped(text: str) -> list[PipedAnswer]:
+    """Split piped input into answers.
+
+    Answers are separated by a line `---`. An answer may start with a line
+    `@question-id` naming its question; otherwise it answers the scheduler's
+    next question. An answer that is just `:skip` skips its question. Blank
+    answers between separators are ignored.
+    """
+    out: list[PipedAnswer] = []
+    block: list[str] = []
+    start = 1
+
+    def flush() -> None:
+        lines = list(block)
+        first = next((i for i, s in enumerate(lines) if s.strip()), None)
+        if first is None:
+            return
+        qid = None
+        head = lines[first].strip()
+        if head.startswith("@"):
+            qid, lines = head[1:].strip(), lines[first + 1:]
+        body = "\n".join(lines).strip()
+        if body or qid:
+            out.append(PipedAnswer(qid, body, start + (first or 0)))
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip() == SEPARATOR:
+            flush()
+            block, start = [], number + 1
+        else:
+            block.append(raw)
+    flush()
+    return out
+
+
+@click.command()
+@click.option("--topic", "topics", multiple=True, help="Only questions of this topic (repeatable).")
+@click.option("--question", "question_ids", multiple=True,
+              help="Ask exactly these question ids, in this order (repeatable).")
+@click.option("-n", "limit", type=click.IntRange(min=1), default=None, help="Stop after N questions.")
+@click.option("--user", envvar="HARNESS_USER", show_envvar=True, default=None,
+              help="Whose history to use (default: your login name).")
+@bank_option
+@embedder_option
+@results_option
+@click.option("--json", "as_json", is_flag=True,
+              help="Pipe mode: print one JSON object per answer instead of the report.")
+def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | None, user: str | None,
+           bank_dir: Path | None, embedder_name: str, results_dir: Path | None, as_json: bool) -> None:
+    """Answer questions and get an instant score with what you missed.
+
+    Questions come in order of need: due reviews first, then your weakest
+    topics, then new ones. In a terminal, write your answer over as many lines
+    as you like; submit with Esc then Enter (or Ctrl-D). On a line of its own,
+    type :hint for the key points' headings, :skip to skip, :quit to stop.
+
+    With input from a pipe, answers are separated by a line `---`; an answer may
+    start with `@QUESTION-ID`. Example:
+
+        printf '@clip-idea\\nCLIP 用对比学习...\\n---\\n@vit-patch\\n...' | harness answer
+    """
+    from harness import practice, store
+    from harness.bank import load_bank
+    from harness.encoders import canonical_name
+    from harness.paths import default_results_dir
+
+    bank = load_bank(bank_dir)
+    embedder_name = canonical_name(embedder_name)
+    pool = practice.select_questions(bank, topics=topics, question_ids=question_ids)
+    results = results_dir or default_results_dir()
+    conn = store.connect(store.db_path(results))
+    loader = practice.BackgroundScorer(lambda: _load_scorer(bank, embedder_name, results, pool))
+    session = practice.Session(conn, bank, loader.get, user=user or practice.default_user(),
+                               questions=pool, fixed_order=bool(question_ids), limit=limit)
+    try:
+        if sys.stdin.isatty():
+            _interactive(session, loader, bank)
+        else:
+            _piped(session, sys.stdin.read(), as_json=as_json)
+    finally:
+        conn.close()
+
+
+def _load_scorer(bank: Bank, embedder_name: str, results: Path, pool: Sequence[Question]) -> ScorerLike:
+    from harness.scorer import Scorer
+
+    scorer = Scorer.load(bank, embedder_name=embedder_name, results_dir=results)
+    scorer.warm_up()
+    scorer.rubric_vectors([q.id for q in pool])  # embeds (or reads cached) rubrics ahead of the first submit
+    return scorer
+
+
+def _interactive(session: Session, loader: object, bank: Bank) -> None:
+    from rich.console import Console
+
+    from harness import practice
+
+    console = Console(highlight=False)
+    editor = _Editor(loader)
+    pick = session.next()
+    if pick is None:
+        console.print("No questions to ask: the selection is empty.")
+    while pick is not None:
+        console.print(_question_panel(pick))
+        started = session.clock()
+        text = ""
+        while True:
+            text = editor.read(default=text)
+            command = _command(text)
+            if command == ":hint":
+                text = _strip_command(text)
+                console.print(_hint_panel(practice.hint(bank, pick.question.id)))
+                continue
+            if command is None and not text.strip():
+                console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
+                continue
+            break
+        if command == ":quit":
+            break
+        if command == ":skip":
+            session.mark_asked(pick.question)
+            console.print("[dim]Skipped.[/]")
+        else:
+            with console.status("Scoring… (the first score waits for the embedder to load)"):
+                feedback = session.submit(pick.question, text, started_at=started)
+            console.print(feedback_view(feedback))
+        pick = session.next()
+    _goodbye(console, session)
+
+
+def _command(text: str) -> str | None:
+    lines = text.rstrip().splitlines()
+    last = lines[-1].strip().lower() if lines else ""
+    if last in (":q", ":quit", ":exit"):
+        return ":quit"
+    return last if last in COMMANDS else None
+
+
+def _strip_command(text: str) -> str:
+    lines = text.rstrip().splitlines()
+    return "\n".join(lines[:-1]).rstrip() + ("\n" if len(lines) > 1 else "")
+
+
+def _goodbye(console: Console, session: Session) -> None:
+    n = len(session.answered)
+    console.print(
+        f"{n} answer{'s' * (n != 1)} saved for {session.user}. "
+        "Run [bold]harness history[/] to see your scores over time."
+    )
+
+
+class _Editor:
+    """A multi-line prompt_toolkit editor with submit keys and a status bar."""
+
+    def __init__(self, loader: object) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.key_binding import KeyBindings
+
+        kb = KeyBindings()
+
+        @kb.add("c-d")
+        def _submit(event: object) -> None:
+            buffer = event.current_buffer  # type: ignore[attr-defined]
+            if buffer.text.strip():
+                buffer.validate_and_handle()
+            else:
+                event.app.exit(result=":quit")  # type: ignore[attr-defined]
+
+        self._loader = loader
+        self._prompt: PromptSession[str] = PromptSession(
+            multiline=True, key_bindings=kb, prompt_continuation="  ",
+            bottom_toolbar=self._toolbar, refresh_interval=0.5,
+        )
+
+    def _toolbar(self) -> str:
+        ready = getattr(self._loader, "ready", True)
+        state = "scorer ready" if ready else "scorer loading…"
+        return f" Submit: Esc Enter or Ctrl-D │ on a line alone: :hint :skip :quit │ {state}"
+
+    def read(self, *, default: str = "") -> str:
+        return self._prompt.prompt("› ", default=default)
+
+
+def _piped(session: Session, text: str, *, as_json: bool) -> None:
+    from rich.console import Console
+
+    from harness.lookup import find_question
+
+    console = Console(highlight=False)
+    answers = parse_piped(text)
+    for item in answers:
+        if session.limit is not None and len(session.asked) >= session.limit:
+            click.echo(f"Stopped after {session.limit} questions (-n); "
+                       f"{len(answers) - len(session.asked)} answers left unread.", err=True)
+            break
+        if item.question_id:
+            question = find_question(session.bank, item.question_id)
+        else:
+            pick = session.next()
+            if pick is None:
+                click.echo(f"No question left for the answer at line {item.line}; stopping.", err=True)
+                break
+            question = pick.question
+        if item.text.strip().lower() == ":skip":
+            session.mark_asked(question)
+            continue
+        feedback = session.submit(question, item.text, started_at=session.clock())
+        if as_json:
+            click.echo(json.dumps(_json(feedback), ensure_ascii=False))
+        else:
+            console.print(_question_panel_for(question))
+            console.print(feedback_view(feedback))
+    if not as_json:
+        _goodbye(console, session)
+
+
+def _json(feedback: Feedback) -> dict[str, object]:
+    return {
+        "attempt_id": feedback.attempt_id,
+        "question_id": feedback.question.id,
+        "score": feedback.score.score,
+        "comparison": feedback.comparison.lines(),
+        "explanation": feedback.score.to_dict(),
+    }
+
+
+def _question_panel(pick: Pick) -> RenderableType:
+    return _question_panel_for(pick.question, REASONS.get(pick.reason, pick.reason))
+
+
+def _question_panel_for(question: Question, reason: str = "") -> RenderableType:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    body = Text(question.prompt, style="bold")
+    if question.prompt_zh and question.prompt_en:
+        body.append("\n" + question.prompt_en, style="dim")
+    title = f"{question.id} · {question.topic} · {question.difficulty}"
+    return Panel(body, title=title, subtitle=reason or None, title_align="left", subtitle_align="right")
+
+
+def _hint_panel(titles: list[str]) -> RenderableType:
+    from rich.panel import Panel
+
+    return Panel("\n".join(f"• {t}" for t in titles), title="Hint: what a full answer covers",
+                 title_align="left", border_style="cyan")
+
+
+def feedback_view(feedback: Feedback) -> RenderableType:
+    """The score, each key point, misconceptions, the reference and the comparison."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    score = feedback.score
+    colour = "green" if score.score >= 85 else "yellow" if score.score >= 60 else "red"
+    head = Text.assemble(("Score ", "bold"), (f"{score.score:.0f}/100", f"bold {colour}"),
+                         (f"   {score.how()}", "dim"))
+    if score.flags:
+        head.append(f"   [{', '.join(score.flags)}]", style="magenta")
+    points = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
+    points.add_column("Key point", ratio=2)
+    points.add_column("", no_wrap=True)
+    points.add_column("Your matching sentence", ratio=3)
+    for p in score.points:
+        label, style = STATUS[p.status]
+        clause = p.evidence.clause if p.status != "missed" else ""
+        points.add_row(Text(p.title), Text(label, style=style), Text(clause or "—", style="dim" if not clause else ""))
+    parts: list[RenderableType] = [head, points]
+    for m in score.misconceptions:
+        line = Text.assemble(("Misconception: ", "bold red"), m.text, f" (−{m.penalty:.0f})")
+        if m.evidence.clause:
+            line.append(f"\n  you wrote: {m.evidence.clause}", style="dim")
+        if m.correction:
+            line.append(f"\n  correction: {m.correction}", style="green")
+        parts.append(line)
+    parts.append(Panel(Text(feedback.reference), title="Reference answer", title_align="left", border_style="dim"))
+    parts.append(Text("\n".join(feedback.comparison.lines()), style="cyan"))
+    return Group(*parts)

@@ -1,0 +1,187 @@
+"""Reports -> Markdown, self-contained HTML, or CSV. Escaped and injection-safe.
+
+Markdown and HTML are drawn from one list of `Section`s (heading, note,
+table, chart), so both carry the same content; HTML adds inline SVG charts
+(`harness.charts`) and a Content-Security-Policy that forbids scripts and
+network requests, so the file opens offline and can be mailed. Every piece
+of data is escaped: `html.escape` in HTML, backslash escapes in Markdown,
+and a leading `'` before CSV cells a spreadsheet would run as a formula.
+
+CSV is one table: a `section` column, then the union of the sections'
+columns (English names, stable for scripts), one row per table row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from html import escape
+
+import pandas as pd
+
+from harness.charts import score_color
+from harness.cohort_report import CohortReport
+from harness.errors import HarnessError
+from harness.report import CandidateReport
+from harness.report_labels import labels
+from harness.report_layout import Cell, Document, Section, layout
+
+FORMATS = ("md", "html", "csv")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|#])")
+_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en") -> str:
+    """The report as text in `fmt` ("md", "html" or "csv").
+
+    Raises:
+        HarnessError: an unknown format or language.
+    """
+    if fmt == "csv":
+        return csv_text(report)
+    if fmt not in FORMATS:
+        raise HarnessError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    doc = layout(report, labels(lang), lang=lang)
+    return html(doc) if fmt == "html" else markdown(doc)
+
+
+# --- Markdown -----------------------------------------------------------------
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside Markdown (and a table cell): one line, specials backslash-escaped."""
+    flat = " ".join(str(text).split())
+    return _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", flat))
+
+
+def _md_cell(cell: Cell) -> str:
+    parts = cell if isinstance(cell, tuple) else (cell,)
+    return " / ".join(md_escape(p) for p in parts if p)
+
+
+def markdown(doc: Document) -> str:
+    """The document as GitHub-flavoured Markdown."""
+    out = [f"# {md_escape(doc.title)}", ""]
+    out += [md_escape(line) + "  " for line in doc.lines] + [""]
+    for s in doc.sections:
+        out += [f"## {md_escape(s.title)}", ""]
+        if s.note:
+            out += [md_escape(s.note), ""]
+        if not s.rows:
+            out += [md_escape(s.empty), ""] if s.empty else []
+            continue
+        out.append("| " + " | ".join(md_escape(h) for h in s.headers) + " |")
+        out.append("|" + "|".join("---:" if i in s.numeric else "---" for i in range(len(s.headers))) + "|")
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in s.rows]
+        out.append("")
+    return "\n".join(out)
+
+
+# --- HTML ---------------------------------------------------------------------
+
+
+def _html_cell(cell: Cell, *, is_score: bool) -> str:
+    if isinstance(cell, tuple):
+        first, *rest = [c for c in cell if c] or [""]
+        return escape(first) + "".join(f'<br><span class="sub">{escape(r)}</span>' for r in rest)
+    if is_score and cell not in ("", "—"):
+        try:
+            value = float(cell)
+        except ValueError:
+            return escape(cell)
+        return f'<span class="chip" style="background:{score_color(value)}"></span>{escape(cell)}'
+    return escape(cell)
+
+
+def _html_table(s: Section) -> str:
+    head = "".join(f'<th{" class=num" if i in s.numeric else ""}>{escape(h)}</th>' for i, h in enumerate(s.headers))
+    body = "".join(
+        "<tr>" + "".join(f'<td{" class=num" if i in s.numeric else ""}>{_html_cell(c, is_score=i in s.score)}</td>'
+                         for i, c in enumerate(row)) + "</tr>"
+        for row in s.rows
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if s.table_folded:
+        return f"<details><summary>{escape(s.headers[0])} …</summary>{table}</details>"
+    return table
+
+
+def _html_section(s: Section) -> str:
+    parts = [f"<section><h2>{escape(s.title)}</h2>"]
+    if s.note:
+        parts.append(f'<p class="note">{escape(s.note)}</p>')
+    if s.chart:
+        parts.append(f'<figure>{s.chart}</figure>')
+    if s.rows:
+        parts.append(f'<div class="scroll">{_html_table(s)}</div>')
+    elif s.empty:
+        parts.append(f'<p class="empty">{escape(s.empty)}</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def html(doc: Document) -> str:
+    """The document as one self-contained HTML page: inline CSS and SVG, no scripts, no requests."""
+    cards = "".join(f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div></div>'
+                    for k, v in doc.cards)
+    lines = "".join(f"<p>{escape(line)}</p>" for line in doc.lines)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{"zh-CN" if doc.lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(doc.title)}</title><style>{CSS}</style></head>"
+        f'<body><main><header><h1>{escape(doc.title)}</h1><div class="meta">{lines}</div></header>'
+        f'<div class="cards">{cards}</div>'
+        + "".join(_html_section(s) for s in doc.sections)
+        + "</main></body></html>\n"
+    )
+
+
+# --- CSV ----------------------------------------------------------------------
+
+
+def csv_safe(value: object) -> object:
+    """A string a spreadsheet would run as a formula gets a leading `'`; other values pass."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:
+    if isinstance(report, CandidateReport):
+        summary = pd.DataFrame([{"user": report.user, "attempts": report.attempts, "questions": report.questions,
+                                 "bank_questions": report.bank_questions, "mean": report.mean,
+                                 "first_attempt": report.first_attempt, "last_attempt": report.last_attempt,
+                                 "generated_at": report.generated_at}])
+        return {"summary": summary, "topics": report.topics, "missed_points": report.missed_points,
+                "next_questions": report.next_questions, "progress": report.progress}
+    summary = pd.DataFrame([{"source": report.source, "people": report.people, "answers": report.answers,
+                             "questions": report.questions, "mean": report.mean,
+                             "skipped_rows": report.skipped_rows, "generated_at": report.generated_at}])
+    wide = report.person_topic.set_index("person")
+    people = wide["overall"].rename("mean").reset_index()
+    long = wide.drop(columns="overall").stack().rename("mean").rename_axis(["person", "topic"]).reset_index()
+    return {"summary": summary, "topics": report.topics, "people": people, "person_topic": long,
+            "hardest": report.hardest, "negative_discrimination": report.negative,
+            "missed_points": report.missed_points, "misconceptions": report.misconceptions,
+            "attention": report.attention}
+
+
+def csv_text(report: CandidateReport | CohortReport) -> str:
+    """Every table of the report in one CSV text, a `section` column first."""
+    frames = []
+    for name, table in _tables(report).items():
+        frame = table.copy()
+        for col in frame.columns:
+            if pd.api.types.is_float_dtype(frame[col]):
+                frame[col] = frame[col].round(3)
+            elif frame[col].dtype == object:
+                frame[col] = frame[col].map(csv_safe)
+        frame.insert(0, "section", name)
+        frames.append(frame)
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    rows = [f.reindex(columns=columns) for f in frames if len(f)]
+    joined = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
+    return str(joined.to_csv(index=False, lineterminator="\n"))

@@ -1,0 +1,107 @@
+"""Judgements that explain a score: key point status, misconceptions, answer flags. Pure.
+
+A key point's credit mixes how close the answer's best clause is to the
+point's statement with the share of its keyword groups found; keywords count
+only in proportion to that closeness, so a bare list of the right terms does
+not cover a point. Similarity thresholds come from the calibration (they
+differ between embedders), not from constants here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.features import AnswerVectors, PointMatch, RubricVectors
+from harness.keywords import is_negated, match_group
+from harness.text import has_cjk, normalize, visible_length
+from harness.types import Evidence, KeywordGroup, MisconceptionHit, PointResult, Status
+
+COVERED, PARTIAL = 0.6, 0.3
+_NO_ANSWER = re.compile(
+    r"^(不知道|不清楚|不会|不记得|忘了|没学过|跳过|pass|skip|no idea|idk|n/?a|none|"
+    r"i (do not|don't) know|not sure|dunno)[\s.。!！?？~～]*$"
+)
+_LIST_SEPARATORS = re.compile(r"[\s,，、;；/|]+")
+_LIST_SEPARATORS_EN = re.compile(r"[,;/|]+")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Similarities at which a clause starts to cover a point (low) and fully covers it (high)."""
+
+    low: float
+    high: float
+
+    def credit(self, similarity: float) -> float:
+        """Similarity mapped linearly to 0..1 between the thresholds."""
+        return float(np.clip((similarity - self.low) / max(1e-6, self.high - self.low), 0.0, 1.0))
+
+
+def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tuple[PointResult, ...]:
+    """Status and evidence for every key point."""
+    out = []
+    for m in matches:
+        semantic = thresholds.credit(m.similarity)
+        if m.point.keywords:
+            credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
+        else:
+            credit = semantic
+        status: Status = "covered" if credit >= COVERED else "partial" if credit >= PARTIAL else "missed"
+        evidence = Evidence(m.clause if semantic > 0 or m.aliases else "", round(m.similarity, 4), m.aliases)
+        out.append(PointResult(m.point.id, m.point.title, m.point.text, m.point.weight, status,
+                               round(credit, 4), evidence))
+    return tuple(out)
+
+
+def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: float) -> tuple[MisconceptionHit, ...]:
+    """Misconceptions the answer states.
+
+    A clause states one when every cue group matches in it, not right after a
+    negation, and the clause is closer to the wrong claim than to its
+    correction (without a correction: at least `min_similarity` to the claim).
+    """
+    hits = []
+    for misc, mvec, cvec in zip(rv.rubric.misconceptions, rv.misconceptions, rv.corrections):
+        for clause, vec in zip(av.clauses, av.clause_vectors):
+            norm = normalize(clause)
+            found = [match_group(g, norm) for g in misc.cues]
+            if any(h is None for h in found) or any(is_negated(norm, h.start) for h in found if h):
+                continue
+            wrong = float((mvec @ vec).max())
+            right = float((cvec @ vec).max()) if cvec is not None else min_similarity
+            if wrong > right:
+                aliases = tuple(h.alias for h in found if h)
+                hits.append(MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction,
+                                             Evidence(clause, round(wrong, 4), aliases)))
+                break
+    return tuple(hits)
+
+
+def is_no_answer(text: str) -> bool:
+    """True for an empty answer or a plain 'I don't know'."""
+    norm = normalize(text)
+    return not norm or _NO_ANSWER.match(norm) is not None
+
+
+def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
+    """True when the answer is a bare list of the rubric's terms, none a statement.
+
+    Three or more short items (Chinese split at spaces and commas, as its
+    statements run without spaces; English at commas), most of them one of
+    the rubric's keyword aliases. Short numeric working such as
+    "16 × 16 = 256" holds no alias and is not a list.
+    """
+    if has_cjk(text):
+        items = [i for i in _LIST_SEPARATORS.split(text) if i.strip()]
+        short = max((visible_length(i) for i in items), default=0) <= 5
+    else:
+        items = [i for i in _LIST_SEPARATORS_EN.split(text) if i.strip()]
+        short = max((len(i.split()) for i in items), default=0) <= 3
+    if len(items) < 3 or not short or not groups:
+        return False
+    named = sum(any(match_group(g, normalize(i)) for g in groups) for i in items)
+    return named >= 0.5 * len(items)
