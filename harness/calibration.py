@@ -49,13 +49,7 @@ class Calibration:
     bank_versions: tuple[str, ...] = ()
     cv: dict[str, float] = field(default_factory=dict)
     created: str = ""
-
-    @property
-    def id(self) -> str:
-        """Content hash of the fitted model and its inputs, stored with every score."""
-        blob = pickle.dumps((self.model, self.relevance, self.feature_names, self.thresholds, self.embedder_id),
-                            protocol=4)
-        return hashlib.sha256(blob).hexdigest()[:12]
+    id: str = ""
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Scores 0-100 for a (n, len(feature_names)) feature matrix."""
@@ -135,10 +129,12 @@ def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, tra
         raise CalibrationError(f"calibration needs at least 20 graded answers, got {int(real.sum())}")
     cov = x[real, FEATURE_NAMES.index("cov")]
     model, relevance = _fit_pair(x, y, real)
+    blob = pickle.dumps((model, relevance, FEATURE_NAMES, embedder_id), protocol=4)
     return Calibration(
         model=model, relevance=relevance, feature_names=FEATURE_NAMES, thresholds=fit_thresholds(cov, y[real]),
         embedder_id=embedder_id, trained_on=trained_on, bank_versions=bank_versions, cv=dict(cv or {}),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        id=hashlib.sha256(blob).hexdigest()[:12],
     )
 
 

@@ -16,8 +16,9 @@ from datetime import datetime
 from html import escape
 
 FONT = 13
-# Red -> yellow -> blue (ColorBrewer RdYlBu ends), readable with red-green colour blindness.
-_STOPS = ((0.0, (215, 48, 39)), (50.0, (254, 224, 144)), (100.0, (69, 117, 180)))
+# ColorBrewer "Spectral" without its pale centre: red (low) through yellow and green to blue (high).
+_STOPS = ((0.0, "#d53e4f"), (25.0, "#f46d43"), (45.0, "#fdae61"), (55.0, "#f3d35c"), (68.0, "#9fd28b"),
+          (82.0, "#5fb9a6"), (100.0, "#3288bd"))
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
 _DASHES = ("", "6 3", "2 3")
@@ -61,15 +62,21 @@ def score_color(value: float) -> str:
     if math.isnan(value):
         return "#e5e7eb"
     v = min(100.0, max(0.0, value))
-    (a, ca), (b, cb) = (_STOPS[0], _STOPS[1]) if v <= 50 else (_STOPS[1], _STOPS[2])
-    t = (v - a) / (b - a)
-    r, g, bl = (round(x + (y - x) * t) for x, y in zip(ca, cb))
-    return f"#{r:02x}{g:02x}{bl:02x}"
+    for (a, ca), (b, cb) in zip(_STOPS, _STOPS[1:]):
+        if v <= b:
+            t = (v - a) / (b - a)
+            r, g, bl = (round(x + (y - x) * t) for x, y in zip(_rgb(ca), _rgb(cb)))
+            return f"#{r:02x}{g:02x}{bl:02x}"
+    return _STOPS[-1][1]
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
 def ink_for(fill: str) -> str:
     """Black or white text, whichever reads better on `fill`."""
-    r, g, b = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = _rgb(fill)
     return "#111827" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
 
 
@@ -86,7 +93,7 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = ""
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{attrs}>{escape(text)}</text>'
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 720) -> str:
+def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 760) -> str:
     """Horizontal bars on a 0-100 axis, in the order given."""
     label_w = min(220.0, max([text_width(b.label) for b in bars] + [40.0]) + 12)
     left, right, top, row = label_w, 56.0, 24.0, 28.0
@@ -116,12 +123,14 @@ def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 720) -> str:
     return _svg("chart-bars", width, height, title, body)
 
 
-def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height: int = 300,
+def line_chart(series: Sequence[Series], *, title: str, width: int = 900, height: int = 300,
                empty: str = "") -> str:
     """One line per series over a shared time axis, 0-100 vertical axis, legend below."""
     times = [t for s in series for t, _ in s.points]
-    legend_rows = math.ceil(len(series) / 3)
-    left, right, top, bottom = 40.0, 16.0, 14.0, 30.0 + 20 * legend_rows
+    per_row = 4
+    legend_rows = math.ceil(len(series) / per_row)
+    left, right, top = 40.0, 24.0, 14.0
+    bottom = 34.0 + 22 * legend_rows
     plot_w, plot_h = width - left - right, height - top - bottom
     body = []
     for tick in (0, 25, 50, 75, 100):
@@ -146,9 +155,10 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 720, height
         d = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f} {y:.1f}" for j, (x, y) in enumerate(pts))
         body.append(f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(s.label)}</title></path>')
         body.extend(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
-        lx, ly = left + (i % 3) * (plot_w / 3), height - 20 * legend_rows + 20 * (i // 3) - 2
-        body.append(f'<rect class="key" x="{lx:.1f}" y="{ly - 9:.1f}" width="14" height="4" fill="{color}"/>')
-        body.append(_text(lx + 20, ly - 3, clip_label(s.label, plot_w / 3 - 28)))
+        lx = left + (i % per_row) * (plot_w / per_row)
+        ly = top + plot_h + 40 + 22 * (i // per_row)
+        body.append(f'<rect class="key" x="{lx:.1f}" y="{ly - 6:.1f}" width="16" height="4" fill="{color}"/>')
+        body.append(_text(lx + 22, ly, clip_label(s.label, plot_w / per_row - 30)))
     return _svg("chart-lines", width, height, title, body)
 
 
@@ -162,15 +172,28 @@ def _time_ticks(t0: datetime, t1: datetime, count: int = 5) -> list[tuple[dateti
 
 
 def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *,
-            title: str) -> str:
-    """A grid of scores: one row per `rows` label, one column per `columns` label."""
+            title: str, max_width: int = 940) -> str:
+    """A grid of scores: one row per `rows` label, one column per `columns` label.
+
+    Cells share `max_width`; column labels that do not fit their cell are
+    drawn slanted.
+    """
     label_w = min(180.0, max([text_width(r) for r in rows] + [40.0]) + 12)
-    cell_w = min(120.0, max([56.0] + [text_width(c, FONT - 1) + 12 for c in columns]))
-    cell_h, top = 24.0, 30.0
-    width = label_w + cell_w * len(columns) + 8
+    cell_w = min(96.0, max(40.0, (max_width - label_w - 8) / max(1, len(columns))))
+    head_w = [min(160.0, text_width(c, FONT - 1)) for c in columns]
+    slant = any(w > cell_w - 6 for w in head_w)
+    cell_h = 24.0
+    top = 20 + (max(head_w, default=0) * 0.6 if slant else 10)
+    width = label_w + cell_w * len(columns) + (max(head_w, default=0) * 0.85 if slant else 8)
     height = top + cell_h * len(rows) + 44
-    body = [_text(label_w + cell_w * (j + 0.5), top - 10, clip_label(c, cell_w - 6, FONT - 1), anchor="middle",
-                  cls="head") for j, c in enumerate(columns)]
+    body = []
+    for j, c in enumerate(columns):
+        x = label_w + cell_w * (j + 0.5)
+        if slant:
+            body.append(f'<text class="head" x="{x:.1f}" y="{top - 8:.1f}" text-anchor="start" '
+                        f'transform="rotate(-35 {x:.1f} {top - 8:.1f})">{escape(clip_label(c, 160, FONT - 1))}</text>')
+        else:
+            body.append(_text(x, top - 10, c, anchor="middle", cls="head"))
     for i, (name, row) in enumerate(zip(rows, values)):
         y = top + cell_h * i
         body.append(_text(label_w - 8, y + cell_h / 2 + 4, clip_label(name, label_w - 12), anchor="end"))
@@ -184,9 +207,8 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequen
                               fill=ink_for(fill)))
     ly = height - 34
     for k in range(11):
-        fill = score_color(k * 10.0)
         body.append(f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
-                    f'fill="{fill}"/>')
+                    f'fill="{score_color(k * 10.0)}"/>')
     body.append(_text(label_w, ly + 24, "0", anchor="middle", cls="tick"))
     body.append(_text(label_w + 18 * 11, ly + 24, "100", anchor="middle", cls="tick"))
     return _svg("chart-heatmap", width, height, title, body)

@@ -171,8 +171,8 @@ class Submissions:
         self._started = True
         for q in self.columns.suspicious:
             self.problems.add(Problem(str(self.path), 1, q, "unknown question id "
-                                      f"{q!r}{self.matcher.suggestion(q)}; the column is carried "
-                                      "through, not graded"), skips_row=False)
+                                      f"{q!r}{self.matcher.suggestion(q)} (the column is carried "
+                                      "through, not graded)"), skips_row=False)
         chunk: list[Answer] = []
         produced = 0
         for line, cells in self._rows():
@@ -282,8 +282,8 @@ def _detect(path: Path) -> CsvFormat:
         raise InputFileError(f"{path}: cannot read: {exc.strerror}") from exc
     if head.startswith(_ZIP_MAGIC):
         raise InputFileError(
-            f"{path}: this is a spreadsheet or other binary file, not a CSV text file; "
-            "save it as CSV UTF-8 (File > Save As) and grade that"
+            f"{path}: this is a binary file (an Excel workbook or other archive), not a CSV text file; "
+            "save it as CSV UTF-8 and grade that"
         )
     return detect_format(path)
 

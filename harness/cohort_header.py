@@ -43,6 +43,11 @@ ANSWER_ALIASES: tuple[str, ...] = (
     "answer", "answer_text", "response", "response_text", "答案", "回答", "作答", "答题内容",
     "作答内容", "学生答案", "text", "submission", "reply",
 )
+_HINTS = {
+    "student_id": "student, name, 学号, 姓名, id",
+    "question_id": "qid, question, 题号, 题目",
+    "answer": "response, 答案, 回答, 作答",
+}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 _ITEM_NUMBER = re.compile(r"^(?:q(?:uestion)?\s*)?\d{1,3}\s*[.、:)\]]\s*|^第\s*\d{1,3}\s*题[.、:：\s]*")
 _MARK_NOTE = re.compile(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*(?:分|points?|pts?|marks?)\s*[)\]]\s*$")
@@ -160,17 +165,15 @@ def resolve_columns(path: str, header: list[str], matcher: QuestionMatcher,
         layout = "long" if question >= 0 and answer >= 0 else "wide" if wide else "long"
     if student < 0:
         raise InputFileError(
-            f"{path}: row 1: missing required column student_id (or one of: "
-            f"{', '.join(STUDENT_ALIASES[1:8])}, name, 姓名); header is {_show(header)}"
+            f"{path}: row 1: missing required column student_id (also accepted: {_HINTS['student_id']}); "
+            f"the header is: {_show(header)}"
         )
     if layout == "long":
-        for col, aliases, label in ((question, QUESTION_ALIASES, "question_id"),
-                                    (answer, ANSWER_ALIASES, "answer")):
+        for col, label in ((question, "question_id"), (answer, "answer")):
             if col < 0:
                 raise InputFileError(
-                    f"{path}: row 1: missing required column {label} (or one of: "
-                    f"{', '.join(aliases[1:6])}); header is {_show(header)}; for one column per "
-                    "question use --layout wide"
+                    f"{path}: row 1: missing required column {label} (also accepted: {_HINTS[label]}); "
+                    f"the header is: {_show(header)}; for one column per question use --layout wide"
                 )
         used = {student, question, answer}
         extras = tuple((i, h) for i, h in enumerate(header) if i not in used)
@@ -183,7 +186,7 @@ def _wide_columns(path: str, header: list[str], matcher: QuestionMatcher, studen
     if not wide:
         raise InputFileError(
             f"{path}: row 1: no column is headed by a question id or question text of the bank; "
-            f"header is {_show(header)}; for one row per answer name the columns "
+            f"the header is: {_show(header)}; for one row per answer name the columns "
             "student_id,question_id,answer"
         )
     first: dict[str, int] = {}

@@ -33,7 +33,7 @@ FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 SCORE_COLUMNS: tuple[str, ...] = (
     "student_id", "question_id", "topic", "score", "covered", "partial", "missed",
-    "misconceptions", "flags", "feedback", "source_row",
+    "misconceptions", "flags", "feedback", "answer", "source_row",
 )
 OUTPUT_FILES = ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")
 _MOST_MISSED_SHOWN = 3
@@ -101,6 +101,7 @@ class RunFolder:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+            self.tmp.chmod(0o755)
         except OSError as exc:
             raise OutputError(f"{target}: cannot create the output folder: {exc.strerror}") from exc
         self.done = False
@@ -163,7 +164,7 @@ class ScoresWriter:
         self._csv.row(score_header(extra_names))
 
     def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
-        self._csv.rows((a.student_id, a.question_id, *g.cells, a.row, *a.extras) for a, g in rows)
+        self._csv.rows((a.student_id, a.question_id, *g.cells, a.text, a.row, *a.extras) for a, g in rows)
 
     def close(self) -> None:
         """Close the file."""

@@ -13,9 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.types import Bank
+from harness.types import Bank, Rubric
 
 PASS_MARK = 60.0
+
+
+def point_labels(rubric: Rubric) -> dict[str, str]:
+    """Point id -> the name shown for it: its title, or its whole text for points
+    derived from reference answers (whose titles are cut short)."""
+    return {p.id: p.text if p.derived else p.title for p in rubric.key_points}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ class CohortTally:
             if not n:
                 continue
             rubric = self.bank.rubrics[qid]
-            titles = {p.id: p.title for p in rubric.key_points}
+            titles = point_labels(rubric)
             ranked = sorted(self.missed[q].items(), key=lambda kv: (-kv[1], list(titles).index(kv[0])
                                                                   if kv[0] in titles else 0))
             most = tuple((pid, titles.get(pid, pid), count, self.seen[q][pid])

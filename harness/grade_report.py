@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from harness.cohort_stats import PASS_MARK, QuestionStats, StudentStats
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 ATTENTION_SHOWN = 30
 MISSED_PER_TOPIC = 5
 
@@ -71,10 +71,10 @@ def render_report(info: RunInfo, questions: Sequence[QuestionStats],
     lines = [
         "# 成绩报告 / Cohort report",
         "",
-        f"- 提交文件 Submissions: `{md(info.submissions)}`",
+        f"- 提交文件 Submissions: {md(info.submissions)}",
         f"- {answers} 份答案 answers, {len(students)} 人 people, {len(questions)} 题 questions; "
         f"平均分 mean score {mean:.1f}",
-        f"- 题库 Bank: `{md(info.bank)}` (version {info.bank_version}); "
+        f"- 题库 Bank: {md(info.bank)} (version {info.bank_version}); "
         f"embedder {md(info.embedder)}, calibration {md(info.calibration)}",
         f"- 完成时间 Finished: {info.finished}",
     ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.cohort import DEFAULT_CHUNK, Answer, Submissions
-from harness.cohort_stats import CohortTally, Graded
+from harness.cohort_stats import CohortTally, Graded, point_labels
 from harness.text import has_cjk
 from harness.types import Bank, Score
 
@@ -132,23 +132,24 @@ def _key(question_id: str, text: str) -> bytes:
 
 def compact(score: Score, bank: Bank) -> Graded:
     """The scores.csv cells and tally inputs of one Score."""
+    labels = point_labels(bank.rubrics[score.question_id])
     zh = has_cjk(score.points[0].text) if score.points else has_cjk(bank.questions[score.question_id].prompt)
-    covered = "; ".join(p.title for p in score.covered)
-    partial = "; ".join(p.title for p in score.partial)
-    missed = "; ".join(p.title for p in score.missed)
+    covered = "; ".join(labels.get(p.point_id, p.title) for p in score.covered)
+    partial = "; ".join(labels.get(p.point_id, p.title) for p in score.partial)
+    missed = "; ".join(labels.get(p.point_id, p.title) for p in score.missed)
     wrong = "; ".join(m.text for m in score.misconceptions)
     cells = (
         bank.questions[score.question_id].topic, f"{score.score:.1f}", covered, partial, missed,
-        wrong, ";".join(score.flags), feedback(score, zh=zh),
+        wrong, ";".join(score.flags), feedback(score, labels, zh=zh),
     )
     return Graded(float(score.score), False, tuple(p.point_id for p in score.points),
                   tuple(p.point_id for p in score.missed), cells)
 
 
-def feedback(score: Score, *, zh: bool) -> str:
+def feedback(score: Score, labels: dict[str, str], *, zh: bool) -> str:
     """One line of feedback: the points to add and the misconceptions to correct."""
     parts = []
-    todo = [p.title for p in score.missed] + [p.title for p in score.partial]
+    todo = [labels.get(p.point_id, p.title) for p in (*score.missed, *score.partial)]
     if todo:
         parts.append(("需补充：" if zh else "Add: ") + "; ".join(todo))
     for m in score.misconceptions:

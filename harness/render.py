@@ -27,9 +27,39 @@ from harness.report_labels import labels
 from harness.report_layout import Cell, Document, Section, layout
 
 FORMATS = ("md", "html", "csv")
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|#])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
+_MD_LEADING = re.compile(r"^([#>=]|[-+*](?=\s)|\d+(?=[.)]\s))")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", '
+          '"Hiragino Sans GB", "Microsoft YaHei", sans-serif')
+CSS = (
+    ":root{color-scheme:light}"
+    f"body{{margin:0;background:#f6f7f9;color:#1f2937;font:15px/1.5 {_FONTS}}}"
+    "main{max-width:1040px;margin:0 auto;padding:24px 28px 48px}"
+    "h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:0 0 8px}"
+    ".meta p{margin:0;color:#4b5563}"
+    ".cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}"
+    ".card{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:10px 16px;min-width:130px}"
+    ".card .k{font-size:12px;color:#6b7280;text-transform:uppercase;letter-spacing:.03em}"
+    ".card .v{font-size:24px;font-weight:600}"
+    "section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:16px 20px;margin:14px 0;"
+    "break-inside:avoid}"
+    ".note,.empty{color:#4b5563;margin:0 0 10px}figure{margin:8px 0 12px;overflow-x:auto}"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:14px}"
+    "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}"
+    "th{background:#f9fafb;font-weight:600;white-space:nowrap}td.num,th.num{text-align:right;"
+    "font-variant-numeric:tabular-nums;white-space:nowrap}"
+    ".sub{color:#6b7280;font-size:13px}details summary{cursor:pointer;color:#374151;margin:4px 0}"
+    ".chip{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;"
+    "vertical-align:baseline;border:1px solid rgba(0,0,0,.15)}"
+    f"svg.chart{{display:block;font:13px {_FONTS};overflow:visible}}"
+    "svg .grid{stroke:#e5e7eb;stroke-width:1}svg .tick,svg .muted{fill:#6b7280;font-size:12px}"
+    "svg .bar{stroke:rgba(0,0,0,.28);stroke-width:1}svg .value{font-weight:600;fill:#374151}svg .head{font-size:12px;font-weight:600;fill:#374151}"
+    "svg .num{font-size:12px}svg .line{fill:none;stroke-width:2.2}"
+    "svg .whisker{stroke:#374151;stroke-width:1.5;fill:none}"
+    "@media print{body{background:#fff}section{border:0}}"
+)
 
 
 def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en") -> str:
@@ -49,10 +79,10 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
 # --- Markdown -----------------------------------------------------------------
 
 
-def md_escape(text: str) -> str:
-    """Text safe inside Markdown (and a table cell): one line, specials backslash-escaped."""
-    flat = " ".join(str(text).split())
-    return _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", flat))
+def md_escape(text: str, *, line: bool = False) -> str:
+    """Text safe inside a Markdown table cell (or, with `line`, as a paragraph): one line, specials escaped."""
+    flat = _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split())))
+    return _MD_LEADING.sub(r"\\\1", flat) if line else flat
 
 
 def _md_cell(cell: Cell) -> str:
@@ -63,13 +93,13 @@ def _md_cell(cell: Cell) -> str:
 def markdown(doc: Document) -> str:
     """The document as GitHub-flavoured Markdown."""
     out = [f"# {md_escape(doc.title)}", ""]
-    out += [md_escape(line) + "  " for line in doc.lines] + [""]
+    out += [md_escape(line, line=True) + "  " for line in doc.lines] + [""]
     for s in doc.sections:
-        out += [f"## {md_escape(s.title)}", ""]
+        out += [f"## {s.title}", ""]
         if s.note:
-            out += [md_escape(s.note), ""]
+            out += [s.note, ""]
         if not s.rows:
-            out += [md_escape(s.empty), ""] if s.empty else []
+            out += [s.empty, ""] if s.empty else []
             continue
         out.append("| " + " | ".join(md_escape(h) for h in s.headers) + " |")
         out.append("|" + "|".join("---:" if i in s.numeric else "---" for i in range(len(s.headers))) + "|")
@@ -102,8 +132,8 @@ def _html_table(s: Section) -> str:
         for row in s.rows
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    if s.table_folded:
-        return f"<details><summary>{escape(s.headers[0])} …</summary>{table}</details>"
+    if s.fold_label:
+        return f"<details><summary>{escape(s.fold_label)}</summary>{table}</details>"
     return table
 
 
@@ -175,7 +205,11 @@ def csv_text(report: CandidateReport | CohortReport) -> str:
     for name, table in _tables(report).items():
         frame = table.copy()
         for col in frame.columns:
-            if pd.api.types.is_float_dtype(frame[col]):
+            if pd.api.types.is_bool_dtype(frame[col]):
+                frame[col] = frame[col].astype("boolean")
+            elif pd.api.types.is_integer_dtype(frame[col]):
+                frame[col] = frame[col].astype("Int64")
+            elif pd.api.types.is_float_dtype(frame[col]):
                 frame[col] = frame[col].round(3)
             elif frame[col].dtype == object:
                 frame[col] = frame[col].map(csv_safe)

@@ -97,11 +97,11 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     """
     if has_cjk(text):
         items = [i for i in _LIST_SEPARATORS.split(text) if i.strip()]
-        short = max((visible_length(i) for i in items), default=0) <= 5
+        short = max((visible_length(i) for i in items), default=0) <= 8
     else:
         items = [i for i in _LIST_SEPARATORS_EN.split(text) if i.strip()]
         short = max((len(i.split()) for i in items), default=0) <= 3
     if len(items) < 3 or not short or not groups:
         return False
     named = sum(any(match_group(g, normalize(i)) for g in groups) for i in items)
-    return named >= 0.5 * len(items)
+    return named >= 0.4 * len(items)

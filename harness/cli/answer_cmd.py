@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 SEPARATOR = "---"
 COMMANDS = (":skip", ":hint", ":quit")
+KEYS_HELP = "Write your answer (several lines are fine). Submit: Esc then Enter, or Ctrl-D. " \
+    "On a line of its own: :hint, :skip or :quit."
+PROMPT = "› "
 REASONS = {
     "due": "due for review",
     "weak-topic": "weak topic",
@@ -148,6 +151,8 @@ def _interactive(session: Session, loader: object, bank: Bank) -> None:
     pick = session.next()
     if pick is None:
         console.print("No questions to ask: the selection is empty.")
+    else:
+        console.print(f"[dim]{KEYS_HELP}[/]")
     while pick is not None:
         console.print(_question_panel(pick))
         started = session.clock()
@@ -226,7 +231,7 @@ class _Editor:
         return f" Submit: Esc Enter or Ctrl-D │ on a line alone: :hint :skip :quit │ {state}"
 
     def read(self, *, default: str = "") -> str:
-        return self._prompt.prompt("› ", default=default)
+        return self._prompt.prompt(PROMPT, default=default)
 
 
 def _piped(session: Session, text: str, *, as_json: bool) -> None:

@@ -93,17 +93,15 @@ def _progress(console: Console, show: bool) -> Iterator[Callable[[Progress], Non
     if not show:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
-    bar = Progress(TextColumn("Grading"), BarColumn(), TextColumn("{task.fields[answers]} answers"),
-                   TextColumn("{task.fields[rate]} answers/s"), TimeElapsedColumn(), TimeRemainingColumn(),
-                   console=console, transient=True)
+    bar = Bar(TextColumn("Grading"), BarColumn(), TextColumn("{task.fields[answers]} answers"),
+              TextColumn("{task.fields[rate]} answers/s"), TimeElapsedColumn(), TimeRemainingColumn(),
+              console=console, transient=True)
     task = bar.add_task("grade", total=None, answers=0, rate="-")
 
-    def update(p: object) -> None:
-        from harness.grading import Progress as GradeProgress
-
-        assert isinstance(p, GradeProgress)
+    def update(p: Progress) -> None:
         rate = f"{p.answers / p.seconds:,.0f}" if p.seconds > 0 else "-"
         bar.update(task, total=p.bytes_total, completed=p.bytes_read, answers=f"{p.answers:,}", rate=rate)
 

@@ -148,7 +148,7 @@ def _attempt_table(rows: Sequence[StoredAttempt]) -> RenderableType:
     from rich.table import Table
 
     labels = version_labels(rows)
-    table = Table(title="Attempts", title_justify="left")
+    table = Table(title="Every attempt", title_justify="left")
     for name in ("#", "Submitted (UTC)", "Question", "Score", "Rubric", "Scored with"):
         table.add_column(name, justify="right" if name in ("#", "Score") else "left",
                          no_wrap=name != "Question", overflow="fold")
@@ -273,7 +273,7 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     finally:
         conn.close()
     console.print(f"Re-scored {len(todo)} attempts with embedder {scorer.embedder_id}, "
-                  f"calibration {scorer.calibration_id}; {len(rows) - len(todo)} were already current.")
+                  f"calibration {scorer.calibration_id}; {len(rows) - len(todo)} already up to date.")
     if todo:
         change = sum(s.score - a.score for a, s in zip(todo, new)) / len(todo)
         console.print(f"Average change: {change:+.1f} points. Old scores are kept in the history database.")

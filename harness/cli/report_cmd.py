@@ -1,0 +1,131 @@
+"""`harness report`: a candidate's weakness report, or a cohort's, as Markdown, HTML or CSV."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from harness.cli.options import bank_option, results_option
+from harness.errors import HarnessError, InputFileError
+
+if TYPE_CHECKING:
+    from harness.cohort_report import CohortReport
+    from harness.report import CandidateReport
+    from harness.types import Bank
+
+FORMATS = ("md", "html", "csv")
+LANGUAGES = ("en", "zh")
+_SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv"}
+
+
+@click.command()
+@click.option("--user", envvar="HARNESS_USER", show_envvar=True, default=None,
+              help="Practice report for this user (default: your login name).")
+@click.option("--scores", "scores_path", type=click.Path(path_type=Path), default=None,
+              help="Cohort report from a grade run: RUN_DIR/scores.csv (or RUN_DIR).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="md, html or csv (default: from the --out suffix, else md).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to FILE (default: print it).")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of the headings and notes (data is shown as written).")
+@bank_option
+@results_option
+@click.pass_context
+def report(ctx: click.Context, user: str | None, scores_path: Path | None, fmt: str | None, out: Path | None,
+           lang: str, bank_dir: Path | None, results_dir: Path | None) -> None:
+    """Topics from weakest to strongest, the key points missed most, what to practise next.
+
+    With --user (the default), from your practice history: per topic the mean
+    of your latest score on each question, attempts and trend, the key points
+    your latest answers still miss with the rubric's statement, the questions
+    `harness answer` will ask next, and your progress over time.
+
+    With --scores, from a `harness grade` run: per-topic means and spread, a
+    person x topic table, the questions with the lowest facility or negative
+    discrimination, the most-missed key points, and who needs attention.
+
+    HTML is one self-contained file with charts; it opens offline. Examples:
+
+        harness report --format html --out my-report.html
+
+        harness report --scores results/grade-20260501-093000/scores.csv --out cohort.html --lang zh
+    """
+    if scores_path is not None and ctx.get_parameter_source("user") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("give either --user (a practice report) or --scores (a cohort report), not both")
+    fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower(), "md") if out else "md")
+    from harness.bank import load_bank
+    from harness.render import render
+
+    bank = load_bank(bank_dir)
+    now = datetime.now(timezone.utc)
+    data = (_cohort(scores_path, bank, now) if scores_path is not None
+            else _candidate(user, bank, results_dir, now))
+    text = render(data, fmt, lang=lang)
+    if out is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_atomic(out, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    from rich.console import Console
+
+    Console(highlight=False).print(f"Wrote {out} ({fmt})", markup=False)
+
+
+def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:
+    from harness import store
+    from harness.practice import default_user
+    from harness.report import candidate_report
+
+    name = user or default_user()
+    path = store.db_path(results_dir or store.default_results_dir())
+    if not path.is_file():
+        raise HarnessError(f"no practice history at {path}; answer some questions first with "
+                           f"`harness answer --user {name}`, or point --results at the folder holding it")
+    conn = store.connect(path)
+    try:
+        frame = store.attempts_frame(conn, user=name)
+        if frame.empty:
+            known = store.users(conn)
+            hint = f"; users with attempts: {', '.join(known)}" if known else ""
+            raise HarnessError(f"no attempts by {name!r} in {path}; practise with "
+                               f"`harness answer --user {name}` first{hint}")
+    finally:
+        conn.close()
+    return candidate_report(frame, bank=bank, now=now, user=name)
+
+
+def _cohort(scores_path: Path, bank: Bank, now: datetime) -> CohortReport:
+    from harness.cohort_report import cohort_report, read_scores
+
+    if not scores_path.exists():
+        raise InputFileError(f"{scores_path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
+    frame, skipped = read_scores(scores_path)
+    if frame.empty:
+        raise InputFileError(f"{scores_path}: no scored rows; nothing to report")
+    return cohort_report(frame, bank=bank, now=now, source=str(scores_path),
+                         skipped_rows=skipped)
+
+
+def write_atomic(path: Path, text: str, *, encoding: str) -> None:
+    """Write `text` to `path` via a temporary file beside it, so a failure leaves no half file.
+
+    Raises:
+        HarnessError: the folder cannot be created or written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc

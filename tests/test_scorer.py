@@ -1,0 +1,134 @@
+"""The scorer on the bundled bank with hand-written answers (tests/data/answer_ladder.yaml)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.errors import UnknownQuestionError
+from harness.types import Score
+
+LADDER = yaml.safe_load((Path(__file__).parent / "data" / "answer_ladder.yaml").read_text(encoding="utf-8"))
+LEVELS = ("complete", "paraphrase", "partial", "single_point", "misconception", "keyword_stuffing", "off_topic",
+          "empty")
+
+
+@pytest.fixture(scope="module")
+def ladder_scores(scorer) -> dict[tuple[str, str, str], Score]:  # type: ignore[no-untyped-def]
+    items = [(q, lang, level) for q, langs in LADDER.items() for lang, answers in langs.items() for level in LEVELS]
+    scores = scorer.score_many([(q, LADDER[q][lang][level]) for q, lang, level in items])
+    return dict(zip(items, scores))
+
+
+def _mean(scores: dict[tuple[str, str, str], Score], level: str, lang: str | None = None) -> float:
+    return statistics.mean(s.score for (q, lg, lv), s in scores.items() if lv == level and lang in (None, lg))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "mixed"])
+def test_ladder_order_in_each_language(ladder_scores, lang: str) -> None:  # type: ignore[no-untyped-def]
+    means = {level: _mean(ladder_scores, level, lang) for level in LEVELS}
+    assert means["complete"] > means["paraphrase"] > means["partial"] > means["single_point"], means
+    for bad in ("keyword_stuffing", "off_topic", "empty"):
+        assert means[bad] < means["single_point"], (bad, means)
+    assert means["misconception"] < means["partial"], means
+    assert means["complete"] >= 85 and means["empty"] == 0
+
+
+def test_complete_beats_every_wrong_answer_per_question(ladder_scores) -> None:  # type: ignore[no-untyped-def]
+    # Misconception answers are compared on average only (test above): an
+    # error the rubric does not list is invisible to similarity scoring.
+    for (q, lang, level), s in ladder_scores.items():
+        if level == "complete":
+            for bad in ("keyword_stuffing", "off_topic", "empty"):
+                assert s.score > ladder_scores[(q, lang, bad)].score + 20, (q, lang, bad)
+
+
+def test_empty_and_dont_know_score_zero(scorer) -> None:  # type: ignore[no-untyped-def]
+    for text, flag in (("", "blank"), ("   ", "blank"), ("不知道", "no-answer"), ("I don't know.", "no-answer")):
+        s = scorer.score("clip-idea", text)
+        assert s.score == 0 and flag in s.flags
+        assert all(p.status == "missed" for p in s.points)
+
+
+def test_keyword_list_is_capped_and_flagged(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("clip-objective", "InfoNCE, temperature, symmetric cross-entropy, in-batch negatives, 32768")
+    assert "keyword-list" in s.flags and s.score <= 15
+
+
+def test_seed_error_is_detected_with_evidence(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("clip-architecture", "CLIP 是双塔结构。它的文本编码器是 BERT，图像编码器只用 ViT。")
+    ids = {m.misconception_id for m in s.misconceptions}
+    assert "text-encoder-bert" in ids
+    hit = next(m for m in s.misconceptions if m.misconception_id == "text-encoder-bert")
+    assert "BERT" in hit.evidence.clause and hit.correction
+    assert s.score <= s.calibrated - hit.penalty + 1e-6
+
+
+def test_negated_seed_error_is_not_a_misconception(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("clip-architecture", "CLIP 的文本编码器不是 BERT，而是 GPT-2 风格、带因果掩码的 Transformer。")
+    assert "text-encoder-bert" not in {m.misconception_id for m in s.misconceptions}
+
+
+def test_evidence_names_the_matching_clause(scorer) -> None:  # type: ignore[no-untyped-def]
+    answer = LADDER["clip-objective"]["zh"]["complete"]
+    s = scorer.score("clip-objective", answer)
+    covered = s.covered
+    assert len(covered) >= 3
+    for p in covered:
+        assert p.evidence.clause and p.evidence.clause in answer and p.evidence.similarity > 0
+    assert any(p.evidence.aliases for p in covered)
+    assert s.how().endswith(f"= {s.score:.0f}/100")
+
+
+def test_cross_lingual_answers_score_alike(scorer) -> None:  # type: ignore[no-untyped-def]
+    zh = scorer.score("clip-objective", LADDER["clip-objective"]["zh"]["complete"]).score
+    en = scorer.score("clip-objective", LADDER["clip-objective"]["en"]["complete"]).score
+    assert abs(zh - en) < 20 and min(zh, en) > 70
+
+
+def test_score_round_trips_through_json(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("vit-sequence-length", "224/14=16，每边 16 个 patch，一共 256 个，加上 [CLS] 是 257。")
+    again = Score.from_dict(json.loads(json.dumps(s.to_dict(), ensure_ascii=False)))
+    assert again == s
+    assert s.rubric_version.startswith("1+") and s.embedder_id == "use-multilingual"
+
+
+def test_same_answer_same_score(scorer) -> None:  # type: ignore[no-untyped-def]
+    text = LADDER["moco-simclr"]["mixed"]["partial"]
+    assert scorer.score("moco-simclr", text) == scorer.score_many([("clip-idea", "x"), ("moco-simclr", text)])[1]
+
+
+def test_unknown_question(scorer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UnknownQuestionError, match="did you mean clip-idea"):
+        scorer.score("clip-ideaa", "answer")
+
+
+def test_huge_answer_is_truncated_and_flagged(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("clip-idea", "CLIP 用对比学习。" * 5000)
+    assert "truncated" in s.flags and 0 <= s.score <= 100
+
+
+def test_reference_only_rubric_is_graded_with_derived_points(tmp_path: Path, use_encoder) -> None:  # type: ignore[no-untyped-def]
+    from harness.bank_import import import_questions
+    from harness.scorer import Scorer
+
+    csv = tmp_path / "q.csv"
+    csv.write_text(
+        "question_id,topic,question,reference_answer\n"
+        "q1,ml,What does a ViT do with an image?,"
+        "\"It cuts the image into fixed-size patches, flattens each patch and projects it linearly to a token. "
+        "A learnable class token and position embeddings are added before the Transformer encoder.\"\n",
+        encoding="utf-8")
+    bank = import_questions(csv, tmp_path / "bank")
+    scorer = Scorer.load(bank, encoder=use_encoder, results_dir=tmp_path)
+    good = scorer.score("q1", "The image is split into patches; each patch is flattened and linearly projected into "
+                              "a token, then a class token and position embeddings are added and a Transformer runs.")
+    half = scorer.score("q1", "The image is split into patches.")
+    bad = scorer.score("q1", "Gradient descent lowers the loss step by step.")
+    assert good.score > half.score > bad.score
+    assert all(p.point_id.startswith("ref1-") for p in good.points)
+    assert len(good.covered) >= 2
