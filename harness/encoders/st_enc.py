@@ -51,7 +51,8 @@ class SentenceTransformerEncoder:
                 "Give a local folder, a model in the local cache, or use st:all-MiniLM-L6-v2 (bundled)"
             ) from exc
         self._batch_size = batch_size
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
         self._dim = int(dim) if dim else 0
 
     @property
