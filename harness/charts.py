@@ -17,10 +17,27 @@ from html import escape
 
 FONT = 13
 # ColorBrewer "Spectral" without its pale centre: red (low) through yellow and green to blue (high).
-_STOPS = ((0.0, "#d53e4f"), (25.0, "#f46d43"), (45.0, "#fdae61"), (55.0, "#f3d35c"), (68.0, "#9fd28b"),
-          (82.0, "#5fb9a6"), (100.0, "#3288bd"))
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac")
+_STOPS = (
+    (0.0, "#d53e4f"),
+    (25.0, "#f46d43"),
+    (45.0, "#fdae61"),
+    (55.0, "#f3d35c"),
+    (68.0, "#9fd28b"),
+    (82.0, "#5fb9a6"),
+    (100.0, "#3288bd"),
+)
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
 _DASHES = ("", "6 3", "2 3")
 
 
@@ -62,10 +79,10 @@ def score_color(value: float) -> str:
     if math.isnan(value):
         return "#e5e7eb"
     v = min(100.0, max(0.0, value))
-    for (a, ca), (b, cb) in zip(_STOPS, _STOPS[1:]):
+    for (a, ca), (b, cb) in zip(_STOPS, _STOPS[1:], strict=False):
         if v <= b:
             t = (v - a) / (b - a)
-            r, g, bl = (round(x + (y - x) * t) for x, y in zip(_rgb(ca), _rgb(cb)))
+            r, g, bl = (round(x + (y - x) * t) for x, y in zip(_rgb(ca), _rgb(cb), strict=True))
             return f"#{r:02x}{g:02x}{bl:02x}"
     return _STOPS[-1][1]
 
@@ -82,9 +99,11 @@ def ink_for(fill: str) -> str:
 
 def _svg(kind: str, width: float, height: float, title: str, body: list[str]) -> str:
     t = escape(title)
-    return (f'<svg class="chart {kind}" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{t}">'
-            f"<title>{t}</title>{''.join(body)}</svg>")
+    return (
+        f'<svg class="chart {kind}" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{t}">'
+        f"<title>{t}</title>{''.join(body)}</svg>"
+    )
 
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = "", fill: str = "") -> str:
@@ -102,7 +121,9 @@ def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 760) -> str:
     body = []
     for tick in (0, 25, 50, 75, 100):
         x = left + plot_w * tick / 100
-        body.append(f'<line class="grid" x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{height - 8:.1f}"/>')
+        body.append(
+            f'<line class="grid" x1="{x:.1f}" y1="{top - 6:.1f}" x2="{x:.1f}" y2="{height - 8:.1f}"/>'
+        )
         body.append(_text(x, top - 10, str(tick), anchor="middle", cls="tick"))
     for i, bar in enumerate(bars):
         y = top + row * i
@@ -111,20 +132,25 @@ def bar_chart(bars: Sequence[Bar], *, title: str, width: int = 760) -> str:
             body.append(_text(left + 6, y + row / 2 + 4, bar.note, cls="muted"))
             continue
         w = max(1.0, plot_w * min(100.0, max(0.0, bar.value)) / 100)
-        body.append(f'<rect class="bar" x="{left:.1f}" y="{y + 5:.1f}" width="{w:.1f}" height="{row - 10:.1f}" '
-                    f'rx="3" fill="{score_color(bar.value)}"><title>{escape(bar.label)}: {bar.value:.0f}'
-                    f"</title></rect>")
+        body.append(
+            f'<rect class="bar" x="{left:.1f}" y="{y + 5:.1f}" width="{w:.1f}" height="{row - 10:.1f}" '
+            f'rx="3" fill="{score_color(bar.value)}"><title>{escape(bar.label)}: {bar.value:.0f}'
+            f"</title></rect>"
+        )
         if bar.low is not None and bar.high is not None:
             x1, x2 = (left + plot_w * min(100.0, max(0.0, v)) / 100 for v in (bar.low, bar.high))
             ym = y + row / 2
-            body.append(f'<path class="whisker" d="M{x1:.1f} {ym:.1f}H{x2:.1f}M{x1:.1f} {ym - 5:.1f}v10'
-                        f'M{x2:.1f} {ym - 5:.1f}v10"/>')
+            body.append(
+                f'<path class="whisker" d="M{x1:.1f} {ym:.1f}H{x2:.1f}M{x1:.1f} {ym - 5:.1f}v10'
+                f'M{x2:.1f} {ym - 5:.1f}v10"/>'
+            )
         body.append(_text(left + plot_w + 8, y + row / 2 + 4, bar.note or f"{bar.value:.0f}", cls="value"))
     return _svg("chart-bars", width, height, title, body)
 
 
-def line_chart(series: Sequence[Series], *, title: str, width: int = 900, height: int = 300,
-               empty: str = "") -> str:
+def line_chart(
+    series: Sequence[Series], *, title: str, width: int = 900, height: int = 300, empty: str = ""
+) -> str:
     """One line per series over a shared time axis, 0-100 vertical axis, legend below."""
     times = [t for s in series for t, _ in s.points]
     per_row = 4
@@ -135,7 +161,9 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 900, height
     body = []
     for tick in (0, 25, 50, 75, 100):
         y = top + plot_h * (1 - tick / 100)
-        body.append(f'<line class="grid" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"/>')
+        body.append(
+            f'<line class="grid" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"/>'
+        )
         body.append(_text(left - 6, y + 4, str(tick), anchor="end", cls="tick"))
     if not times:
         body.append(_text(left + plot_w / 2, top + plot_h / 2, empty, anchor="middle", cls="muted"))
@@ -153,7 +181,9 @@ def line_chart(series: Sequence[Series], *, title: str, width: int = 900, height
         pts = [(x_of(t), top + plot_h * (1 - min(100.0, max(0.0, v)) / 100)) for t, v in s.points]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         d = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f} {y:.1f}" for j, (x, y) in enumerate(pts))
-        body.append(f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(s.label)}</title></path>')
+        body.append(
+            f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(s.label)}</title></path>'
+        )
         body.extend(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
         lx = left + (i % per_row) * (plot_w / per_row)
         ly = top + plot_h + 40 + 22 * (i // per_row)
@@ -167,12 +197,35 @@ def _time_ticks(t0: datetime, t1: datetime, count: int = 5) -> list[tuple[dateti
     fmt = "%m-%d %H:%M" if span < 2 * 86400 else "%Y-%m-%d" if span > 300 * 86400 else "%m-%d"
     if span == 0:
         return [(t0, t0.strftime(fmt))]
-    return [(t0 + (t1 - t0) * i / (count - 1), (t0 + (t1 - t0) * i / (count - 1)).strftime(fmt))
-            for i in range(count)]
+    return [
+        (t0 + (t1 - t0) * i / (count - 1), (t0 + (t1 - t0) * i / (count - 1)).strftime(fmt))
+        for i in range(count)
+    ]
 
 
-def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *,
-            title: str, max_width: int = 940) -> str:
+def _heads(columns: Sequence[str], left: float, cell_w: float, top: float, *, slant: bool) -> list[str]:
+    """Column labels above a heatmap, centred on their cells or slanted up to the right."""
+    out = []
+    for j, c in enumerate(columns):
+        x = left + cell_w * (j + 0.5)
+        if slant:
+            out.append(
+                f'<text class="head" x="{x:.1f}" y="{top - 8:.1f}" text-anchor="start" '
+                f'transform="rotate(-35 {x:.1f} {top - 8:.1f})">{escape(clip_label(c, 160, FONT - 1))}</text>'
+            )
+        else:
+            out.append(_text(x, top - 10, c, anchor="middle", cls="head"))
+    return out
+
+
+def heatmap(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[float]],
+    *,
+    title: str,
+    max_width: int = 940,
+) -> str:
     """A grid of scores: one row per `rows` label, one column per `columns` label.
 
     Cells share `max_width`; column labels that do not fit their cell are
@@ -186,29 +239,34 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequen
     top = 20 + (max(head_w, default=0) * 0.6 if slant else 10)
     width = label_w + cell_w * len(columns) + (max(head_w, default=0) * 0.85 if slant else 8)
     height = top + cell_h * len(rows) + 44
-    body = []
-    for j, c in enumerate(columns):
-        x = label_w + cell_w * (j + 0.5)
-        if slant:
-            body.append(f'<text class="head" x="{x:.1f}" y="{top - 8:.1f}" text-anchor="start" '
-                        f'transform="rotate(-35 {x:.1f} {top - 8:.1f})">{escape(clip_label(c, 160, FONT - 1))}</text>')
-        else:
-            body.append(_text(x, top - 10, c, anchor="middle", cls="head"))
-    for i, (name, row) in enumerate(zip(rows, values)):
+    body = _heads(columns, label_w, cell_w, top, slant=slant)
+    for i, (name, row) in enumerate(zip(rows, values, strict=True)):
         y = top + cell_h * i
         body.append(_text(label_w - 8, y + cell_h / 2 + 4, clip_label(name, label_w - 12), anchor="end"))
         for j, v in enumerate(row):
             fill, x = score_color(v), label_w + cell_w * j
             shown = "–" if math.isnan(v) else f"{v:.0f}"
-            body.append(f'<rect class="cell" x="{x:.1f}" y="{y:.1f}" width="{cell_w - 2:.1f}" '
-                        f'height="{cell_h - 2:.1f}" fill="{fill}"><title>{escape(name)} · {escape(columns[j])}: '
-                        f"{shown}</title></rect>")
-            body.append(_text(x + cell_w / 2 - 1, y + cell_h / 2 + 3, shown, anchor="middle", cls="num",
-                              fill=ink_for(fill)))
+            body.append(
+                f'<rect class="cell" x="{x:.1f}" y="{y:.1f}" width="{cell_w - 2:.1f}" '
+                f'height="{cell_h - 2:.1f}" fill="{fill}"><title>{escape(name)} · {escape(columns[j])}: '
+                f"{shown}</title></rect>"
+            )
+            body.append(
+                _text(
+                    x + cell_w / 2 - 1,
+                    y + cell_h / 2 + 3,
+                    shown,
+                    anchor="middle",
+                    cls="num",
+                    fill=ink_for(fill),
+                )
+            )
     ly = height - 34
     for k in range(11):
-        body.append(f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
-                    f'fill="{score_color(k * 10.0)}"/>')
+        body.append(
+            f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
+            f'fill="{score_color(k * 10.0)}"/>'
+        )
     body.append(_text(label_w, ly + 24, "0", anchor="middle", cls="tick"))
     body.append(_text(label_w + 18 * 11, ly + 24, "100", anchor="middle", cls="tick"))
     return _svg("chart-heatmap", width, height, title, body)

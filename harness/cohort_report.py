@@ -38,8 +38,17 @@ TOPIC_COLUMNS = ("topic", "mean", "sd", "lowest", "highest", "people", "answers"
 QUESTION_COLUMNS = ("question_id", "topic", "answers", "mean", "facility", "discrimination")
 POINT_COLUMNS = ("question_id", "topic", "title", "statement", "statement_en", "missed", "judged", "rate")
 MISCONCEPTION_COLUMNS = ("question_id", "topic", "misconception", "count", "answers", "rate")
-ATTENTION_COLUMNS = ("person", "mean", "answers", "weakest_topic", "weakest_mean", "below_mark",
-                     "sd_below", "blank", "flagged")
+ATTENTION_COLUMNS = (
+    "person",
+    "mean",
+    "answers",
+    "weakest_topic",
+    "weakest_mean",
+    "below_mark",
+    "sd_below",
+    "blank",
+    "flagged",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +81,7 @@ def read_scores(path: Path) -> tuple[pd.DataFrame, int]:
 
     Raises:
         InputFileError: unreadable file, not a scores.csv, or a bad score, naming the row.
+
     """
     if path.is_dir():
         path = path / "scores.csv"
@@ -80,7 +90,8 @@ def read_scores(path: Path) -> tuple[pd.DataFrame, int]:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise InputFileError(
-            f"{path}: not a scores.csv from `harness grade`: no {', '.join(missing)} column "
+            f"{path}: not a scores.csv from `harness grade`: no {', '.join(missing)} "
+            f"column{'s' if len(missing) > 1 else ''} "
             f"(it needs {', '.join(REQUIRED)}); give RUN_DIR/scores.csv of a grade run"
         )
     rows, skipped = [], 0
@@ -89,12 +100,14 @@ def read_scores(path: Path) -> tuple[pd.DataFrame, int]:
         if not raw:
             skipped += 1
             continue
-        rows.append({
-            "row": line,
-            **{c: cells[header[c]].strip() for c in REQUIRED[:3]},
-            "score": _score(path, line, raw),
-            **{c: _items(cells[header[c]]) if c in header else () for c in LIST_COLUMNS},
-        })
+        rows.append(
+            {
+                "row": line,
+                **{c: cells[header[c]].strip() for c in REQUIRED[:3]},
+                "score": _score(path, line, raw),
+                **{c: _items(cells[header[c]]) if c in header else () for c in LIST_COLUMNS},
+            }
+        )
     frame = pd.DataFrame(rows, columns=["row", *REQUIRED, *LIST_COLUMNS])
     frame["score"] = frame["score"].astype("float64")
     return frame, skipped
@@ -149,7 +162,9 @@ def cohort_report(
         topics=topic_table(person_topic, frame),
         person_topic=person_topic,
         hardest=questions.head(top).reset_index(drop=True),
-        negative=questions[questions["discrimination"] < 0].sort_values("discrimination").reset_index(drop=True),
+        negative=questions[questions["discrimination"] < 0]
+        .sort_values("discrimination")
+        .reset_index(drop=True),
         missed_points=missed_points(frame, bank, top=top),
         misconceptions=misconception_table(frame, top=top),
         attention=attention(frame, person_topic, grid, below=attention_below),
@@ -173,10 +188,17 @@ def topic_table(person_topic: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame
     rows = []
     for topic in person_topic.columns[1:-1]:
         means = person_topic[topic].dropna()
-        rows.append({"topic": topic, "mean": float(means.mean()),
-                     "sd": float(means.std(ddof=0)) if len(means) > 1 else 0.0,
-                     "lowest": float(means.min()), "highest": float(means.max()),
-                     "people": int(len(means)), "answers": int((frame["topic"] == topic).sum())})
+        rows.append(
+            {
+                "topic": topic,
+                "mean": float(means.mean()),
+                "sd": float(means.std(ddof=0)) if len(means) > 1 else 0.0,
+                "lowest": float(means.min()),
+                "highest": float(means.max()),
+                "people": int(len(means)),
+                "answers": int((frame["topic"] == topic).sum()),
+            }
+        )
     return pd.DataFrame(rows, columns=list(TOPIC_COLUMNS))
 
 
@@ -185,11 +207,18 @@ def question_table(frame: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
     topic_of = frame.drop_duplicates("question_id").set_index("question_id")["topic"]
     disc = discrimination(grid.to_numpy(dtype=float))
     rows = []
-    for qid, r in zip(grid.columns, disc):
+    for qid, r in zip(grid.columns, disc, strict=True):
         scores = frame.loc[frame["question_id"] == qid, "score"]
-        rows.append({"question_id": qid, "topic": topic_of[qid], "answers": int(len(scores)),
-                     "mean": float(scores.mean()), "facility": float((scores >= PASS_MARK).mean()),
-                     "discrimination": float("nan") if r is None else r})
+        rows.append(
+            {
+                "question_id": qid,
+                "topic": topic_of[qid],
+                "answers": int(len(scores)),
+                "mean": float(scores.mean()),
+                "facility": float((scores >= PASS_MARK).mean()),
+                "discrimination": float("nan") if r is None else r,
+            }
+        )
     table = pd.DataFrame(rows, columns=list(QUESTION_COLUMNS))
     return table.sort_values(["facility", "mean", "question_id"], kind="stable").reset_index(drop=True)
 
@@ -207,12 +236,22 @@ def missed_points(frame: pd.DataFrame, bank: Bank | None, *, top: int = 10) -> p
     rows = []
     for (qid, title), n in counts.items():
         statement, statement_en = _statement(bank, str(qid), str(title))
-        rows.append({"question_id": qid, "topic": topic_of[qid], "title": title, "statement": statement,
-                     "statement_en": statement_en, "missed": int(n), "judged": int(judged[qid]),
-                     "rate": n / judged[qid]})
+        rows.append(
+            {
+                "question_id": qid,
+                "topic": topic_of[qid],
+                "title": title,
+                "statement": statement,
+                "statement_en": statement_en,
+                "missed": int(n),
+                "judged": int(judged[qid]),
+                "rate": n / judged[qid],
+            }
+        )
     table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
-    table = table.sort_values(["missed", "rate", "question_id", "title"], ascending=[False, False, True, True],
-                              kind="stable")
+    table = table.sort_values(
+        ["missed", "rate", "question_id", "title"], ascending=[False, False, True, True], kind="stable"
+    )
     return table.head(top).reset_index(drop=True)
 
 
@@ -230,16 +269,27 @@ def misconception_table(frame: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
     answers = frame.groupby("question_id").size()
     topic_of = frame.drop_duplicates("question_id").set_index("question_id")["topic"]
     counts = frame[["question_id", "misconceptions"]].explode("misconceptions").dropna().value_counts()
-    rows = [{"question_id": qid, "topic": topic_of[qid], "misconception": text, "count": int(n),
-             "answers": int(answers[qid]), "rate": n / answers[qid]} for (qid, text), n in counts.items()]
+    rows = [
+        {
+            "question_id": qid,
+            "topic": topic_of[qid],
+            "misconception": text,
+            "count": int(n),
+            "answers": int(answers[qid]),
+            "rate": n / answers[qid],
+        }
+        for (qid, text), n in counts.items()
+    ]
     table = pd.DataFrame(rows, columns=list(MISCONCEPTION_COLUMNS))
-    table = table.sort_values(["count", "question_id", "misconception"], ascending=[False, True, True],
-                              kind="stable")
+    table = table.sort_values(
+        ["count", "question_id", "misconception"], ascending=[False, True, True], kind="stable"
+    )
     return table.head(top).reset_index(drop=True)
 
 
-def attention(frame: pd.DataFrame, person_topic: pd.DataFrame, grid: pd.DataFrame, *,
-              below: float) -> pd.DataFrame:
+def attention(
+    frame: pd.DataFrame, person_topic: pd.DataFrame, grid: pd.DataFrame, *, below: float
+) -> pd.DataFrame:
     """People who need attention, weakest first, one column per reason (see the module doc)."""
     means = person_topic.set_index("person")["overall"]
     centre, spread = means.mean(), means.std(ddof=0)
@@ -258,9 +308,17 @@ def attention(frame: pd.DataFrame, person_topic: pd.DataFrame, grid: pd.DataFram
         if not (mean < below or sd_below > 1 or many_blank or many_flagged):
             continue
         own = topics.loc[person].dropna()
-        rows.append({"person": person, "mean": float(mean), "answers": int(answered[person]),
-                     "weakest_topic": own.idxmin() if len(own) else "",
-                     "weakest_mean": float(own.min()) if len(own) else float("nan"),
-                     "below_mark": bool(mean < below), "sd_below": float(sd_below),
-                     "blank": n_blank, "flagged": n_flagged})
+        rows.append(
+            {
+                "person": person,
+                "mean": float(mean),
+                "answers": int(answered[person]),
+                "weakest_topic": own.idxmin() if len(own) else "",
+                "weakest_mean": float(own.min()) if len(own) else float("nan"),
+                "below_mark": bool(mean < below),
+                "sd_below": float(sd_below),
+                "blank": n_blank,
+                "flagged": n_flagged,
+            }
+        )
     return pd.DataFrame(rows, columns=list(ATTENTION_COLUMNS))

@@ -13,10 +13,16 @@ columns (English names, stable for scripts), one row per table row.
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import fields
+from datetime import datetime
 from html import escape
 
+import numpy as np
 import pandas as pd
 
 from harness.charts import score_color
@@ -31,8 +37,11 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _MD_LEADING = re.compile(r"^([#>=]|[-+*](?=\s)|\d+(?=[.)]\s))")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", '
-          '"Hiragino Sans GB", "Microsoft YaHei", sans-serif')
+CSP = "default-src 'none'; style-src 'unsafe-inline'"
+_FONTS = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", '
+    '"Hiragino Sans GB", "Microsoft YaHei", sans-serif'
+)
 CSS = (
     ":root{color-scheme:light}"
     f"body{{margin:0;background:#f6f7f9;color:#1f2937;font:15px/1.5 {_FONTS}}}"
@@ -55,7 +64,8 @@ CSS = (
     "vertical-align:baseline;border:1px solid rgba(0,0,0,.15)}"
     f"svg.chart{{display:block;font:13px {_FONTS};overflow:visible}}"
     "svg .grid{stroke:#e5e7eb;stroke-width:1}svg .tick,svg .muted{fill:#6b7280;font-size:12px}"
-    "svg .bar{stroke:rgba(0,0,0,.28);stroke-width:1}svg .value{font-weight:600;fill:#374151}svg .head{font-size:12px;font-weight:600;fill:#374151}"
+    "svg .bar{stroke:rgba(0,0,0,.28);stroke-width:1}svg .value{font-weight:600;fill:#374151}"
+    "svg .head{font-size:12px;font-weight:600;fill:#374151}"
     "svg .num{font-size:12px}svg .line{fill:none;stroke-width:2.2}"
     "svg .whisker{stroke:#374151;stroke-width:1.5;fill:none}"
     "@media print{body{background:#fff}section{border:0}}"
@@ -67,6 +77,7 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
 
     Raises:
         HarnessError: an unknown format or language.
+
     """
     if fmt == "csv":
         return csv_text(report)
@@ -80,7 +91,7 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
 
 
 def md_escape(text: str, *, line: bool = False) -> str:
-    """Text safe inside a Markdown table cell (or, with `line`, as a paragraph): one line, specials escaped."""
+    """Text safe in a Markdown table cell (with `line`, as a paragraph): one line, specials escaped."""
     flat = _MD_UNDERSCORE.sub(r"\\_", _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split())))
     return _MD_LEADING.sub(r"\\\1", flat) if line else flat
 
@@ -125,10 +136,16 @@ def _html_cell(cell: Cell, *, is_score: bool) -> str:
 
 
 def _html_table(s: Section) -> str:
-    head = "".join(f'<th{" class=num" if i in s.numeric else ""}>{escape(h)}</th>' for i, h in enumerate(s.headers))
+    head = "".join(
+        f"<th{' class=num' if i in s.numeric else ''}>{escape(h)}</th>" for i, h in enumerate(s.headers)
+    )
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if i in s.numeric else ""}>{_html_cell(c, is_score=i in s.score)}</td>'
-                         for i, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td{' class=num' if i in s.numeric else ''}>{_html_cell(c, is_score=i in s.score)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in s.rows
     )
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -142,7 +159,7 @@ def _html_section(s: Section) -> str:
     if s.note:
         parts.append(f'<p class="note">{escape(s.note)}</p>')
     if s.chart:
-        parts.append(f'<figure>{s.chart}</figure>')
+        parts.append(f"<figure>{s.chart}</figure>")
     if s.rows:
         parts.append(f'<div class="scroll">{_html_table(s)}</div>')
     elif s.empty:
@@ -153,13 +170,15 @@ def _html_section(s: Section) -> str:
 
 def html(doc: Document) -> str:
     """The document as one self-contained HTML page: inline CSS and SVG, no scripts, no requests."""
-    cards = "".join(f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div></div>'
-                    for k, v in doc.cards)
+    cards = "".join(
+        f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div></div>'
+        for k, v in doc.cards
+    )
     lines = "".join(f"<p>{escape(line)}</p>" for line in doc.lines)
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{"zh-CN" if doc.lang == "zh" else "en"}"><head><meta charset="utf-8">'
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(doc.title)}</title><style>{CSS}</style></head>"
         f'<body><main><header><h1>{escape(doc.title)}</h1><div class="meta">{lines}</div></header>'
@@ -180,42 +199,62 @@ def csv_safe(value: object) -> object:
 
 
 def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:
+    """The report's tables by section name; the first, `summary`, holds its single values."""
+    values = {f.name: getattr(report, f.name) for f in fields(report)}
+    summary = pd.DataFrame([{k: v for k, v in values.items() if not isinstance(v, pd.DataFrame)}])
     if isinstance(report, CandidateReport):
-        summary = pd.DataFrame([{"user": report.user, "attempts": report.attempts, "questions": report.questions,
-                                 "bank_questions": report.bank_questions, "mean": report.mean,
-                                 "first_attempt": report.first_attempt, "last_attempt": report.last_attempt,
-                                 "generated_at": report.generated_at}])
-        return {"summary": summary, "topics": report.topics, "missed_points": report.missed_points,
-                "next_questions": report.next_questions, "progress": report.progress}
-    summary = pd.DataFrame([{"source": report.source, "people": report.people, "answers": report.answers,
-                             "questions": report.questions, "mean": report.mean,
-                             "skipped_rows": report.skipped_rows, "generated_at": report.generated_at}])
+        return {
+            "summary": summary,
+            "topics": report.topics,
+            "missed_points": report.missed_points,
+            "next_questions": report.next_questions,
+            "progress": report.progress,
+        }
     wide = report.person_topic.set_index("person")
     people = wide["overall"].rename("mean").reset_index()
     long = wide.drop(columns="overall").stack().rename("mean").rename_axis(["person", "topic"]).reset_index()
-    return {"summary": summary, "topics": report.topics, "people": people, "person_topic": long,
-            "hardest": report.hardest, "negative_discrimination": report.negative,
-            "missed_points": report.missed_points, "misconceptions": report.misconceptions,
-            "attention": report.attention}
+    return {
+        "summary": summary,
+        "topics": report.topics,
+        "people": people,
+        "person_topic": long,
+        "hardest": report.hardest,
+        "negative_discrimination": report.negative,
+        "missed_points": report.missed_points,
+        "misconceptions": report.misconceptions,
+        "attention": report.attention,
+    }
+
+
+def csv_cell(value: object) -> str:
+    """One CSV cell: "" for missing, whole floats without ".0", at most 3 decimals, ISO times, safe text."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        return str(csv_safe(value))
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    if value is pd.NA:
+        return ""
+    return str(value)
 
 
 def csv_text(report: CandidateReport | CohortReport) -> str:
     """Every table of the report in one CSV text, a `section` column first."""
-    frames = []
-    for name, table in _tables(report).items():
-        frame = table.copy()
-        for col in frame.columns:
-            if pd.api.types.is_bool_dtype(frame[col]):
-                frame[col] = frame[col].astype("boolean")
-            elif pd.api.types.is_integer_dtype(frame[col]):
-                frame[col] = frame[col].astype("Int64")
-            elif pd.api.types.is_float_dtype(frame[col]):
-                frame[col] = frame[col].round(3)
-            elif frame[col].dtype == object:
-                frame[col] = frame[col].map(csv_safe)
-        frame.insert(0, "section", name)
-        frames.append(frame)
-    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
-    rows = [f.reindex(columns=columns) for f in frames if len(f)]
-    joined = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
-    return str(joined.to_csv(index=False, lineterminator="\n"))
+    frames = [
+        table.astype(object).map(csv_cell).assign(section=name)
+        for name, table in _tables(report).items()
+        if len(table)
+    ]
+    columns = ["section", *dict.fromkeys(c for f in frames for c in f.columns if c != "section")]
+    joined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    joined = joined.reindex(columns=columns).astype(object).fillna("")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(joined.itertuples(index=False, name=None))
+    return buffer.getvalue()

@@ -28,10 +28,30 @@ import pandas as pd
 from harness.scheduler import Review, plan
 from harness.types import Bank
 
-TOPIC_COLUMNS = ("topic", "mean", "questions", "bank_questions", "attempts", "first_mean", "trend",
-                 "last_practised")
-POINT_COLUMNS = ("topic", "question_id", "point_id", "title", "statement", "statement_en", "weight",
-                 "missed", "partial", "seen", "latest_status", "closest")
+TOPIC_COLUMNS = (
+    "topic",
+    "mean",
+    "questions",
+    "bank_questions",
+    "attempts",
+    "first_mean",
+    "trend",
+    "last_practised",
+)
+POINT_COLUMNS = (
+    "topic",
+    "question_id",
+    "point_id",
+    "title",
+    "statement",
+    "statement_en",
+    "weight",
+    "missed",
+    "partial",
+    "seen",
+    "latest_status",
+    "closest",
+)
 NEXT_COLUMNS = ("rank", "question_id", "topic", "reason", "last_score", "due", "prompt")
 PROGRESS_COLUMNS = ("submitted_at", "topic", "question_id", "score", "topic_mean", "overall_mean")
 _STATUS_ORDER = {"missed": 0, "partial": 1, "covered": 2}
@@ -114,23 +134,36 @@ def topic_table(frame: pd.DataFrame, bank: Bank | None) -> pd.DataFrame:
         by_q = group.groupby("question_id", sort=False)["score"]
         first, last, count = by_q.first(), by_q.last(), by_q.size()
         again = count[count > 1].index
-        rows.append({
-            "topic": topic,
-            "mean": float(last.mean()),
-            "questions": int(len(last)),
-            "bank_questions": len(bank.by_topic(str(topic))) if bank else pd.NA,
-            "attempts": int(len(group)),
-            "first_mean": float(first.mean()),
-            "trend": float((last[again] - first[again]).mean()) if len(again) else float("nan"),
-            "last_practised": group["submitted_at"].max(),
-        })
+        rows.append(
+            {
+                "topic": topic,
+                "mean": float(last.mean()),
+                "questions": int(len(last)),
+                "bank_questions": len(bank.by_topic(str(topic))) if bank else pd.NA,
+                "attempts": int(len(group)),
+                "first_mean": float(first.mean()),
+                "trend": float((last[again] - first[again]).mean()) if len(again) else float("nan"),
+                "last_practised": group["submitted_at"].max(),
+            }
+        )
     table = pd.DataFrame(rows, columns=list(TOPIC_COLUMNS))
     table = table.sort_values(["mean", "topic"], kind="stable")
     if bank is not None:
         seen = set(table["topic"])
-        unseen = [{"topic": t, "mean": float("nan"), "questions": 0, "bank_questions": len(bank.by_topic(t)),
-                   "attempts": 0, "first_mean": float("nan"), "trend": float("nan"), "last_practised": pd.NaT}
-                  for t in bank.topics if t not in seen]
+        unseen = [
+            {
+                "topic": t,
+                "mean": float("nan"),
+                "questions": 0,
+                "bank_questions": len(bank.by_topic(t)),
+                "attempts": 0,
+                "first_mean": float("nan"),
+                "trend": float("nan"),
+                "last_practised": pd.NaT,
+            }
+            for t in bank.topics
+            if t not in seen
+        ]
         if unseen:
             table = pd.concat([table, pd.DataFrame(unseen, columns=list(TOPIC_COLUMNS))], ignore_index=True)
     table["bank_questions"] = table["bank_questions"].astype("Int64")
@@ -145,6 +178,36 @@ def missed_points(frame: pd.DataFrame, bank: Bank | None, *, per_topic: int = 3)
     it; points are ranked by how often they were missed (a partial counts
     half) over all attempts, then by weight.
     """
+    rows = [
+        {
+            "question_id": qid,
+            "point_id": pid,
+            **entry,
+            **dict(
+                zip(("statement", "statement_en"), _statement(bank, qid, pid, entry["text"]), strict=True)
+            ),
+        }
+        for (qid, pid), entry in _tally(frame).items()
+        if entry["latest_status"] != "covered"
+    ]
+    table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
+    if table.empty:
+        return table
+    table["_often"] = table["missed"] + 0.5 * table["partial"]
+    table["_status"] = table["latest_status"].map(_STATUS_ORDER).fillna(0)
+    table = table.sort_values(
+        ["_often", "_status", "weight", "question_id", "point_id"],
+        ascending=[False, True, False, True, True],
+        kind="stable",
+    )
+    table = table.groupby("topic", sort=False).head(per_topic).drop(columns=["_often", "_status"])
+    order = {t: i for i, t in enumerate(topic_table(frame, None)["topic"])}
+    table = table.sort_values("topic", key=lambda s: s.map(order), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _tally(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (question, point): counts over all attempts, and the latest attempt's status, text and clause."""
     tally: dict[tuple[str, str], dict[str, Any]] = {}
     for row in frame.itertuples(index=False):
         for point in row.explanation.get("points", []):
@@ -154,29 +217,15 @@ def missed_points(frame: pd.DataFrame, bank: Bank | None, *, per_topic: int = 3)
             status = point.get("status", "")
             if status in ("missed", "partial"):
                 entry[status] += 1
-            entry.update(topic=row.topic, title=point.get("title", ""), text=point.get("text", ""),
-                         weight=float(point.get("weight", 0.0)), latest_status=status,
-                         closest=(point.get("evidence") or {}).get("clause", ""))
-    rows = []
-    for (qid, pid), e in tally.items():
-        if e["latest_status"] == "covered":
-            continue
-        statement, statement_en = _statement(bank, qid, pid, e["text"])
-        rows.append({"topic": e["topic"], "question_id": qid, "point_id": pid, "title": e["title"],
-                     "statement": statement, "statement_en": statement_en, "weight": e["weight"],
-                     "missed": e["missed"], "partial": e["partial"], "seen": e["seen"],
-                     "latest_status": e["latest_status"], "closest": e["closest"]})
-    table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
-    if table.empty:
-        return table
-    table["_often"] = table["missed"] + 0.5 * table["partial"]
-    table["_status"] = table["latest_status"].map(_STATUS_ORDER).fillna(0)
-    table = table.sort_values(["_often", "_status", "weight", "question_id", "point_id"],
-                              ascending=[False, True, False, True, True], kind="stable")
-    table = table.groupby("topic", sort=False).head(per_topic).drop(columns=["_often", "_status"])
-    order = {t: i for i, t in enumerate(topic_table(frame, None)["topic"])}
-    table = table.sort_values("topic", key=lambda s: s.map(order), kind="stable")
-    return table.reset_index(drop=True)
+            entry.update(
+                topic=row.topic,
+                title=point.get("title", ""),
+                text=point.get("text", ""),
+                weight=float(point.get("weight", 0.0)),
+                latest_status=status,
+                closest=(point.get("evidence") or {}).get("clause", ""),
+            )
+    return tally
 
 
 def _statement(bank: Bank | None, question_id: str, point_id: str, fallback: str) -> tuple[str, str]:
@@ -192,13 +241,23 @@ def next_questions(frame: pd.DataFrame, bank: Bank | None, *, now: datetime, cou
     """The first `count` questions `answer` would ask next, with why."""
     if bank is None or count <= 0:
         return pd.DataFrame(columns=list(NEXT_COLUMNS))
-    reviews = [Review(str(r.question_id), str(r.topic), r.submitted_at.to_pydatetime(), float(r.score))
-               for r in frame.itertuples(index=False)]
+    reviews = [
+        Review(str(r.question_id), str(r.topic), r.submitted_at.to_pydatetime(), float(r.score))
+        for r in frame.itertuples(index=False)
+    ]
     picks = plan(list(bank.questions.values()), reviews, now)[:count]
-    rows = [{"rank": i, "question_id": p.question.id, "topic": p.question.topic, "reason": p.reason,
-             "last_score": p.state.last_score if p.state else float("nan"),
-             "due": pd.Timestamp(p.state.due) if p.state else pd.NaT, "prompt": p.question.prompt}
-            for i, p in enumerate(picks, 1)]
+    rows = [
+        {
+            "rank": i,
+            "question_id": p.question.id,
+            "topic": p.question.topic,
+            "reason": p.reason,
+            "last_score": p.state.last_score if p.state else float("nan"),
+            "due": pd.Timestamp(p.state.due) if p.state else pd.NaT,
+            "prompt": p.question.prompt,
+        }
+        for i, p in enumerate(picks, 1)
+    ]
     table = pd.DataFrame(rows, columns=list(NEXT_COLUMNS))
     table["due"] = pd.to_datetime(table["due"], utc=True)
     return table
@@ -212,8 +271,16 @@ def progress(frame: pd.DataFrame) -> pd.DataFrame:
         latest.setdefault(str(r.topic), {})[str(r.question_id)] = float(r.score)
         topic_scores = latest[str(r.topic)].values()
         every = [s for scores in latest.values() for s in scores.values()]
-        rows.append((r.submitted_at, r.topic, r.question_id, float(r.score),
-                     sum(topic_scores) / len(topic_scores), sum(every) / len(every)))
+        rows.append(
+            (
+                r.submitted_at,
+                r.topic,
+                r.question_id,
+                float(r.score),
+                sum(topic_scores) / len(topic_scores),
+                sum(every) / len(every),
+            )
+        )
     table = pd.DataFrame(rows, columns=list(PROGRESS_COLUMNS))
     table["submitted_at"] = pd.to_datetime(table["submitted_at"], utc=True)
     return table

@@ -69,7 +69,7 @@ _EN: dict[str, str] = {
     "r_blank": "{n} left blank",
     "show_table": "Show the numbers",
     "attention_card": "Need attention",
-    "grid_head": "Person x topic",
+    "grid_head": "Person × topic",
     "hardest_head": "Hardest questions (lowest facility)",
     "facility": "Facility (share ≥ {mark})",
     "discrimination": "Discrimination",
@@ -173,6 +173,7 @@ def labels(lang: str) -> Mapping[str, str]:
 
     Raises:
         HarnessError: an unknown language, naming the valid ones.
+
     """
     if lang == "en":
         return _EN

@@ -24,22 +24,54 @@ _SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "htm
 
 
 @click.command()
-@click.option("--user", envvar="HARNESS_USER", show_envvar=True, default=None,
-              help="Practice report for this user (default: your login name).")
-@click.option("--scores", "scores_path", type=click.Path(path_type=Path), default=None,
-              help="Cohort report from a grade run: RUN_DIR/scores.csv (or RUN_DIR).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="md, html or csv (default: from the --out suffix, else md).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to FILE (default: print it).")
-@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
-              help="Language of the headings and notes (data is shown as written).")
+@click.option(
+    "--user",
+    envvar="HARNESS_USER",
+    show_envvar=True,
+    default=None,
+    help="Practice report for this user (default: your login name).",
+)
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Cohort report from a grade run: RUN_DIR/scores.csv (or RUN_DIR).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="md, html or csv (default: from the --out suffix, else md).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to FILE (default: print it).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="Language of the headings and notes (data is shown as written).",
+)
 @bank_option
 @results_option
 @click.pass_context
-def report(ctx: click.Context, user: str | None, scores_path: Path | None, fmt: str | None, out: Path | None,
-           lang: str, bank_dir: Path | None, results_dir: Path | None) -> None:
-    """Topics from weakest to strongest, the key points missed most, what to practise next.
+def report(
+    ctx: click.Context,
+    user: str | None,
+    scores_path: Path | None,
+    fmt: str | None,
+    out: Path | None,
+    lang: str,
+    bank_dir: Path | None,
+    results_dir: Path | None,
+) -> None:
+    r"""Topics from weakest to strongest, the key points missed most, what to practise next.
 
     With --user (the default), from your practice history: per topic the mean
     of your latest score on each question, attempts and trend, the key points
@@ -52,20 +84,25 @@ def report(ctx: click.Context, user: str | None, scores_path: Path | None, fmt: 
 
     HTML is one self-contained file with charts; it opens offline. Examples:
 
+    \b
         harness report --format html --out my-report.html
-
         harness report --scores results/grade-20260501-093000/scores.csv --out cohort.html --lang zh
     """
     if scores_path is not None and ctx.get_parameter_source("user") == click.core.ParameterSource.COMMANDLINE:
-        raise click.UsageError("give either --user (a practice report) or --scores (a cohort report), not both")
+        raise click.UsageError(
+            "give either --user (a practice report) or --scores (a cohort report), not both"
+        )
     fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower(), "md") if out else "md")
     from harness.bank import load_bank
     from harness.render import render
 
     bank = load_bank(bank_dir)
     now = datetime.now(timezone.utc)
-    data = (_cohort(scores_path, bank, now) if scores_path is not None
-            else _candidate(user, bank, results_dir, now))
+    data = (
+        _cohort(scores_path, bank, now)
+        if scores_path is not None
+        else _candidate(user, bank, results_dir, now)
+    )
     text = render(data, fmt, lang=lang)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -73,7 +110,7 @@ def report(ctx: click.Context, user: str | None, scores_path: Path | None, fmt: 
     write_atomic(out, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
     from rich.console import Console
 
-    Console(highlight=False).print(f"Wrote {out} ({fmt})", markup=False)
+    Console(highlight=False, soft_wrap=True).print(f"Wrote {out} ({fmt})", markup=False)
 
 
 def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:
@@ -84,16 +121,19 @@ def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: date
     name = user or default_user()
     path = store.db_path(results_dir or store.default_results_dir())
     if not path.is_file():
-        raise HarnessError(f"no practice history at {path}; answer some questions first with "
-                           f"`harness answer --user {name}`, or point --results at the folder holding it")
+        raise HarnessError(
+            f"no practice history at {path}; answer some questions first with "
+            f"`harness answer --user {name}`, or point --results at the folder holding it"
+        )
     conn = store.connect(path)
     try:
         frame = store.attempts_frame(conn, user=name)
         if frame.empty:
             known = store.users(conn)
             hint = f"; users with attempts: {', '.join(known)}" if known else ""
-            raise HarnessError(f"no attempts by {name!r} in {path}; practise with "
-                               f"`harness answer --user {name}` first{hint}")
+            raise HarnessError(
+                f"no attempts by {name!r} in {path}; practise with `harness answer --user {name}` first{hint}"
+            )
     finally:
         conn.close()
     return candidate_report(frame, bank=bank, now=now, user=name)
@@ -107,8 +147,7 @@ def _cohort(scores_path: Path, bank: Bank, now: datetime) -> CohortReport:
     frame, skipped = read_scores(scores_path)
     if frame.empty:
         raise InputFileError(f"{scores_path}: no scored rows; nothing to report")
-    return cohort_report(frame, bank=bank, now=now, source=str(scores_path),
-                         skipped_rows=skipped)
+    return cohort_report(frame, bank=bank, now=now, source=str(scores_path), skipped_rows=skipped)
 
 
 def write_atomic(path: Path, text: str, *, encoding: str) -> None:
@@ -116,6 +155,7 @@ def write_atomic(path: Path, text: str, *, encoding: str) -> None:
 
     Raises:
         HarnessError: the folder cannot be created or written.
+
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
