@@ -14,9 +14,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from harness import scheduler, store
 from harness.errors import HarnessError
@@ -54,6 +57,7 @@ class Clock:
 
     Raises:
         HarnessError: `$HARNESS_NOW` is not an ISO 8601 time.
+
     """
 
     def __init__(self, start: str | None = None) -> None:
@@ -76,13 +80,23 @@ class Clock:
 
 
 class BackgroundScorer:
-    """Runs a loader in a thread at once; `get()` waits for and returns its result."""
+    """Runs a loader in a thread; `get()` waits for and returns its result.
 
-    def __init__(self, load: Callable[[], ScorerLike]) -> None:
+    The thread starts at once, or at `start()` when `start=False` (so the
+    first question can be drawn before the loader competes for the CPU).
+    """
+
+    def __init__(self, load: Callable[[], ScorerLike], *, start: bool = True) -> None:
         self._result: ScorerLike | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(load,), name="scorer-loader", daemon=True)
-        self._thread.start()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start loading, if not started yet."""
+        if self._thread.ident is None:
+            self._thread.start()
 
     def _run(self, load: Callable[[], ScorerLike]) -> None:
         try:
@@ -93,14 +107,16 @@ class BackgroundScorer:
     @property
     def ready(self) -> bool:
         """True once loading has finished (successfully or not)."""
-        return not self._thread.is_alive()
+        return self._thread.ident is not None and not self._thread.is_alive()
 
     def get(self) -> ScorerLike:
-        """The loaded scorer, waiting for it if needed.
+        """Return the loaded scorer, waiting for it if needed.
 
         Raises:
             HarnessError: whatever the loader raised (re-raised here).
+
         """
+        self.start()
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -110,7 +126,7 @@ class BackgroundScorer:
 
 @dataclass(frozen=True)
 class Comparison:
-    """This attempt against the user's earlier ones (all scores oldest first)."""
+    """An attempt against the user's earlier ones (all scores oldest first)."""
 
     score: float
     question_scores: tuple[float, ...]
@@ -155,6 +171,17 @@ class Comparison:
         return out
 
 
+_controller: list[ThreadpoolController] = []
+
+
+def _single_thread() -> AbstractContextManager[object]:
+    """Limit BLAS/OpenMP to one thread (native libraries are found once, then reused)."""
+    if not _controller:
+        _controller.append(ThreadpoolController())
+    limit: AbstractContextManager[object] = _controller[0].limit(limits=1)
+    return limit
+
+
 def _delta(d: float) -> str:
     return f"+{d:.0f}" if d > 0.5 else (f"{d:.0f}" if d < -0.5 else "level")
 
@@ -195,9 +222,10 @@ class Session:
         self._scorer = scorer
         self.asked: list[str] = []
         self.answered: list[int] = []
+        self._preparing: threading.Thread | None = None
 
     def next(self) -> scheduler.Pick | None:
-        """The next question not yet asked in this session, or None when done."""
+        """Pick the next question not yet asked in this session; None when done."""
         if self.limit is not None and len(self.asked) >= self.limit:
             return None
         if self.fixed_order:
@@ -206,7 +234,7 @@ class Session:
         return scheduler.next_question(self.questions, self.reviews(), self.clock(), exclude=self.asked)
 
     def reviews(self) -> list[scheduler.Review]:
-        """This user's attempts as scheduler reviews."""
+        """Return the user's attempts as scheduler reviews."""
         return [
             scheduler.Review(a.question_id, a.topic, a.submitted_at, a.score)
             for a in store.attempts(self.conn, user=self.user)
@@ -217,20 +245,49 @@ class Session:
         if question.id not in self.asked:
             self.asked.append(question.id)
 
+    def prepare(self, question: Question) -> None:
+        """Embed the question's rubric in a background thread while the user writes.
+
+        A rubric embedded once is cached on disk, so this matters on a cold
+        cache; `submit` waits for it, so the scorer is never used by two threads.
+        """
+        self._wait_prepared()
+
+        def run() -> None:
+            try:
+                embed = getattr(self._scorer(), "rubric_vectors", None)
+                if callable(embed):
+                    embed([question.id])
+            except Exception:  # submit asks for the scorer again and reports the error
+                return
+
+        self._preparing = threading.Thread(target=run, name="rubric-prefetch", daemon=True)
+        self._preparing.start()
+
+    def _wait_prepared(self) -> None:
+        if self._preparing is not None:
+            self._preparing.join()
+            self._preparing = None
+
     def submit(self, question: Question, answer: str, *, started_at: datetime) -> Feedback:
         """Score, store (one transaction) and compare one answer.
 
         Raises:
             HarnessError: scoring or storing failed; nothing partial is stored.
+
         """
         self.mark_asked(question)
         submitted_at = self.clock()
-        score = self._scorer().score(question.id, answer)
+        self._wait_prepared()
+        scorer = self._scorer()
+        with _single_thread():  # one answer: threads only add wait, badly so on a busy machine
+            score = scorer.score(question.id, answer)
         earlier = store.attempts(self.conn, user=self.user, topic=question.topic)
         attempt = store.NewAttempt(self.user, question.id, question.topic, answer, started_at, submitted_at)
         (attempt_id,) = store.record(self.conn, [(attempt, score)])
         self.answered.append(attempt_id)
-        return Feedback(attempt_id, question, score, compare(score, earlier), reference_text(self.bank, question.id))
+        comparison = compare(score, earlier)
+        return Feedback(attempt_id, question, score, comparison, reference_text(self.bank, question.id))
 
 
 def compare(score: Score, earlier: Sequence[store.StoredAttempt]) -> Comparison:
@@ -250,7 +307,7 @@ def compare(score: Score, earlier: Sequence[store.StoredAttempt]) -> Comparison:
 
 
 def hint(bank: Bank, question_id: str) -> list[str]:
-    """The key points' headings (never their text), or a note for a reference-only rubric."""
+    """Return the key points' headings (never their text), or a note for a reference-only rubric."""
     rubric = bank.rubrics[question_id]
     if rubric.derived:
         n = sum(1 for p in rubric.key_points if p.reference in (None, 0))
@@ -259,7 +316,7 @@ def hint(bank: Bank, question_id: str) -> list[str]:
 
 
 def reference_text(bank: Bank, question_id: str) -> str:
-    """The first reference answer, Chinese where there is one."""
+    """Return the first reference answer, Chinese where there is one."""
     refs = bank.rubrics[question_id].references
     return refs[0].primary if refs else ""
 
@@ -267,11 +324,12 @@ def reference_text(bank: Bank, question_id: str) -> str:
 def select_questions(
     bank: Bank, *, topics: Sequence[str] = (), question_ids: Sequence[str] = ()
 ) -> list[Question]:
-    """The questions a session may ask: named ids, else named topics, else the whole bank.
+    """Choose the questions a session may ask: named ids, else named topics, else the whole bank.
 
     Raises:
         UnknownQuestionError: an id not in the bank.
         HarnessError: a topic not in the bank (naming the topics there are).
+
     """
     from harness.lookup import find_question
 

@@ -41,7 +41,7 @@ _SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=Fa
 
 
 def rating_for(score: float) -> Rating:
-    """The FSRS rating a 0-100 score stands for (see `RATING_BANDS`)."""
+    """Map a 0-100 score to its FSRS rating (see `RATING_BANDS`)."""
     for bound, rating in RATING_BANDS:
         if score < bound:
             return rating
@@ -71,7 +71,7 @@ class CardState:
     stability: float
 
     def is_due(self, now: datetime) -> bool:
-        """True when the review date has come."""
+        """Tell whether the review date has come."""
         return self.due <= now
 
 
@@ -94,7 +94,8 @@ def replay(reviews: Iterable[Review]) -> dict[str, CardState]:
         card, _ = _SCHEDULER.review_card(card, rating_for(review.score), review.submitted_at)
         cards[review.question_id] = (card, review, count + 1)
     return {
-        qid: CardState(qid, last.topic, card.due, last.submitted_at, last.score, count, float(card.stability or 0))
+        qid: CardState(qid, last.topic, card.due, last.submitted_at, last.score, count,
+                       float(card.stability or 0))
         for qid, (card, last, count) in cards.items()
     }
 
@@ -149,6 +150,6 @@ def next_question(
     *,
     exclude: Iterable[str] = (),
 ) -> Pick | None:
-    """The first pick of `plan`, or None when every question is excluded."""
+    """Return the first pick of `plan`, or None when every question is excluded."""
     picks = plan(questions, reviews, now, exclude=exclude)
     return picks[0] if picks else None

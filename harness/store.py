@@ -106,7 +106,7 @@ class StoredAttempt:
 
 
 def db_path(results_dir: Path | str) -> Path:
-    """The history database inside a results folder."""
+    """Return the history database path inside a results folder."""
     return Path(results_dir) / DB_NAME
 
 
@@ -116,6 +116,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
     Raises:
         StoreError: the file is damaged, not a harness history, of a newer
             schema, locked, or its folder cannot be created.
+
     """
     memory = str(path) == ":memory:"
     where = "the in-memory database" if memory else str(path)
@@ -183,6 +184,7 @@ def migrate(conn: sqlite3.Connection, *, where: str = "the history database") ->
 
     Raises:
         StoreError: the database is not a harness history or has a newer schema.
+
     """
     applied = _applied(conn, where)
     known = [name for name, _ in MIGRATIONS]
@@ -229,6 +231,7 @@ def record(conn: sqlite3.Connection, items: Sequence[tuple[NewAttempt, Score]]) 
 
     Raises:
         StoreError: the database is locked or cannot be written.
+
     """
     ids = []
     scored_at = _iso(_now())
@@ -251,6 +254,7 @@ def add_scores(conn: sqlite3.Connection, items: Sequence[tuple[int, Score]]) -> 
 
     Raises:
         StoreError: an attempt id is unknown, or the database cannot be written.
+
     """
     scored_at = _iso(_now())
     with _writing(conn), transaction(conn):
@@ -287,7 +291,7 @@ def attempts(
     topic: str | None = None,
     question_id: str | None = None,
 ) -> list[StoredAttempt]:
-    """Attempts with their current score, oldest first (by submit time, then id)."""
+    """List attempts with their current score, oldest first (by submit time, then id)."""
     where, args = _filters(user=user, topic=topic, question_id=question_id)
     rows = conn.execute(
         "SELECT a.id, a.user, a.question_id, a.topic, a.answer, a.started_at, a.submitted_at, "
@@ -378,6 +382,7 @@ def _iso(when: datetime) -> str:
 
     Raises:
         ValueError: `when` has no timezone.
+
     """
     if when.tzinfo is None:
         raise ValueError("store times must be timezone-aware")

@@ -22,7 +22,7 @@ from harness.cli.options import bank_option, embedder_option, results_option
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from harness.practice import Feedback, ScorerLike, Session
+    from harness.practice import BackgroundScorer, Feedback, ScorerLike, Session
     from harness.scheduler import Pick
     from harness.types import Bank, Question
 
@@ -105,80 +105,125 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
     as you like; submit with Esc then Enter (or Ctrl-D). On a line of its own,
     type :hint for the key points' headings, :skip to skip, :quit to stop.
 
-    With input from a pipe, answers are separated by a line `---`; an answer may
-    start with `@QUESTION-ID`. Example:
-
-        printf '@clip-idea\\nCLIP 用对比学习...\\n---\\n@vit-patch\\n...' | harness answer
+    With input from a pipe (`harness answer < answers.txt`), answers are
+    separated by a line `---`; an answer may start with a line `@QUESTION-ID`,
+    else it answers the next scheduled question; `:skip` skips one.
     """
     from harness import practice, store
     from harness.bank import load_bank
-    from harness.encoders import canonical_name
     from harness.paths import default_results_dir
 
     bank = load_bank(bank_dir)
-    embedder_name = canonical_name(embedder_name)
     pool = practice.select_questions(bank, topics=topics, question_ids=question_ids)
     results = results_dir or default_results_dir()
     conn = store.connect(store.db_path(results))
-    loader = practice.BackgroundScorer(lambda: _load_scorer(bank, embedder_name, results, pool))
+    prefetch: list[str] = []  # rubrics to embed while loading: the questions about to be answered
+    loader = practice.BackgroundScorer(lambda: _load_scorer(bank, embedder_name, results, prefetch),
+                                       start=False)
     session = practice.Session(conn, bank, loader.get, user=user or practice.default_user(),
                                questions=pool, fixed_order=bool(question_ids), limit=limit)
     try:
         if sys.stdin.isatty():
-            _interactive(session, loader, bank)
+            _interactive(session, loader, embedder_name, prefetch)
         else:
-            _piped(session, sys.stdin.read(), as_json=as_json)
+            _check_embedder(embedder_name)
+            answers = parse_piped(_read_stdin())
+            prefetch.extend(a.question_id for a in answers if a.question_id in bank.rubrics)
+            loader.start()
+            _piped(session, answers, as_json=as_json)
     finally:
         conn.close()
 
 
-def _load_scorer(bank: Bank, embedder_name: str, results: Path, pool: Sequence[Question]) -> ScorerLike:
+def _load_scorer(bank: Bank, embedder_name: str, results: Path, prefetch: Sequence[str]) -> ScorerLike:
     from harness.scorer import Scorer
 
     scorer = Scorer.load(bank, embedder_name=embedder_name, results_dir=results)
     scorer.warm_up()
-    scorer.rubric_vectors([q.id for q in pool])  # embeds (or reads cached) rubrics ahead of the first submit
+    if prefetch:
+        scorer.rubric_vectors(list(prefetch))  # embeds (or reads cached) rubrics before the first submit
     return scorer
 
 
-def _interactive(session: Session, loader: object, bank: Bank) -> None:
+def _read_stdin() -> str:
+    """Read standard input as text (UTF-8, a BOM allowed).
+
+    Raises:
+        InputFileError: the input is not UTF-8.
+
+    """
+    from harness.errors import InputFileError
+
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            f"standard input: line {line}: not UTF-8 text (byte {exc.start}); save the answers as UTF-8"
+        ) from exc
+
+
+def _check_embedder(name: str) -> None:
+    from harness.encoders import canonical_name
+
+    canonical_name(name)
+
+
+def _interactive(session: Session, loader: BackgroundScorer, embedder_name: str, prefetch: list[str]) -> None:
+    """Ask, read, score, show; the first question is drawn before anything heavy loads."""
     from rich.console import Console
 
-    from harness import practice
-
     console = Console(highlight=False)
-    editor = _Editor(loader)
     pick = session.next()
     if pick is None:
         console.print("No questions to ask: the selection is empty.")
-    else:
-        console.print(f"[dim]{KEYS_HELP}[/]")
-    while pick is not None:
-        console.print(_question_panel(pick))
-        started = session.clock()
-        text = ""
-        while True:
-            text = editor.read(default=text)
-            command = _command(text)
-            if command == ":hint":
-                text = _strip_command(text)
-                console.print(_hint_panel(practice.hint(bank, pick.question.id)))
-                continue
-            if command is None and not text.strip():
-                console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
-                continue
-            break
-        if command == ":quit":
-            break
-        if command == ":skip":
-            session.mark_asked(pick.question)
-            console.print("[dim]Skipped.[/]")
-        else:
-            with console.status("Scoring… (the first score waits for the embedder to load)"):
-                feedback = session.submit(pick.question, text, started_at=started)
-            console.print(feedback_view(feedback))
+        return
+    console.print(f"[dim]{KEYS_HELP}[/]")
+    console.print(_question_panel(pick))
+    _check_embedder(embedder_name)
+    prefetch.append(pick.question.id)
+    loader.start()
+    editor = _Editor(loader)
+    while pick is not None and _ask(console, editor, session, pick):
         pick = session.next()
+        if pick is not None:
+            console.print(_question_panel(pick))
+            session.prepare(pick.question)
     _goodbye(console, session)
+
+
+def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> bool:
+    """Read one answer, then score and show it; False when the user quits."""
+    from harness import practice
+    from harness.errors import HarnessError
+
+    started = session.clock()
+    text = ""
+    while True:
+        text = editor.read(default=text)
+        command = _command(text)
+        if command == ":hint":
+            text = _strip_command(text)
+            console.print(_hint_panel(practice.hint(session.bank, pick.question.id)))
+        elif command is None and not text.strip():
+            console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
+        else:
+            break
+    if command == ":quit":
+        return False
+    if command == ":skip":
+        session.mark_asked(pick.question)
+        console.print("[dim]Skipped.[/]")
+        return True
+    try:
+        with console.status("Scoring… (the first score waits for the embedder to load)"):
+            feedback = session.submit(pick.question, text, started_at=started)
+    except HarnessError:
+        click.echo(f"Your answer was not saved; here it is to copy:\n{text}\n", err=True)
+        raise
+    console.print(feedback_view(feedback))
+    return True
 
 
 def _command(text: str) -> str | None:
@@ -205,7 +250,7 @@ def _goodbye(console: Console, session: Session) -> None:
 class _Editor:
     """A multi-line prompt_toolkit editor with submit keys and a status bar."""
 
-    def __init__(self, loader: object) -> None:
+    def __init__(self, loader: BackgroundScorer) -> None:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -226,21 +271,23 @@ class _Editor:
         )
 
     def _toolbar(self) -> str:
-        ready = getattr(self._loader, "ready", True)
-        state = "scorer ready" if ready else "scorer loading…"
+        state = "scorer ready" if self._loader.ready else "scorer loading…"
         return f" Submit: Esc Enter or Ctrl-D │ on a line alone: :hint :skip :quit │ {state}"
 
     def read(self, *, default: str = "") -> str:
         return self._prompt.prompt(PROMPT, default=default)
 
 
-def _piped(session: Session, text: str, *, as_json: bool) -> None:
+def _piped(session: Session, answers: Sequence[PipedAnswer], *, as_json: bool) -> None:
     from rich.console import Console
 
     from harness.lookup import find_question
 
     console = Console(highlight=False)
-    answers = parse_piped(text)
+    if not answers:
+        click.echo("No answers on standard input. Pipe answers separated by a line `---`, each "
+                   "optionally starting with `@QUESTION-ID` (see `harness answer --help`).", err=True)
+        return
     for item in answers:
         if session.limit is not None and len(session.asked) >= session.limit:
             click.echo(f"Stopped after {session.limit} questions (-n); "
@@ -300,7 +347,7 @@ def _hint_panel(titles: list[str]) -> RenderableType:
 
 
 def feedback_view(feedback: Feedback) -> RenderableType:
-    """The score, each key point, misconceptions, the reference and the comparison."""
+    """Render the score, each key point, misconceptions, the reference and the comparison."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
@@ -319,7 +366,8 @@ def feedback_view(feedback: Feedback) -> RenderableType:
     for p in score.points:
         label, style = STATUS[p.status]
         clause = p.evidence.clause if p.status != "missed" else ""
-        points.add_row(Text(p.title), Text(label, style=style), Text(clause or "—", style="dim" if not clause else ""))
+        matched = Text(clause) if clause else Text("—", style="dim")
+        points.add_row(Text(p.title), Text(label, style=style), matched)
     parts: list[RenderableType] = [head, points]
     for m in score.misconceptions:
         line = Text.assemble(("Misconception: ", "bold red"), m.text, f" (−{m.penalty:.0f})")
@@ -328,6 +376,7 @@ def feedback_view(feedback: Feedback) -> RenderableType:
         if m.correction:
             line.append(f"\n  correction: {m.correction}", style="green")
         parts.append(line)
-    parts.append(Panel(Text(feedback.reference), title="Reference answer", title_align="left", border_style="dim"))
+    parts.append(Panel(Text(feedback.reference), title="Reference answer", title_align="left",
+                       border_style="dim"))
     parts.append(Text("\n".join(feedback.comparison.lines()), style="cyan"))
     return Group(*parts)

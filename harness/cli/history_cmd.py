@@ -84,7 +84,8 @@ def summarise(rows: Sequence[StoredAttempt]) -> list[TopicSummary]:
               help="Whose history (default: your login name).")
 @click.option("--topic", "topics", multiple=True, help="Only this topic (repeatable).")
 @click.option("--question", "question_id", default=None, help="Only this question; lists every attempt.")
-@click.option("--attempts", "list_attempts", is_flag=True, help="List every attempt, not only topic summaries.")
+@click.option("--attempts", "list_attempts", is_flag=True,
+              help="List every attempt, not only topic summaries.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a PNG chart of score over time per topic.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -160,7 +161,8 @@ def _attempt_table(rows: Sequence[StoredAttempt]) -> RenderableType:
 
 def _legend(rows: Sequence[StoredAttempt]) -> str:
     labels = version_labels(rows)
-    lines = [f"Recent = mean of the last {WINDOW} scores; Trend = every score, oldest first (last {SPARK_WIDTH})."]
+    lines = [f"Recent = mean of the last {WINDOW} scores; "
+             f"Trend = every score, oldest first (the last {SPARK_WIDTH})."]
     lines += [f"{label} = embedder {emb}, calibration {cal}" for (emb, cal), label in labels.items()]
     if len(labels) > 1 or any(s.mixed_rubrics for s in summarise(rows)):
         lines.append("Scores from different versions (or * : different rubric versions) are not directly "
@@ -178,6 +180,7 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
 
     Raises:
         HarnessError: the file cannot be written.
+
     """
     from harness.errors import HarnessError
 
@@ -186,24 +189,28 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
             writer = csv.writer(f)
             writer.writerow(CSV_COLUMNS)
             for a in rows:
-                writer.writerow([a.attempt_id, _cell(a.user), a.question_id, a.topic, a.started_at.isoformat(),
-                                 a.submitted_at.isoformat(), f"{a.score:.1f}", a.rubric_version, a.embedder_id,
-                                 a.calibration_id, _cell(a.answer)])
+                writer.writerow([
+                    a.attempt_id, _cell(a.user), a.question_id, a.topic, a.started_at.isoformat(),
+                    a.submitted_at.isoformat(), f"{a.score:.1f}", a.rubric_version, a.embedder_id,
+                    a.calibration_id, _cell(a.answer),
+                ])
     except OSError as exc:
         raise HarnessError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def plot(rows: Sequence[StoredAttempt], path: Path, *, title: str) -> None:
-    """A PNG of score over time, one line per topic.
+    """Write a PNG of score over time, one line per topic.
 
     Raises:
         HarnessError: the file cannot be written.
+
     """
     import warnings
 
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from harness.errors import HarnessError
@@ -213,7 +220,9 @@ def plot(rows: Sequence[StoredAttempt], path: Path, *, title: str) -> None:
         fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
         for s in summarise(rows):
             items = [a for a in rows if a.topic == s.topic]
-            ax.plot([a.submitted_at for a in items], [a.score for a in items], marker="o", label=s.topic)
+            when = mdates.date2num([a.submitted_at for a in items])  # type: ignore[no-untyped-call]
+            ax.plot(when, [a.score for a in items], marker="o", label=s.topic)
+        ax.xaxis_date(tz="UTC")
         ax.set_ylim(0, 100)
         ax.set_ylabel("score")
         ax.set_xlabel("submitted (UTC)")
@@ -233,7 +242,8 @@ def plot(rows: Sequence[StoredAttempt], path: Path, *, title: str) -> None:
 @click.option("--user", envvar="HARNESS_USER", show_envvar=True, default=None,
               help="Whose attempts (default: your login name).")
 @click.option("--all-users", is_flag=True, help="Re-score every user's attempts.")
-@click.option("--force", is_flag=True, help="Re-score even attempts already scored with the current versions.")
+@click.option("--force", is_flag=True,
+              help="Re-score even attempts already scored with the current versions.")
 @bank_option
 @embedder_option
 @results_option
@@ -269,13 +279,13 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
             for i in range(0, len(todo), RESCORE_BATCH):
                 batch = todo[i:i + RESCORE_BATCH]
                 new.extend(scorer.score_many([(a.question_id, a.answer) for a in batch]))
-        store.add_scores(conn, [(a.attempt_id, s) for a, s in zip(todo, new)])
+        store.add_scores(conn, [(a.attempt_id, s) for a, s in zip(todo, new, strict=True)])
     finally:
         conn.close()
     console.print(f"Re-scored {len(todo)} attempts with embedder {scorer.embedder_id}, "
                   f"calibration {scorer.calibration_id}; {len(rows) - len(todo)} already up to date.")
     if todo:
-        change = sum(s.score - a.score for a, s in zip(todo, new)) / len(todo)
+        change = sum(s.score - a.score for a, s in zip(todo, new, strict=True)) / len(todo)
         console.print(f"Average change: {change:+.1f} points. Old scores are kept in the history database.")
     if gone:
         console.print(f"[yellow]Skipped attempts on questions no longer in the bank:[/] {', '.join(gone)}")

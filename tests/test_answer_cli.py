@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from harness import store
+from harness.cli import cli, main
+from harness.cli.answer_cmd import PipedAnswer, feedback_view, parse_piped
+from harness.cli.history_cmd import sparkline
+from harness.practice import Comparison, Feedback
+from harness.types import Evidence, MisconceptionHit, PointResult, Question, Score
+
+REPO = Path(__file__).resolve().parents[1]
+BANK_DIR = Path(__file__).parent / "data" / "answer"
+T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+
+PIPED = """@clip-idea
+CLIP 用对比学习把图像和文本映射到同一个嵌入空间，
+训练好后可以直接做零样本分类。
+---
+@vit-patch
+ViT 把图像切成 16×16 的 patch，每个 patch 展平后线性投影成 token，加上位置编码送进 Transformer。
+---
+@blip-idea
+:skip
+---
+BLIP 统一了理解和生成。
+"""
+
+
+def make_score(qid: str, value: float, *, calibration: str = "cal-1", rubric: str = "1+aaa") -> Score:
+    points = (
+        PointResult("p1", "学习目标", "……", 2.0, "covered", 1.0,
+                    Evidence("用对比学习把图文映射到同一空间", 0.8, ())),
+        PointResult("p2", "零样本", "……", 1.0, "partial", 0.5, Evidence("可以分类", 0.5, ())),
+        PointResult("p3", "训练数据", "……", 1.0, "missed", 0.0, Evidence("", 0.1, ())),
+    )
+    hit = MisconceptionHit("m1", "CLIP 是生成模型", 10.0, "CLIP 不生成文本",
+                           Evidence("它能生成描述", 0.7, ()))
+    return Score(qid, value, value, points, (hit,), 0.5, 0, (), (), rubric, "use-multilingual", calibration)
+
+
+def run_harness(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness", *args], input=stdin, capture_output=True,
+                          text=True, encoding="utf-8", cwd=REPO, timeout=300)
+
+
+def test_parse_piped_format() -> None:
+    items = parse_piped(PIPED)
+    assert items == [
+        PipedAnswer("clip-idea", PIPED.splitlines()[1] + "\n" + PIPED.splitlines()[2], 1),
+        PipedAnswer("vit-patch", items[1].text, 5),
+        PipedAnswer("blip-idea", ":skip", 8),
+        PipedAnswer(None, "BLIP 统一了理解和生成。", 11),
+    ]
+
+
+def test_parse_piped_edges() -> None:
+    assert parse_piped("") == []
+    assert parse_piped("---\n\n---\n") == []
+    assert parse_piped("\n\n  answer  \n\n---   \n") == [PipedAnswer(None, "answer", 3)]
+    # a separator must be alone on its line
+    assert parse_piped("a --- b\n----\n") == [PipedAnswer(None, "a --- b\n----", 1)]
+    assert parse_piped("@q1\n") == [PipedAnswer("q1", "", 1)]
+
+
+def test_sparkline() -> None:
+    assert sparkline([0, 50, 100]) == "▁▅█"
+    assert len(sparkline(list(range(100)))) == 24
+
+
+def test_feedback_view_renders_chinese() -> None:
+    q = Question("clip-idea", "clip", "easy", "CLIP 的基本思想是什么？", "What is CLIP?")
+    comparison = Comparison(72, (60,), (60, 70), True)
+    fb = Feedback(7, q, make_score("clip-idea", 72), comparison, "参考答案：对比学习。")
+    out = StringIO()
+    Console(file=out, width=80, color_system=None).print(feedback_view(fb))
+    text = out.getvalue()
+    for expected in ("Score 72/100", "学习目标", "✓ covered", "~ partly", "✗ missed",
+                     "用对比学习把图文映射到同一空间", "Misconception: CLIP 是生成模型 (−10)",
+                     "you wrote: 它能生成描述", "correction: CLIP 不生成文本",
+                     "参考答案：对比学习。", "Question: +12 on your last attempt (60)"):
+        assert expected in text, expected
+
+
+@pytest.mark.slow
+def test_pipe_mode_end_to_end_is_deterministic(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    args = ("answer", "--bank", str(BANK_DIR), "--results", str(results), "--user", "alice", "--json")
+    first = run_harness(*args, stdin=PIPED)
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(x) for x in first.stdout.splitlines()]
+    assert [x["question_id"] for x in lines[:2]] == ["clip-idea", "vit-patch"]
+    assert len(lines) == 3  # blip-idea skipped; the last answer took the scheduler's next question
+    assert lines[2]["question_id"] != "blip-idea"
+    assert all(0 <= x["score"] <= 100 for x in lines)
+    second = run_harness(*args, stdin=PIPED)
+    assert second.returncode == 0, second.stderr
+    again = [json.loads(x) for x in second.stdout.splitlines()]
+    assert [x["question_id"] for x in again[:2]] == ["clip-idea", "vit-patch"]
+    for a, b in zip(lines[:2], again[:2], strict=True):
+        assert a["score"] == b["score"] and a["explanation"] == b["explanation"]
+    assert again[0]["comparison"][0].startswith("Question: level on your last attempt")
+    conn = store.connect(store.db_path(results))
+    assert len(store.attempts(conn, user="alice")) == 6
+    conn.close()
+    report = run_harness("answer", "--bank", str(BANK_DIR), "--results", str(results), "--user", "bob",
+                         stdin="@clip-idea\nCLIP 用对比学习。\n")
+    assert report.returncode == 0, report.stderr
+    assert "clip-idea · clip · easy" in report.stdout and "Score " in report.stdout
+    assert "1 answer saved for bob" in report.stdout
+
+
+def test_answer_errors_are_plain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["answer", "--bank", str(BANK_DIR), "--results", str(tmp_path), "--topic", "clipp"])
+    assert exc.value.code == 1
+    assert capsys.readouterr().err == (
+        "Error: unknown topic 'clipp'; the bank's topics are: blip, clip, vit\n")
+    (tmp_path / "history.sqlite").write_bytes(b"garbage" * 200)
+    with pytest.raises(SystemExit):
+        main(["history", "--results", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {tmp_path / 'history.sqlite'}: the history database is damaged")
+    assert (tmp_path / "history.sqlite").read_bytes() == b"garbage" * 200
+
+
+def test_pipe_input_must_be_utf8(tmp_path: Path) -> None:
+    gbk = "@clip-idea\n对比学习\n".encode("gbk")
+    result = subprocess.run([sys.executable, "-m", "harness", "answer", "--bank", str(BANK_DIR), "--results",
+                             str(tmp_path)], input=gbk, capture_output=True, cwd=REPO, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.decode() == (
+        "Error: standard input: line 2: not UTF-8 text (byte 11); save the answers as UTF-8\n")
+
+
+def seed(results: Path) -> None:
+    conn = store.connect(store.db_path(results))
+    rows = []
+    for i, (qid, topic, value) in enumerate([("clip-idea", "clip", 40), ("clip-architecture", "clip", 60),
+                                             ("vit-patch", "vit", 30), ("clip-idea", "clip", 80)]):
+        at = T0 + timedelta(days=i)
+        rows.append((store.NewAttempt("alice", qid, topic, f"=答案 {i}", at - timedelta(minutes=2), at),
+                     make_score(qid, value)))
+    store.record(conn, rows)
+    conn.close()
+
+
+def test_history_summary(tmp_path: Path) -> None:
+    seed(tmp_path)
+    result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "alice"],
+                                catch_exceptions=False, terminal_width=100)
+    assert result.exit_code == 0
+    out = result.output
+    assert out.startswith("alice: 4 attempts, 2030-01-01 to 2030-01-04 (UTC)")
+    assert "│ clip  │        3 │    40 │     80 │   80 │     60 │ ▄▅▇   │ S1" in out
+    assert "│ vit   │        1 │    30 │     30 │   30 │     30 │ ▃     │ S1" in out
+    assert "S1 = embedder use-multilingual, calibration cal-1" in out
+    assert "Every attempt" not in out
+    listed = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "alice",
+                                      "--question", "clip-idea"], catch_exceptions=False, terminal_width=100)
+    assert "Every attempt" in listed.output and "vit" not in listed.output
+    assert "2030-01-04 09:00" in listed.output
+
+
+def test_history_empty(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "zoe"],
+                                catch_exceptions=False)
+    assert result.output == "No attempts by zoe yet. Run harness answer to start.\n"
+
+
+def test_history_csv_and_plot(tmp_path: Path) -> None:
+    seed(tmp_path)
+    csv_path, png = tmp_path / "a.csv", tmp_path / "a.png"
+    result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "alice", "--csv",
+                                      str(csv_path), "--plot", str(png)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfattempt_id,user,question_id,topic,")
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert len(lines) == 5
+    assert lines[1].endswith(",40.0,1+aaa,use-multilingual,cal-1,'=答案 0")  # formula neutralised
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class RescoreScorer:
+    embedder_id = "use-multilingual"
+    calibration_id = "cal-2"
+
+    def score_many(self, items: list[tuple[str, str]]) -> list[Score]:
+        return [make_score(q, 55.0, calibration="cal-2", rubric=self.rubric(q)) for q, _ in items]
+
+    @staticmethod
+    def rubric(qid: str) -> str:
+        from harness.bank import load_bank
+
+        return load_bank(BANK_DIR).rubrics[qid].version_id
+
+
+def test_rescore_keeps_old_scores_and_history_marks_versions(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import scorer as scorer_mod
+
+    seed(tmp_path)
+    monkeypatch.setattr(scorer_mod.Scorer, "load", classmethod(lambda cls, bank, **kw: RescoreScorer()))
+    args = ["--results", str(tmp_path), "--user", "alice"]
+    # one attempt first, so history shows a mix of versions
+    conn = store.connect(store.db_path(tmp_path))
+    store.add_scores(conn, [(1, RescoreScorer().score_many([("clip-idea", "")])[0])])
+    conn.close()
+    mixed = CliRunner().invoke(cli, ["history", *args], catch_exceptions=False, terminal_width=100)
+    assert "S1,S2" in mixed.output and "run `harness rescore`" in mixed.output
+    result = CliRunner().invoke(cli, ["rescore", "--bank", str(BANK_DIR), *args], catch_exceptions=False,
+                                env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Re-scored 3 attempts with embedder use-multilingual, calibration cal-2; 1 already up to date.",
+        "Average change: -1.7 points. Old scores are kept in the history database.",
+    ]
+    conn = store.connect(store.db_path(tmp_path))
+    assert [a.score for a in store.attempts(conn, user="alice")] == [55.0] * 4
+    assert [s[0] for s in store.score_history(conn, 2)] == [60.0, 55.0]
+    conn.close()
+    after = CliRunner().invoke(cli, ["history", *args], catch_exceptions=False, terminal_width=100)
+    assert "S1 = embedder use-multilingual, calibration cal-2" in after.output
+    assert "S2" not in after.output
+    again = CliRunner().invoke(cli, ["rescore", "--bank", str(BANK_DIR), *args], catch_exceptions=False)
+    assert "Re-scored 0 attempts" in again.output
+
+
+def test_help_texts() -> None:
+    for name in ("answer", "history", "rescore"):
+        result = CliRunner().invoke(cli, [name, "--help"], catch_exceptions=False)
+        assert result.exit_code == 0 and "--results" in result.output
+
+
+def test_wal_database_readable_by_plain_sqlite(tmp_path: Path) -> None:
+    seed(tmp_path)
+    raw = sqlite3.connect(store.db_path(tmp_path))
+    assert raw.execute("SELECT count(*) FROM attempts").fetchone()[0] == 4
+    raw.close()
