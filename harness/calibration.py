@@ -59,9 +59,16 @@ class Calibration:
 
 
 def predict01(model: Any, relevance: Any, features: np.ndarray) -> np.ndarray:
-    """Score on 0..1: regressed grade times the probability the answer is on topic."""
-    grade = np.clip(model.predict(features), 0.0, 1.0)
-    return grade * relevance.predict_proba(features[:, _RELEVANCE_COLUMNS])[:, 1]
+    """Score on 0..1: regressed grade times the probability the answer is on topic.
+
+    Runs single-threaded: for the few rows scored at a time, OpenMP thread
+    start-up on a busy machine costs seconds, the arithmetic microseconds.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        grade = np.clip(model.predict(features), 0.0, 1.0)
+        return grade * relevance.predict_proba(features[:, _RELEVANCE_COLUMNS])[:, 1]
 
 
 _RELEVANCE_FEATURES = ("cos", "cov", "prec", "qsim", "tok_rec", "dem_rec")

@@ -104,14 +104,15 @@ class Scorer:
             find_question(self.bank, qid)
         rvs = self.rubric_vectors([q for q, _ in items])
         prepared = [_prepare(answer) for _, answer in items]
-        texts = [t for text, clauses, _ in prepared if text for t in (text, *clauses)]
-        vecs = dict(zip(texts, self.encoder.encode(texts))) if texts else {}
+        distinct = list(dict.fromkeys((text, tuple(clauses)) for text, clauses, _ in prepared if text))
+        vectors = dict(zip(distinct, self.encoder.encode_answers(distinct)))
         out = []
         for (qid, _), (text, clauses, flags) in zip(items, prepared):
             if not text:
                 out.append(Analysis(qid, None, None, flags))
                 continue
-            av = AnswerVectors(text, vecs[text], tuple(clauses), np.stack([vecs[c] for c in clauses]))
+            vector, clause_vectors = vectors[(text, tuple(clauses))]
+            av = AnswerVectors(text, vector, tuple(clauses), clause_vectors)
             feats = compute_features(rvs[qid], av)
             if is_keyword_list(text, rvs[qid].all_keywords):
                 flags = (*flags, "keyword-list")

