@@ -25,6 +25,7 @@ _ASCII_ALNUM = re.compile(r"[a-z0-9]")
 _GAP = r"[\s\-_]*"
 NEGATIONS = re.compile(
     r"(不是|并非|并不是|不用|不使用|没有|没用|并没有|而非|而不是|不需要|无需|不再|并不|"
+    r"不(做|会|需|接收|参与|进行|通过|经过|计算|更新|回传|传|含|包含|涉及|依赖)|"
     r"\bnot\b|\bisn't\b|\baren't\b|\bno\b|\bnever\b|\bwithout\b|\brather than\b|"
     r"\binstead of\b|\bdoesn't\b|\bdon't\b|\bneither\b|\bnor\b)"
 )
@@ -77,6 +78,13 @@ def match_groups(groups: Iterable[KeywordGroup], text: str) -> list[AliasHit | N
     return [match_group(g, norm) for g in groups]
 
 
-def is_negated(norm_text: str, start: int, *, window: int = 12) -> bool:
-    """True if a negation word stands shortly before position `start`."""
+def is_negated(norm_text: str, start: int, *, window: int = 32) -> bool:
+    """True if a negation stands before position `start` in the same clause.
+
+    Looks back `window` characters (English negation reaches further than
+    Chinese: "there is no fusion module such as cross-attention"), and at the
+    character right before the hit (没|有重叠, 无|监督).
+    """
+    if start > 0 and norm_text[start - 1] in "没不无非未":
+        return True
     return NEGATIONS.search(norm_text[max(0, start - window) : start]) is not None

@@ -21,6 +21,7 @@ from harness.features import FEATURE_NAMES, AnswerVectors, Features, RubricVecto
 from harness.lookup import find_question
 from harness.scoring import (
     Thresholds,
+    contradict,
     is_keyword_list,
     is_no_answer,
     misconception_hits,
@@ -150,9 +151,11 @@ class Scorer:
                            for p in _display_points(rubric.key_points))
             return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
                          self.embedder_id, self.calibration_id)
-        points = point_results(a.features.matches, thresholds)
         hits = misconception_hits(rv, a.answer, min_similarity=thresholds.low)
-        final = calibrated - sum(h.penalty for h in hits)
+        points = contradict(point_results(a.features.matches, thresholds), hits)
+        ids = {h.contradicts for h in hits}
+        share = sum(p.weight for p in points if p.point_id in ids) / max(1e-9, sum(p.weight for p in points))
+        final = calibrated * (1.0 - share) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
         values = a.features.values

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -78,10 +78,22 @@ def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: 
             right = float((cvec @ vec).max()) if cvec is not None else min_similarity
             if wrong > right:
                 aliases = tuple(h.alias for h in found if h)
+                against = cvec if cvec is not None else mvec
+                point = int(np.argmax([float((against @ p.T).max()) for p in rv.points])) if rv.points else -1
                 hits.append(MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction,
-                                             Evidence(clause, round(wrong, 4), aliases)))
+                                             Evidence(clause, round(wrong, 4), aliases),
+                                             rv.rubric.key_points[point].id if point >= 0 else None))
                 break
     return tuple(hits)
+
+
+def contradict(points: tuple[PointResult, ...], hits: tuple[MisconceptionHit, ...]) -> tuple[PointResult, ...]:
+    """Points that a stated misconception contradicts lose their credit; the wrong clause is the evidence."""
+    against = {h.contradicts: h for h in hits if h.contradicts}
+    return tuple(
+        replace(p, status="missed", credit=0.0, evidence=against[p.point_id].evidence) if p.point_id in against else p
+        for p in points
+    )
 
 
 def is_no_answer(text: str) -> bool:

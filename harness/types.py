@@ -182,13 +182,18 @@ class PointResult:
 
 @dataclass(frozen=True)
 class MisconceptionHit:
-    """A misconception the answer states, with its evidence."""
+    """A misconception the answer states, with its evidence.
+
+    `contradicts` is the key point the wrong claim stands against (the point
+    closest to its correction); that point earns no credit.
+    """
 
     misconception_id: str
     text: str
     penalty: float
     correction: str | None = None
     evidence: Evidence = field(default_factory=Evidence)
+    contradicts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,9 @@ class Score:
     """The score of one answer and how it was reached.
 
     `score` is the final 0-100 score: `calibrated` (the calibration model's
-    output from `features`) minus the misconception penalties, clipped.
+    output from `features`), scaled down by the weight share of key points a
+    stated misconception contradicts, minus the misconceptions' penalties,
+    clipped to 0-100.
     """
 
     question_id: str
@@ -227,10 +234,19 @@ class Score:
         """Points judged missed."""
         return tuple(p for p in self.points if p.status == "missed")
 
+    @property
+    def contradicted_share(self) -> float:
+        """Weight share of the key points that stated misconceptions contradict."""
+        ids = {m.contradicts for m in self.misconceptions if m.contradicts}
+        total = sum(p.weight for p in self.points)
+        return sum(p.weight for p in self.points if p.point_id in ids) / total if total else 0.0
+
     def how(self) -> str:
         """One line saying how the final score was reached."""
         penalty = sum(m.penalty for m in self.misconceptions)
         parts = [f"calibrated {self.calibrated:.0f}"]
+        if self.contradicted_share:
+            parts.append(f"x {1 - self.contradicted_share:.2f} for contradicted points")
         if penalty:
             parts.append(f"- {penalty:.0f} for misconceptions")
         parts.append(f"= {self.score:.0f}/100")

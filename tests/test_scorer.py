@@ -32,9 +32,8 @@ def _mean(scores: dict[tuple[str, str, str], Score], level: str, lang: str | Non
 def test_ladder_order_in_each_language(ladder_scores, lang: str) -> None:  # type: ignore[no-untyped-def]
     means = {level: _mean(ladder_scores, level, lang) for level in LEVELS}
     assert means["complete"] > means["paraphrase"] > means["partial"] > means["single_point"], means
-    for bad in ("keyword_stuffing", "off_topic", "empty"):
+    for bad in ("misconception", "keyword_stuffing", "off_topic", "empty"):
         assert means[bad] < means["single_point"], (bad, means)
-    assert means["misconception"] < means["partial"], means
     assert means["complete"] >= 85 and means["empty"] == 0
 
 
@@ -68,9 +67,31 @@ def test_seed_error_is_detected_with_evidence(scorer) -> None:  # type: ignore[n
     assert s.score <= s.calibrated - hit.penalty + 1e-6
 
 
-def test_negated_seed_error_is_not_a_misconception(scorer) -> None:  # type: ignore[no-untyped-def]
-    s = scorer.score("clip-architecture", "CLIP 的文本编码器不是 BERT，而是 GPT-2 风格、带因果掩码的 Transformer。")
-    assert "text-encoder-bert" not in {m.misconception_id for m in s.misconceptions}
+@pytest.mark.parametrize(
+    ("qid", "answer", "misconception"),
+    [
+        ("clip-architecture", "CLIP 的文本编码器不是 BERT，而是 GPT-2 风格、带因果掩码的 Transformer。", "text-encoder-bert"),
+        ("clip-architecture", "The two towers stay separate, and there is no fusion module such as cross-attention "
+                              "between them.", "cross-attention-fusion"),
+        ("moco-simclr", "MoCo 的 key 编码器不做反向传播，而是 query 编码器的动量平均。", "moco-key-backprop"),
+        ("contrastive-learning", "Contrastive learning is self-supervised: positives are two augmented views.",
+         "needs-labels"),
+    ],
+)
+def test_negated_or_correct_statement_is_not_a_misconception(scorer, qid: str, answer: str,  # type: ignore[no-untyped-def]
+                                                             misconception: str) -> None:
+    s = scorer.score(qid, answer)
+    assert misconception not in {m.misconception_id for m in s.misconceptions}
+
+
+def test_misconception_takes_the_credit_of_the_point_it_contradicts(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("vit-sequence-length", "每边 224/14 = 16 个 patch，但是序列长度是 197，因为 196 个 patch 加一个 [CLS]。")
+    hit = next(m for m in s.misconceptions if m.misconception_id == "length-196-197")
+    point = next(p for p in s.points if p.point_id == hit.contradicts)
+    assert point.status == "missed" and point.credit == 0 and point.evidence == hit.evidence
+    expected = s.calibrated * (1 - s.contradicted_share) - sum(m.penalty for m in s.misconceptions)
+    assert s.score == pytest.approx(max(0.0, expected), abs=0.06)
+    assert "contradicted points" in s.how()
 
 
 def test_evidence_names_the_matching_clause(scorer) -> None:  # type: ignore[no-untyped-def]
