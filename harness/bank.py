@@ -290,7 +290,8 @@ def _parse_points(c: _Checker, data: Any) -> tuple[KeyPoint, ...]:
             for alias in g.aliases:
                 key = alias_key(alias)
                 if owner.get(key, pid) != pid:
-                    c.fail(f"{f}.keywords", f"alias {alias!r} is also used by key point {owner[key]!r}; an alias may belong to one point only")
+                    c.fail(f"{f}.keywords", f"alias {alias!r} is also used by key point {owner[key]!r}; "
+                           "an alias may belong to one point only")
                 owner[key] = pid
         title = c.text(m, "title", f"{f}.title", required=False) or (pid or "")
         if pid and text:

@@ -18,5 +18,6 @@ def find_question(bank: Bank, question_id: str) -> Question:
     if q is not None:
         return q
     close = difflib.get_close_matches(question_id, list(bank.questions), n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; run `harness bank list` to see the {len(bank.questions)} ids"
+    hint = (f"; did you mean {', '.join(close)}?" if close
+            else f"; run `harness bank list` to see the {len(bank.questions)} ids")
     raise UnknownQuestionError(f"unknown question id {question_id!r}{hint}")

@@ -22,7 +22,8 @@ from harness.types import Evidence, KeywordGroup, MisconceptionHit, PointResult,
 
 COVERED, PARTIAL = 0.6, 0.3
 _NO_ANSWER = re.compile(
-    r"^(我?(真的|也|完全)?(不知道|不清楚|不太清楚|不了解|不会|不记得|忘了|没学过)(这个|这题)?|跳过|pass|skip|no idea|idk|n/?a|none|"
+    r"^(我?(真的|也|完全)?(不知道|不清楚|不太清楚|不了解|不会|不记得|忘了|没学过)(这个|这题)?|"
+    r"跳过|pass|skip|no idea|idk|n/?a|none|"
     r"i (do not|don't) know|not sure|dunno)[\s.。!！?？~～]*$"
 )
 _WORDS = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
