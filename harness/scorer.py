@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.calibration import Calibration, resolve
-from harness.errors import CalibrationError
 from harness.encoders import DEFAULT_EMBEDDER, CachingEncoder, get_encoder
+from harness.errors import CalibrationError
 from harness.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.lookup import find_question
 from harness.scoring import (

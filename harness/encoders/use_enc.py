@@ -15,7 +15,6 @@ import numpy as np
 from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
 
-
 GROUPED_VERSION = "0.2.1"
 
 
