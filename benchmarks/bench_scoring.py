@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.bank_import import import_questions
@@ -26,11 +27,23 @@ from harness.scorer import Scorer
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _interleaved(score: Callable[[], object], embed: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Fastest of `repeat` alternating runs of each: on a shared machine, load hits both alike."""
+    best = [float("inf"), float("inf")]
+    for _ in range(repeat):
+        for i, fn in enumerate((score, embed)):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best[0], best[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
     parser.add_argument("--embedders", nargs="+", default=["use-multilingual", "st:all-MiniLM-L6-v2"])
     parser.add_argument("--sets", nargs="+", default=["mohler_dev", "ads_dev"])
+    parser.add_argument("--repeat", type=int, default=3, help="timing runs; the fastest of each counts")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,12 +59,9 @@ def main() -> None:
                 name, bank = graded.name.removesuffix("_answers"), scorer.bank
                 items = list(zip(graded.question_ids, graded.answers))
                 scorer.rubric_vectors(list(bank.questions))  # cached, as after a first run
-                start = time.perf_counter()
-                scorer.score_many(items)
-                score_s = time.perf_counter() - start
-                start = time.perf_counter()
-                encoder.inner.encode(list(graded.answers))
-                embed_s = time.perf_counter() - start
+                score_s, embed_s = _interleaved(lambda: scorer.score_many(items),  # noqa: B023 (called at once)
+                                                lambda: encoder.inner.encode(list(graded.answers)),  # noqa: B023
+                                                args.repeat)
                 rows.append((name, embedder, cv, score_s, embed_s, len(items)))
     header = (f"{'set':11} {'embedder':22} {'r':>6} {'r base':>6} {'QWK':>6} {'QWK base':>8} "
               f"{'ans/s':>7} {'embed ans/s':>11} {'ratio':>6}")

@@ -34,7 +34,8 @@ FORMAT = 1
 class Calibration:
     """A fitted feature -> score model and what it was fitted on.
 
-    `model` regresses the human score (0..1) on real graded answers;
+    `model` regresses the human score (0..1) on real graded answers (and,
+    at a lower weight, answers to other questions graded 0);
     `relevance` is a classifier that tells real attempts at the question from
     answers to other questions. The score is their product, so an off-topic
     answer scores near 0 without distorting the scale for real attempts.
@@ -84,8 +85,15 @@ def new_relevance() -> Any:
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
 
+# Off-topic negatives (grade 0) also enter the regressor, at this weight against 1 for a real
+# answer: enough that a far-off answer is not extrapolated to a middling grade, little enough
+# to keep the fit to human grades (chosen on pooled cross-validation; see calibrations/README.md).
+NEGATIVE_WEIGHT = 0.3
+
+
 def _fit_pair(x: np.ndarray, y: np.ndarray, real: np.ndarray) -> tuple[Any, Any]:
-    model = new_model().fit(x[real], y[real])
+    weights = np.where(real, 1.0, NEGATIVE_WEIGHT)
+    model = new_model().fit(x, y, sample_weight=weights)
     relevance = new_relevance().fit(x[:, _RELEVANCE_COLUMNS], real.astype(int))
     return model, relevance
 
@@ -116,8 +124,8 @@ def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np
                       folds: int = 10) -> np.ndarray:
     """Out-of-fold predictions (0..1), each question's answers predicted by models that never saw it.
 
-    `real` marks human-graded rows; the others are off-topic negatives, used
-    only to train the relevance classifier.
+    `real` marks human-graded rows; the others are off-topic negatives, which
+    train the relevance classifier and, down-weighted, the regressor.
     """
     k = min(folds, len(np.unique(groups)))
     if k < 2:

@@ -20,8 +20,9 @@ from harness.types import KeyPoint, KeywordGroup, Rubric
 FEATURE_NAMES: tuple[str, ...] = (
     "cos", "cov", "kwcov", "prec", "tok_rec", "tok_prec", "dem_rec", "lenratio", "qsim",
 )
-# +1: the score may only rise with this feature (monotonic constraint in the model).
-MONOTONE: dict[str, int] = {"cos": 1, "cov": 1, "kwcov": 1, "tok_rec": 1, "dem_rec": 1}
+# +1: the score may only rise with this feature (monotonic constraint in the model), so a
+# model fitted on real attempts cannot reward an answer for being further off the question.
+MONOTONE: dict[str, int] = {"cos": 1, "cov": 1, "kwcov": 1, "tok_rec": 1, "dem_rec": 1, "prec": 1, "qsim": 1}
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class RubricVectors:
     """Embeddings of one rubric's texts, computed once per run (and cached on disk).
 
     `points[i]` holds one row per statement (zh, en) of key point i;
-    `references[j]` one row per language of reference j.
+    `references[j]` one row per language of reference j; the token counts
+    are those of the point texts and of each reference text.
     """
 
     rubric: Rubric
@@ -39,6 +41,8 @@ class RubricVectors:
     misconceptions: tuple[np.ndarray, ...]
     corrections: tuple[np.ndarray | None, ...]
     question_tokens: frozenset[str]
+    point_tokens: tuple[Counter[str], ...] = ()
+    reference_tokens: tuple[tuple[Counter[str], ...], ...] = ()
 
     @property
     def all_keywords(self) -> tuple[KeywordGroup, ...]:
@@ -82,24 +86,22 @@ def _point_matches(rv: RubricVectors, av: AnswerVectors, norm_answer: str,
     units = np.vstack([av.clause_vectors, av.vector[None, :]])
     texts = (*av.clauses, av.text)
     out = []
-    for point, pvec in zip(rv.rubric.key_points, rv.points):
+    for point, pvec, ptokens in zip(rv.rubric.key_points, rv.points, rv.point_tokens):
         sims = pvec @ units.T  # (statements, clauses + 1)
         best = int(np.argmax(sims.max(axis=0)))
         hits = [match_group(g, norm_answer) for g in point.keywords]
         if point.keywords:
             fraction = sum(h is not None for h in hits) / len(point.keywords)
         else:
-            fraction = _token_recall(content_tokens(point.text), answer_tokens)
+            fraction = _token_recall(ptokens, answer_tokens)
         out.append(PointMatch(point, float(sims[:, best].max()), texts[best], fraction,
                               tuple(h.alias for h in hits if h)))
     return out
 
 
-def _token_recall(wanted: list[str], have: Counter[str]) -> float:
-    if not wanted:
-        return 0.0
-    need = Counter(wanted)
-    return sum((need & have).values()) / sum(need.values())
+def _token_recall(need: Counter[str], have: Counter[str]) -> float:
+    total = sum(need.values())
+    return sum((need & have).values()) / total if total else 0.0
 
 
 def _weighted(matches: list[PointMatch], attr: str) -> float:
@@ -120,7 +122,7 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     ref_sims = [float((r @ av.vector).max()) for r in rv.references]
     best_ref = best_group if best_group is not None else int(np.argmax(ref_sims))
     ref = rv.rubric.references[best_ref]
-    overlaps = [_overlap(content_tokens(t), have, rv.question_tokens) for t in ref.texts]
+    overlaps = [_overlap(need, have, rv.question_tokens) for need in rv.reference_tokens[best_ref]]
     rec, prec, dem = max(overlaps) if overlaps else (0.0, 0.0, 0.0)
     ref_len = max(visible_length(t) for t in ref.texts)
     all_points = np.vstack(rv.points)
@@ -139,9 +141,8 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     return Features(values, tuple(chosen), best_ref)
 
 
-def _overlap(ref_tokens: list[str], have: Counter[str], question: frozenset[str]) -> tuple[float, float, float]:
+def _overlap(need: Counter[str], have: Counter[str], question: frozenset[str]) -> tuple[float, float, float]:
     """(recall, precision, recall with question words removed) of reference tokens."""
-    need = Counter(ref_tokens)
     shared = sum((need & have).values())
     recall = shared / max(1, sum(need.values()))
     precision = shared / max(1, sum(have.values()))

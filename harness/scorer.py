@@ -8,6 +8,7 @@ carry their evidence (see `harness.types.Score`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,4 +198,6 @@ def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> Rubric
         misconceptions=tuple(np.stack([vecs[t] for t in m.statements]) for m in r.misconceptions),
         corrections=tuple(vecs[m.correction][None, :] if m.correction else None for m in r.misconceptions),
         question_tokens=frozenset(content_tokens(q.prompt)),
+        point_tokens=tuple(Counter(content_tokens(p.text)) for p in r.key_points),
+        reference_tokens=tuple(tuple(Counter(content_tokens(t)) for t in ref.texts) for ref in r.references),
     )

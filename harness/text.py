@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WS = re.compile(r"\s+")
 # Sentence ends: Chinese and English terminators and line breaks. An English
@@ -82,6 +83,7 @@ def split_clauses(text: str) -> list[str]:
     return [c for c in clauses if c]
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A light English stemmer: enough to join plural and common verb forms."""
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
