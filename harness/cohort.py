@@ -18,10 +18,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, NamedTuple
 
 from harness.cohort_header import Columns, Layout, QuestionMatcher, resolve_columns
 from harness.csvfile import CsvFormat, detect_format
@@ -33,9 +35,12 @@ MAX_LOGGED_PROBLEMS = 1000
 _ZIP_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # xlsx/ods, legacy xls
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One answer to grade; `row` is the file line it starts on (the header is row 1)."""
+class Answer(NamedTuple):
+    """One answer to grade; `row` is the file line it starts on (the header is row 1).
+
+    A NamedTuple rather than a frozen dataclass: one is built per answer, and
+    a tuple is several times cheaper to build.
+    """
 
     row: int
     student_id: str
@@ -78,6 +83,7 @@ class ProblemLog:
 
         Raises:
             InputFileError: in strict mode, with the problem as its message.
+
         """
         if self.strict:
             hint = "" if not skips_row else " (without --strict such rows are reported and skipped)"
@@ -125,6 +131,7 @@ class Submissions:
 
         Raises:
             InputFileError: missing/empty/binary file, no data rows, missing column.
+
         """
         self.path = path
         self.bank = bank
@@ -132,13 +139,15 @@ class Submissions:
         self.matcher = QuestionMatcher(bank)
         header = _read_header(path, self.format)
         self.header = header
-        self.columns: Columns = resolve_columns(str(path), header, self.matcher, layout)
+        self.columns: Columns = resolve_columns(str(path), header, matcher=self.matcher, layout=layout)
         self.problems = ProblemLog(strict=strict)
         self.question_index = {qid: i for i, qid in enumerate(bank.questions)}
         self.roster = Roster(len(bank.questions))
         self.rows_read = 0
         self.bytes_read = 0
         self.size = path.stat().st_size
+        self._extra_index = [i for i, _ in self.columns.extras]
+        self._raw: IO[bytes] | None = None
         self._started = False
 
     @property
@@ -165,6 +174,7 @@ class Submissions:
         Raises:
             InputFileError: in strict mode at the first problem; or if nothing
                 could be read at all.
+
         """
         if self._started:
             raise RuntimeError("Submissions.chunks() can be iterated once; open the file again")
@@ -175,15 +185,22 @@ class Submissions:
                                       "through, not graded)"), skips_row=False)
         chunk: list[Answer] = []
         produced = 0
+        long = self.columns.layout == "long"
         for line, cells in self._rows():
             self.rows_read += 1
-            for answer in self._answers(line, cells):
-                chunk.append(answer)
+            if long:
+                answer = self._long_answer(line, cells)
+                if answer is not None:
+                    chunk.append(answer)
+            else:
+                chunk.extend(self._wide_answers(line, cells))
             if len(chunk) >= size:
                 produced += len(chunk)
+                self.bytes_read = self._raw.tell() if self._raw else self.size
                 yield chunk
                 chunk = []
         produced += len(chunk)
+        self.bytes_read = self.size
         if chunk:
             yield chunk
         if not produced:
@@ -197,9 +214,10 @@ class Submissions:
 
     def _rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line, cells) of each non-empty data row; unparsable rows become problems."""
-        raw = self.path.open("rb")
+        raw = self._raw = self.path.open("rb")
         text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors="surrogateescape", newline="")
         width = len(self.header)
+        padding = [[""] * n for n in range(width + 1)]
         with text:
             reader = csv.reader(text, delimiter=self.format.delimiter, strict=True)
             next(reader, None)
@@ -213,46 +231,62 @@ class Submissions:
                     self._bad_row(line, f"cannot parse the row as CSV ({exc}); check its quotes")
                     line = reader.line_num + 1
                     continue
-                self.bytes_read = raw.tell()
-                if any(c.strip() for c in cells):
-                    problem = _check_cells(cells, width, self.format)
+                joined = "".join(cells)
+                if joined.strip():
+                    problem = None
+                    if len(cells) > width or "\0" in joined or not _encodable(joined):
+                        problem = _check_cells(cells, width, self.format)
                     if problem:
                         self._bad_row(line, problem)
                     else:
-                        yield line, cells + [""] * (width - len(cells))
+                        yield line, cells + padding[width - len(cells)] if len(cells) < width else cells
                 line = reader.line_num + 1
+        self._raw = None
 
     def _bad_row(self, line: int, message: str) -> None:
         self.problems.add(Problem(str(self.path), line, None, message))
 
-    def _answers(self, line: int, cells: list[str]) -> Iterator[Answer]:
+    def _long_answer(self, line: int, cells: list[str]) -> Answer | None:
         c = self.columns
         student_id = cells[c.student].strip()
         if not student_id:
             self.problems.add(Problem(str(self.path), line, self.header[c.student], "empty student id"))
-            return
-        extras = tuple(cells[i] for i, _ in c.extras)
-        if c.layout == "long":
-            pairs: tuple[tuple[int, str], ...] = ((c.question, cells[c.question].strip()),)
-        else:
-            pairs = c.questions
-        student = -1
+            return None
+        ref = cells[c.question].strip()
+        qid = self.matcher.find(ref)
+        if qid is None:
+            message = ("empty question id" if not ref
+                       else f"unknown question id {ref!r}{self.matcher.suggestion(ref)}")
+            self.problems.add(Problem(str(self.path), line, self.header[c.question], message))
+            return None
+        student = self.roster.student(student_id)
+        earlier = self.roster.claim(student, self.question_index[qid], line)
+        if earlier:
+            self.problems.add(Problem(
+                str(self.path), line, self.header[c.student],
+                f"duplicate answer: student {student_id!r} already answered {qid} in row {earlier}; "
+                "the first answer is kept",
+            ))
+            return None
+        extras = tuple([cells[i] for i in self._extra_index])
+        return Answer(line, student_id, student, qid, cells[c.answer].strip(), extras)
+
+    def _wide_answers(self, line: int, cells: list[str]) -> list[Answer]:
+        c = self.columns
+        student_id = cells[c.student].strip()
+        if not student_id:
+            self.problems.add(Problem(str(self.path), line, self.header[c.student], "empty student id"))
+            return []
+        extras = tuple([cells[i] for i in self._extra_index])
+        student = self.roster.student(student_id)
+        out: list[Answer] = []
         repeated: list[tuple[str, int]] = []
-        for col, ref in pairs:
-            qid = self.matcher.find(ref) if c.layout == "long" else ref
-            if qid is None:
-                message = ("empty question id" if not ref
-                           else f"unknown question id {ref!r}{self.matcher.suggestion(ref)}")
-                self.problems.add(Problem(str(self.path), line, self.header[col], message))
-                continue
-            if student < 0:
-                student = self.roster.student(student_id)
+        for col, qid in c.questions:
             earlier = self.roster.claim(student, self.question_index[qid], line)
             if earlier:
                 repeated.append((qid, earlier))
-                continue
-            text = cells[c.answer if c.layout == "long" else col].strip()
-            yield Answer(line, student_id, student, qid, text, extras)
+            else:
+                out.append(Answer(line, student_id, student, qid, cells[col].strip(), extras))
         if repeated:
             qids = ", ".join(q for q, _ in repeated[:3]) + (" ..." if len(repeated) > 3 else "")
             self.problems.add(Problem(
@@ -260,6 +294,7 @@ class Submissions:
                 f"duplicate answer: student {student_id!r} already answered {qids} in row "
                 f"{repeated[0][1]}; the first answer is kept",
             ))
+        return out
 
 
 def open_submissions(path: Path, bank: Bank, *, layout: Layout | None = None,
@@ -268,6 +303,7 @@ def open_submissions(path: Path, bank: Bank, *, layout: Layout | None = None,
 
     Raises:
         InputFileError: missing/empty/binary file, no data rows or a missing required column.
+
     """
     return Submissions(path, bank, layout=layout, strict=strict)
 
@@ -301,8 +337,20 @@ def _read_header(path: Path, fmt: CsvFormat) -> list[str]:
     return [h.strip().lstrip("\ufeff").strip() for h in header]
 
 
+_BAD_CHARS = re.compile("[\udc80-\udcff\x00]")
+
+
 def _undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return _BAD_CHARS.search(text) is not None and re.search("[\udc80-\udcff]", text) is not None
+
+
+def _encodable(text: str) -> bool:
+    """False if the text holds bytes the file's encoding could not decode (lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_cells(cells: list[str], width: int, fmt: CsvFormat) -> str | None:
@@ -310,9 +358,9 @@ def _check_cells(cells: list[str], width: int, fmt: CsvFormat) -> str | None:
     if len(cells) > width and any(c.strip() for c in cells[width:]):
         return (f"{len(cells)} cells but the header has {width}; quote answers that contain "
                 f"the delimiter {fmt.delimiter!r}")
-    for cell in cells:
-        if _undecodable(cell):
-            return f"not valid {fmt.encoding} text; save the file as CSV UTF-8"
-        if "\0" in cell:
-            return "contains a NUL byte (binary data), not text"
-    return None
+    joined = "\x1f".join(cells)
+    if _BAD_CHARS.search(joined) is None:
+        return None
+    if _undecodable(joined):
+        return f"not valid {fmt.encoding} text; save the file as CSV UTF-8"
+    return "contains a NUL byte (binary data), not text"

@@ -149,12 +149,13 @@ def _wide_questions(header: list[str], matcher: QuestionMatcher, taken: set[int]
     return found
 
 
-def resolve_columns(path: str, header: list[str], matcher: QuestionMatcher,
+def resolve_columns(path: str, header: list[str], *, matcher: QuestionMatcher,
                     layout: Layout | None = None) -> Columns:
     """The layout (detected unless given) and the role of every column.
 
     Raises:
         InputFileError: a required column is missing, or two columns name one question.
+
     """
     keys = [header_key(h) for h in header]
     student = _find(keys, STUDENT_ALIASES, set())

@@ -41,7 +41,7 @@ _MOST_MISSED_SHOWN = 3
 
 def safe_cell(value: object) -> str:
     """A cell value that Excel shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
+    text = value if isinstance(value, str) else "" if value is None else str(value)
     if text and text[0] in FORMULA_START and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
@@ -52,7 +52,9 @@ class SafeCsvWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: IO[str] = path.open("w", encoding="utf-8-sig", newline="")
+        # The BOM by hand: the utf-8-sig codec encodes through Python code on every write.
+        self._fh: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._fh.write("\ufeff")
         self._writer = csv.writer(self._fh, lineterminator="\r\n")
 
     def row(self, cells: Iterable[object]) -> None:
@@ -62,6 +64,10 @@ class SafeCsvWriter:
     def rows(self, rows: Iterable[Iterable[object]]) -> None:
         """Write several rows."""
         self._writer.writerows([safe_cell(c) for c in r] for r in rows)
+
+    def raw_rows(self, rows: Iterable[Iterable[object]]) -> None:
+        """Write rows whose cells the caller has passed through `safe_cell` already."""
+        self._writer.writerows(rows)
 
     def close(self) -> None:
         """Flush and close the file."""
@@ -93,6 +99,7 @@ class RunFolder:
 
         Raises:
             OutputError: the target holds files already, or cannot be created.
+
         """
         self.target = target
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -114,6 +121,7 @@ class RunFolder:
 
         Raises:
             OutputError: the target appeared meanwhile (the finished files are kept in the temp folder).
+
         """
         try:
             if self.target.is_dir() and not any(self.target.iterdir()):
@@ -164,7 +172,9 @@ class ScoresWriter:
         self._csv.row(score_header(extra_names))
 
     def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
-        self._csv.rows((a.student_id, a.question_id, *g.cells, a.text, a.row, *a.extras) for a, g in rows)
+        # Graded.cells are neutralised already; question ids come from the bank.
+        self._csv.raw_rows((safe_cell(a.student_id), a.question_id, *g.cells, safe_cell(a.text), a.row,
+                            *map(safe_cell, a.extras)) for a, g in rows)
 
     def close(self) -> None:
         """Close the file."""
@@ -175,7 +185,7 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def write_students(path: Path, students: list[StudentStats], topics: Sequence[str]) -> None:
+def write_students(path: Path, students: list[StudentStats], *, topics: Sequence[str]) -> None:
     """students.csv: one row per person, overall and per-topic means, weakest topic."""
     with SafeCsvWriter(path) as out:
         out.row(["student_id", "answers", "blanks", "overall", "weakest_topic", *topics])
@@ -188,7 +198,7 @@ def missed_summary(q: QuestionStats, shown: int = _MOST_MISSED_SHOWN) -> str:
     return "; ".join(f"{title} (missed {n}/{judged})" for _, title, n, judged in q.most_missed[:shown])
 
 
-def write_questions(path: Path, questions: list[QuestionStats], prompts: dict[str, str]) -> None:
+def write_questions(path: Path, questions: list[QuestionStats], *, prompts: dict[str, str]) -> None:
     """questions.csv: per question answers, mean, facility, discrimination, most missed points."""
     with SafeCsvWriter(path) as out:
         out.row(["question_id", "topic", "answers", "blanks", "mean_score", "facility",

@@ -9,6 +9,7 @@ answer text is kept.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +20,11 @@ PASS_MARK = 60.0
 
 
 def point_labels(rubric: Rubric) -> dict[str, str]:
-    """Point id -> the name shown for it: its title, or its whole text for points
-    derived from reference answers (whose titles are cut short)."""
+    """Point id -> the name shown for it.
+
+    That is the point's title, or its whole text for points derived from
+    reference answers (whose titles are cut short).
+    """
     return {p.id: p.text if p.derived else p.title for p in rubric.key_points}
 
 
@@ -29,7 +33,8 @@ class Graded:
     """One graded answer in the compact form the grader keeps and writes.
 
     `cells` are the scores.csv cells after student and question
-    (topic, score, covered, partial, missed, misconceptions, flags, feedback);
+    (topic, score, covered, partial, missed, misconceptions, flags, feedback),
+    already made safe for Excel (`cohort_outputs.safe_cell`);
     `seen` and `missed` are the key point ids judged and missed.
     """
 
@@ -95,23 +100,37 @@ class CohortTally:
         """Answers tallied so far."""
         return int(self.n.sum())
 
-    def add(self, student_index: int, question_id: str, graded: Graded) -> None:
+    def add(self, student_index: int, question_id: str, *, graded: Graded) -> None:
         """Count one graded answer of the person with this (roster) index."""
-        q = self._qindex[question_id]
-        if student_index >= self._matrix.shape[0]:
-            self._grow(student_index)
-        self.people = max(self.people, student_index + 1)
-        self.n[q] += 1
-        self.total[q] += graded.score
-        if graded.score >= PASS_MARK:
-            self.passed[q] += 1
-        self._matrix[student_index, q] = graded.score
-        if graded.blank:
-            self.blanks[q] += 1
-            self._student_blanks[student_index] += 1
+        self.add_many([student_index], [question_id], [graded])
+
+    def add_many(self, students: Sequence[int], questions: Sequence[str], graded: Sequence[Graded]) -> None:
+        """Count graded answers: `graded[i]` is person `students[i]`'s answer to `questions[i]`."""
+        n = len(graded)
+        if not n:
             return
-        self.seen[q].update(graded.seen)
-        self.missed[q].update(graded.missed)
+        s = np.fromiter(students, dtype=np.int64, count=n)
+        q = np.fromiter(map(self._qindex.__getitem__, questions), dtype=np.int64, count=n)
+        scores = np.fromiter((g.score for g in graded), dtype=np.float64, count=n)
+        blank = np.fromiter((g.blank for g in graded), dtype=bool, count=n)
+        top = int(s.max())
+        if top >= self._matrix.shape[0]:
+            self._grow(top)
+        self.people = max(self.people, top + 1)
+        self._matrix[s, q] = scores
+        np.add.at(self.n, q, 1)
+        np.add.at(self.total, q, scores)
+        np.add.at(self.passed, q, scores >= PASS_MARK)
+        np.add.at(self.blanks, q, blank)
+        np.add.at(self._student_blanks, s, blank)
+        # Identical answers share one Graded object: count each (question, result) once.
+        repeats = Counter(zip(q.tolist(), map(id, graded), strict=True))
+        by_id = {id(g): g for g in graded}
+        for (qi, gid), count in repeats.items():
+            g = by_id[gid]
+            if not g.blank:
+                _add_counts(self.seen[qi], g.seen, count)
+                _add_counts(self.missed[qi], g.missed, count)
 
     def _grow(self, student_index: int) -> None:
         rows = max(student_index + 1, 2 * self._matrix.shape[0]) - self._matrix.shape[0]
@@ -172,6 +191,11 @@ class CohortTally:
             out.append(StudentStats(sid, int(counts[i]), int(self._student_blanks[i]),
                                     float(overall[i]), means, weakest))
         return out
+
+
+def _add_counts(counter: Counter[str], keys: tuple[str, ...], count: int) -> None:
+    for key in keys:
+        counter[key] += count
 
 
 def discrimination(matrix: np.ndarray) -> list[float | None]:

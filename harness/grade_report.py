@@ -62,7 +62,7 @@ class RunInfo:
     problems: tuple[str, ...]
 
 
-def render_report(info: RunInfo, questions: Sequence[QuestionStats],
+def render_report(info: RunInfo, questions: Sequence[QuestionStats], *,
                   students: Sequence[StudentStats]) -> str:
     """The whole report as Markdown."""
     topics = topic_stats(questions)
@@ -90,7 +90,8 @@ def render_report(info: RunInfo, questions: Sequence[QuestionStats],
     lines += ["", "## 需要关注的人 / People who need attention", ""]
     lines += _attention_lines(students)
     lines += ["", "## 题目 / Questions", "",
-              "| 题目 Question | 主题 Topic | 答案 Answers | 平均分 Mean | 及格率 Facility | 区分度 Discrimination |",
+              "| 题目 Question | 主题 Topic | 答案 Answers | 平均分 Mean | 及格率 Facility "
+              "| 区分度 Discrimination |",
               "|---|---|---:|---:|---:|---:|"]
     for q in sorted(questions, key=lambda q: (q.mean or 0.0, q.question_id)):
         disc = "–" if q.discrimination is None else f"{q.discrimination:.2f}"

@@ -41,7 +41,7 @@ class GradeRun:
     problems: tuple[str, ...]
 
 
-def run_grading(subs: Submissions, scorer: ScorerLike, folder: RunFolder, *,
+def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                 chunk_size: int = DEFAULT_CHUNK,
                 progress: Callable[[Progress], None] | None = None,
                 settings: dict[str, Any] | None = None) -> GradeRun:
@@ -53,27 +53,29 @@ def run_grading(subs: Submissions, scorer: ScorerLike, folder: RunFolder, *,
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
         OutputError: the folder cannot be moved into place.
+
     """
     started = datetime.now(timezone.utc)
     with folder:
         tally = CohortTally(subs.bank)
         writer = ScoresWriter(folder / "scores.csv", subs.extra_names)
         try:
-            counts = grade_cohort(subs, scorer, tally, writer, chunk_size=chunk_size, progress=progress)
+            counts = grade_cohort(subs, scorer, tally=tally, sink=writer, chunk_size=chunk_size,
+                                  progress=progress)
         finally:
             writer.close()
         questions = tally.questions()
         students = tally.students(list(subs.roster.index))
         topics = tally.topics()
-        write_students(folder / "students.csv", students, topics)
+        write_students(folder / "students.csv", students, topics=topics)
         prompts = {q.id: q.prompt for q in subs.bank.questions.values()}
-        write_questions(folder / "questions.csv", questions, prompts)
+        write_questions(folder / "questions.csv", questions, prompts=prompts)
         problems = tuple(str(p) for p in subs.problems.kept)
         finished = datetime.now(timezone.utc)
         info = RunInfo(str(subs.path), str(subs.bank.root), subs.bank.version, scorer.embedder_id,
                        scorer.calibration_id, finished.strftime("%Y-%m-%d %H:%M UTC"),
                        counts.skipped_rows, problems)
-        (folder / "report.md").write_text(render_report(info, questions, students), encoding="utf-8")
+        (folder / "report.md").write_text(render_report(info, questions, students=students), encoding="utf-8")
         mean = _mean(questions)
         record = _run_record(subs, scorer, counts, started=started, finished=finished,
                              settings=settings or {}, questions=questions, students=students, mean=mean)

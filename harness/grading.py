@@ -1,16 +1,16 @@
 """Grade a cohort's answers in chunks through the Scorer.
 
-Each chunk's distinct (question, answer) pairs not seen recently go to
+Each distinct (question, answer) pair not seen recently goes to
 `Scorer.score_many` once; identical answers reuse the result from a bounded
 cache. Blank answers are not sent to the scorer: they score 0, flagged
-`blank`. Graded rows go to a sink as each chunk finishes (scores.csv is
-written as we go) and into a `CohortTally`, so memory does not grow with
-the number of answers.
+`blank`. Graded rows go to a sink in file order as soon as their batch is
+scored (scores.csv is written as we go) and into a `CohortTally`, so memory
+is bounded by the caches and the rows held for a batch, not by the number of
+answers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.cohort import DEFAULT_CHUNK, Answer, Submissions
+from harness.cohort_outputs import safe_cell
 from harness.cohort_stats import CohortTally, Graded, point_labels
 from harness.text import has_cjk
 from harness.types import Bank, Score
 
 DEFAULT_CACHE = 20_000
+DEFAULT_HOLD = 20_000
+MIN_BATCH = 256  # new distinct answers worth a scorer call (each call has a fixed cost)
+SCORE_BATCH = 512  # at most this many per call, so the progress bar moves within a batch
 BLANK_FLAG = "blank"
 
 
@@ -69,65 +73,96 @@ class GradingCounts:
 Sink = Callable[[list[tuple[Answer, Graded]]], None]
 
 
-def grade_cohort(subs: Submissions, scorer: ScorerLike, tally: CohortTally, sink: Sink, *,
+def grade_cohort(subs: Submissions, scorer: ScorerLike, *, tally: CohortTally, sink: Sink,
                  chunk_size: int = DEFAULT_CHUNK, cache_size: int = DEFAULT_CACHE,
+                 hold_rows: int = DEFAULT_HOLD,
                  progress: Callable[[Progress], None] | None = None) -> GradingCounts:
-    """Grade every answer of `subs`, passing each graded chunk to `sink` and `tally`.
+    """Grade every answer of `subs`, passing graded rows, in file order, to `sink` and `tally`.
+
+    Chunks are held (up to `hold_rows` answers) until at least `MIN_BATCH`
+    new distinct answers have gathered, so the scorer is called with batches
+    worth a call even late in a large cohort, when most answers repeat.
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
     """
-    cache: OrderedDict[bytes, Graded] = OrderedDict()
-    blank_by_question: dict[str, Graded] = {}
-    start = time.perf_counter()
-    blanks = scored = reused = 0
+    grader = _Grader(subs, scorer, tally, sink, cache_size, progress)
     for chunk in subs.chunks(chunk_size):
-        todo: dict[bytes, tuple[str, str]] = {}
-        keys: list[bytes | None] = []
-        for a in chunk:
-            if a.blank:
-                keys.append(None)
-                continue
-            key = _key(a.question_id, a.text)
-            keys.append(key)
-            if key in cache:
-                cache.move_to_end(key)
-            elif key not in todo:
-                todo[key] = (a.question_id, a.text)
-        fresh = dict(zip(todo, (compact(s, scorer.bank) for s in scorer.score_many(list(todo.values())))))
-        scored += len(fresh)
-        rows: list[tuple[Answer, Graded]] = []
-        for a, key in zip(chunk, keys):
-            if key is None:
-                graded = blank_by_question.get(a.question_id) or blank_result(scorer.bank, a.question_id)
-                blank_by_question[a.question_id] = graded
-                blanks += 1
-            else:
-                graded = fresh[key] if key in fresh else cache[key]
-            tally.add(a.student_index, a.question_id, graded)
-            rows.append((a, graded))
-        reused += len(chunk) - blanks_in(keys) - len(fresh)
-        cache.update(fresh)
-        while len(cache) > cache_size:
-            cache.popitem(last=False)
-        sink(rows)
-        if progress is not None:
-            progress(Progress(tally.answers, subs.bytes_read, subs.size, time.perf_counter() - start))
+        grader.hold(chunk)
+        if len(grader.todo) >= MIN_BATCH or len(grader.held) >= max(hold_rows, chunk_size):
+            grader.flush()
+    grader.flush()
     return GradingCounts(
-        answers=tally.answers, blanks=blanks, scored=scored, reused=reused, rows_read=subs.rows_read,
-        skipped_rows=subs.problems.skipped_rows, problems=subs.problems.count, people=len(subs.roster),
-        seconds=time.perf_counter() - start,
+        answers=tally.answers, blanks=grader.blanks, scored=grader.scored, reused=grader.reused,
+        rows_read=subs.rows_read, skipped_rows=subs.problems.skipped_rows, problems=subs.problems.count,
+        people=len(subs.roster), seconds=time.perf_counter() - grader.start,
     )
 
 
-def blanks_in(keys: list[bytes | None]) -> int:
-    """How many of a chunk's answers were blank."""
-    return sum(k is None for k in keys)
+class _Grader:
+    """The state of one `grade_cohort` run: held rows, the results cache, counts."""
 
+    def __init__(self, subs: Submissions, scorer: ScorerLike, tally: CohortTally, sink: Sink,
+                 cache_size: int, progress: Callable[[Progress], None] | None) -> None:
+        self.subs, self.scorer, self.tally, self.sink = subs, scorer, tally, sink
+        self.cache: OrderedDict[tuple[str, str], Graded] = OrderedDict()
+        self.cache_size = cache_size
+        self.progress = progress
+        self.blank_by_question: dict[str, Graded] = {}
+        self.held: list[Answer] = []
+        self.todo: dict[tuple[str, str], None] = {}
+        self.blanks = self.scored = self.reused = 0
+        self.bytes_before = 0
+        self.start = time.perf_counter()
 
-def _key(question_id: str, text: str) -> bytes:
-    return hashlib.blake2b(f"{question_id}\0{text}".encode("utf-8", "surrogatepass"),
-                           digest_size=16).digest()
+    def hold(self, chunk: list[Answer]) -> None:
+        """Keep a chunk's rows and note its answers not scored recently."""
+        cache, todo = self.cache, self.todo
+        for a in chunk:
+            if a.text:
+                key = (a.question_id, a.text)
+                if key in cache:
+                    cache.move_to_end(key)
+                else:
+                    todo[key] = None
+        self.held.extend(chunk)
+
+    def flush(self) -> None:
+        """Score the new answers, then tally and write every held row."""
+        if not self.held:
+            return
+        items, held = list(self.todo), self.held
+        results: list[Score] = []
+        for i in range(0, len(items), SCORE_BATCH):
+            results += self.scorer.score_many(items[i : i + SCORE_BATCH])
+            self._report(self.tally.answers + len(held) * len(results) / len(items), len(results) / len(items))
+        fresh = dict(zip(items, (compact(s, self.scorer.bank) for s in results), strict=True))
+        self.cache.update(fresh)
+        graded = [self._result(a) for a in held]
+        self.tally.add_many([a.student_index for a in held], [a.question_id for a in held], graded)
+        self.scored += len(fresh)
+        self.reused += sum(1 for a in held if a.text) - len(fresh)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        self.sink(list(zip(held, graded, strict=True)))
+        self.held, self.todo = [], {}
+        self._report(self.tally.answers, 1.0)
+        self.bytes_before = self.subs.bytes_read
+
+    def _result(self, a: Answer) -> Graded:
+        if a.text:
+            return self.cache[(a.question_id, a.text)]
+        self.blanks += 1
+        graded = self.blank_by_question.get(a.question_id)
+        if graded is None:
+            graded = self.blank_by_question[a.question_id] = blank_result(self.scorer.bank, a.question_id)
+        return graded
+
+    def _report(self, answers: float, fraction: float) -> None:
+        if self.progress is not None:
+            before = self.bytes_before
+            read = before + (self.subs.bytes_read - before) * fraction
+            self.progress(Progress(int(answers), int(read), self.subs.size, time.perf_counter() - self.start))
 
 
 def compact(score: Score, bank: Bank) -> Graded:
@@ -143,7 +178,7 @@ def compact(score: Score, bank: Bank) -> Graded:
         wrong, ";".join(score.flags), feedback(score, labels, zh=zh),
     )
     return Graded(float(score.score), False, tuple(p.point_id for p in score.points),
-                  tuple(p.point_id for p in score.missed), cells)
+                  tuple(p.point_id for p in score.missed), tuple(map(safe_cell, cells)))
 
 
 def feedback(score: Score, labels: dict[str, str], *, zh: bool) -> str:

@@ -53,12 +53,14 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     """
     from harness.bank import load_bank
     from harness.cohort import open_submissions
+    from harness.cohort_encoder import ReusingEncoder
     from harness.cohort_outputs import RunFolder, default_out_dir
+    from harness.encoders import get_encoder
     from harness.grade_run import run_grading
     from harness.paths import default_results_dir
     from harness.scorer import Scorer
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     show = console.is_terminal and not quiet
     bank = load_bank(bank_dir)
     subs = open_submissions(submissions, bank, layout=None if layout == "auto" else layout,  # type: ignore[arg-type]
@@ -67,15 +69,17 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     folder = RunFolder(target)
     try:
         with console.status("Loading the embedder...") if show else _nothing():
+            encoder = ReusingEncoder(get_encoder(embedder_name))
             scorer = Scorer.load(bank, embedder_name=embedder_name, calibration_path=calibration_path,
-                                 results_dir=results_dir)
+                                 encoder=encoder, results_dir=results_dir)
             scorer.warm_up()
     except BaseException:
         folder.discard()
         raise
     settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size}
     with _progress(console, show) as on_progress:
-        run = run_grading(subs, scorer, folder, chunk_size=chunk_size, progress=on_progress, settings=settings)
+        run = run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=on_progress,
+                          settings=settings)
     _warn(run)
     if quiet:
         click.echo(str(run.out_dir))
@@ -102,7 +106,7 @@ def _progress(console: Console, show: bool) -> Iterator[Callable[[Progress], Non
     task = bar.add_task("grade", total=None, answers=0, rate="-")
 
     def update(p: Progress) -> None:
-        rate = f"{p.answers / p.seconds:,.0f}" if p.seconds > 0 else "-"
+        rate = f"{p.answers / p.seconds:,.1f}" if p.seconds > 0 else "-"
         bar.update(task, total=p.bytes_total, completed=p.bytes_read, answers=f"{p.answers:,}", rate=rate)
 
     with bar:
@@ -122,7 +126,7 @@ def _summary(console: Console, run: GradeRun) -> None:
     rate = c.answers / c.seconds if c.seconds > 0 else 0.0
     console.print(
         f"Graded {c.answers:,} answers from {run.students:,} people on {len(run.questions)} questions "
-        f"in {c.seconds:.1f} s ({rate:,.0f} answers/s; {c.scored:,} distinct answers scored, "
+        f"in {c.seconds:.1f} s ({rate:,.1f} answers/s; {c.scored:,} distinct answers scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )
     if c.skipped_rows:

@@ -1,0 +1,244 @@
+"""Cohort grading benchmark: throughput against the embedder's own time, and peak memory.
+
+    python benchmarks/bench_grade.py [--sizes 20000,200000] [--bank DIR] [--seed 7]
+
+For each size a cohort is generated (deterministic seed) over the bank (default:
+the bundled one): every person answers every question, drawing from a pool per
+question of reference sentences, pairs of them, whole references, the
+rubric's misconceptions and a few fixed wrong answers, each in a couple of
+surface variants (punctuation, spacing), Zipf-weighted so that some answers
+are very common; 3% are blank and 1% are unique (a pool answer plus a
+personal remark). Each size runs in its own process, which:
+
+1. writes the cohort as a long CSV and loads the scorer as `harness grade`
+   does, embedding the rubrics (cached in any run after the first, so not
+   timed);
+2. times the embedder itself (`encoder.inner.encode`, batches of 2,000) on the
+   cohort's distinct non-blank answer texts, before and after grading (the
+   better of the two counts);
+3. grades the cohort exactly as `harness grade` does (`run_grading`: stream,
+   score, write every output), timing it and measuring peak RSS during
+   grading (VmHWM after resetting it through /proc/self/clear_refs).
+
+Printed: answers/s, grading time / embedder time (target: at most 1.25) and
+peak memory. The ratio uses CPU time of the process (all threads), which a
+busy machine disturbs far less than wall-clock time; wall-clock figures are
+printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from harness.bank import load_bank  # noqa: E402
+from harness.text import split_sentences  # noqa: E402
+from harness.types import Bank  # noqa: E402
+
+WRONG = ("不知道", "不清楚，没学过", "就是用 CNN 提取特征然后分类", "I don't know",
+         "It is trained with a GAN.", "用强化学习训练的", "pass")
+BLANK_SHARE = 0.03
+UNIQUE_SHARE = 0.01
+EMBED_BATCH = 2000
+
+
+def answer_pool(bank: Bank, qid: str) -> list[str]:
+    """Distinct plausible answers to one question, most typical first."""
+    rubric = bank.rubrics[qid]
+    base: list[str] = []
+    for ref in rubric.references:
+        for text in ref.texts:
+            sentences = split_sentences(text)
+            base += sentences[:1] + [" ".join(sentences[:2]), text.strip()]
+            base += sentences[1:] + [" ".join(sentences[i:i + 2]) for i in range(1, len(sentences) - 1)]
+    base += [t for m in rubric.misconceptions for t in m.statements]
+    base += list(WRONG)
+    variants = []
+    for text in dict.fromkeys(base):
+        variants += [text, text.rstrip("。.") + "。", "  " + text.replace("，", ", ")]
+    return list(dict.fromkeys(v for v in variants if v.strip()))
+
+
+def generate(path: Path, bank: Bank, n: int, seed: int) -> None:
+    """Write a long-layout cohort of at least `n` answers (whole people)."""
+    rng = random.Random(seed)
+    pools = {q: answer_pool(bank, q) for q in bank.questions}
+    weights = {q: [1.0 / (i + 1) for i in range(len(p))] for q, p in pools.items()}
+    people = -(-n // len(pools))
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["student_id", "question_id", "answer", "group"])
+        for i in range(people):
+            for qid, pool in pools.items():
+                draw = rng.random()
+                if draw < BLANK_SHARE:
+                    answer = ""
+                else:
+                    answer = rng.choices(pool, weights[qid])[0]
+                    if draw > 1 - UNIQUE_SHARE:
+                        answer += f" 另外，我在第 {i} 次练习里也提到过这一点。"
+                out.writerow([f"p{i:06d}", qid, answer, f"g{i % 12}"])
+
+
+def _status(field: str) -> int:
+    """A VmXXX figure of this process, in bytes (0 off Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def embed_time(encoder: Any, texts: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) of embedding `texts` in batches."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(texts), EMBED_BATCH):
+        encoder.encode(texts[i:i + EMBED_BATCH])
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+class EmbedClock:
+    """Wraps the backend's encode methods on one instance, adding up the CPU seconds spent in them."""
+
+    def __init__(self, backend: Any) -> None:
+        self.cpu = 0.0
+        self.backend = backend
+        for name in ("encode", "encode_grouped"):
+            method = getattr(backend, name, None)
+            if callable(method):
+                setattr(backend, name, self._timed(method))
+
+    def remove(self) -> None:
+        for name in ("encode", "encode_grouped"):
+            vars(self.backend).pop(name, None)
+
+    def _timed(self, method: Any) -> Any:
+        def timed(*args: Any, **kw: Any) -> Any:
+            start = time.process_time()
+            try:
+                return method(*args, **kw)
+            finally:
+                self.cpu += time.process_time() - start
+        return timed
+
+
+def grade_once(path: Path, bank: Any, scorer: Any, out: Path, *, chunk_size: int,
+               clock: EmbedClock) -> dict[str, Any]:
+    from harness.cohort import open_submissions
+    from harness.cohort_outputs import RunFolder
+    from harness.grade_run import run_grading
+
+    baseline_rss = _status("VmRSS")
+    peak_ok = _reset_peak()
+    in_embedder = clock.cpu
+    wall, cpu = time.perf_counter(), time.process_time()
+    run = run_grading(open_submissions(path, bank), scorer, folder=RunFolder(out), chunk_size=chunk_size)
+    grade_s, grade_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with (out / "scores.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = sum(1 for _ in csv.reader(fh)) - 1
+    return {"grade_s": grade_s, "grade_cpu": grade_cpu, "grade_embed_cpu": clock.cpu - in_embedder,
+            "baseline_rss": baseline_rss, "peak_rss": _status("VmHWM") if peak_ok else 0, "rows": rows,
+            "counts": run.counts}
+
+
+def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int) -> dict[str, Any]:
+    from harness.cohort_encoder import ReusingEncoder
+    from harness.encoders import get_encoder
+    from harness.scorer import Scorer
+
+    bank = load_bank(bank_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cohort.csv"
+        generate(path, bank, size, seed)
+        with path.open(encoding="utf-8", newline="") as fh:
+            texts = sorted({r["answer"].strip() for r in csv.DictReader(fh) if r["answer"].strip()})
+        encoder = get_encoder("use-multilingual", cache_dir=Path(tmp) / "cache")
+        scorer = Scorer.load(bank, encoder=ReusingEncoder(encoder))  # as `harness grade` builds it
+        scorer.warm_up()
+        scorer.rubric_vectors(list(bank.questions))
+        embeds, grades = [], []
+        for i in range(repeat):  # interleaved, so a busy spell on the machine hits both alike
+            embeds.append(embed_time(encoder.inner, texts))
+            clock = EmbedClock(encoder.inner)
+            grades.append(grade_once(path, bank, scorer, Path(tmp) / f"run{i}", chunk_size=chunk_size,
+                                     clock=clock))
+            clock.remove()
+    best = min(grades, key=lambda g: g["grade_cpu"])
+    counts = best.pop("counts")
+    return {
+        "size": size, "answers": counts.answers, "rows_written": best["rows"], "people": counts.people,
+        "blanks": counts.blanks, "distinct_scored": counts.scored, "distinct_texts": len(texts),
+        **best, "grade_s": min(g["grade_s"] for g in grades),
+        "peak_rss": max(g["peak_rss"] for g in grades),
+        "embed_s": min(e[0] for e in embeds), "embed_cpu": min(e[1] for e in embeds),
+    }
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB" if n else "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="20000,200000", help="comma-separated cohort sizes (answers)")
+    parser.add_argument("--bank", type=Path, default=None)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--chunk-size", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best counts")
+    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(args.one, args.bank, args.seed, args.chunk_size, args.repeat)))
+        return
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        cmd = [sys.executable, __file__, "--one", str(size), "--seed", str(args.seed),
+               "--chunk-size", str(args.chunk_size), "--repeat", str(args.repeat)]
+        cmd += ["--bank", str(args.bank)] if args.bank else []
+        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        r = results[-1]
+        assert r["rows_written"] == r["answers"], r
+        print(f"{r['size']:>7,} answers ({r['people']:,} people, {r['blanks']:,} blank): graded in "
+              f"{r['grade_s']:.1f} s = {r['answers'] / r['grade_s']:,.0f} answers/s; "
+              f"{r['distinct_scored']:,} distinct (question, answer) pairs scored, "
+              f"{r['distinct_texts']:,} distinct answer texts", flush=True)
+    print()
+    header = (f"{'answers':>8} {'grading s':>9} {'(embedding':>10} {'other)':>7} {'answers/s':>9} "
+              f"{'embedder s':>10} {'ratio':>6} {'wall ratio':>10} {'RSS before':>10} {'peak RSS':>9}")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        other = r["grade_cpu"] - r["grade_embed_cpu"]
+        print(f"{r['answers']:>8,} {r['grade_cpu']:9.1f} {r['grade_embed_cpu']:10.1f} {other:7.1f} "
+              f"{r['answers'] / r['grade_s']:9,.0f} {r['embed_cpu']:10.1f} "
+              f"{r['grade_cpu'] / r['embed_cpu']:6.2f} {r['grade_s'] / r['embed_s']:10.2f} "
+              f"{_mb(r['baseline_rss']):>10} {_mb(r['peak_rss']):>9}")
+    print("\ngrading: `run_grading` over the whole cohort (read, score, write every output), split into "
+          "the time inside the embedder and the rest (features, reading, writing); embedder: "
+          "`encoder.inner.encode` on the cohort's distinct answer texts; ratio = grading / embedder "
+          "(target <= 1.25). CPU seconds of the process, best of --repeat interleaved runs, unless "
+          "marked wall; answers/s is wall-clock.")
+
+if __name__ == "__main__":
+    main()
