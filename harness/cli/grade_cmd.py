@@ -36,7 +36,8 @@ PROBLEMS_SHOWN = 10
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               envvar="HARNESS_RESULTS", help="Results folder (default: results/).")
 @click.option("--chunk-size", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
-              help="Answers read, scored and written at a time (memory use grows with it).")
+              help="Answers read at a time (scoring waits for 256 new distinct answers, at most "
+              "20,000 rows).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
           strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
