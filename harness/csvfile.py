@@ -39,13 +39,21 @@ def detect_encoding(path: Path, head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\0" in head:
-        # UTF-16 without BOM: every other byte of ASCII text is zero.
-        evens, odds = head[0::2], head[1::2]
-        if odds.count(0) > len(odds) * 0.3 and evens.count(0) == 0:
-            return "utf-16-le"
-        if evens.count(0) > len(evens) * 0.3 and odds.count(0) == 0:
-            return "utf-16-be"
-        raise InputFileError(f"{path}: this is a binary file, not a CSV text file")
+        # UTF-16 without BOM: pick the byte order that decodes into CSV-looking
+        # text (delimiters and line breaks); Chinese characters may hold zero bytes
+        # in either position, so counting zeros alone is not enough.
+        best, best_marks = None, 0
+        for candidate in ("utf-16-le", "utf-16-be"):
+            try:
+                text = _decode_prefix(head, candidate)
+            except UnicodeDecodeError:
+                continue
+            marks = sum(text.count(ch) for ch in ",;\t\n")
+            if marks > best_marks and "\0" not in text:
+                best, best_marks = candidate, marks
+        if best is None:
+            raise InputFileError(f"{path}: this is a binary file, not a CSV text file")
+        return best
     for candidate in ("utf-8", "gb18030"):
         try:
             _decode_prefix(head, candidate)

@@ -170,3 +170,18 @@ def test_import_reads_gbk_keywords_and_rejects_bad_rows(tmp_path: Path) -> None:
         import_questions(bad, tmp_path / "out2")
     with pytest.raises(InputFileError, match="already holds a bank"):
         import_questions(csv, tmp_path / "out")
+
+
+def test_utf16_without_bom_holding_chinese_is_read(tmp_path: Path) -> None:
+    from harness.csvfile import detect_format, iter_rows
+
+    text = "question_id,topic,question,reference_answer\nq-1,demo,一是什么？,一就是一\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        assert detect_format(path).encoding == encoding
+        assert [row["question"] for _, row in iter_rows(path)] == ["一是什么？"]
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputFileError, match="binary file"):
+        detect_format(binary)
