@@ -17,7 +17,6 @@ from harness import calibration as cal_mod
 from harness.csvfile import detect_format, iter_rows, read_header
 from harness.errors import InputFileError
 from harness.features import FEATURE_NAMES
-from harness.lookup import find_question
 from harness.metrics import Agreement, agreement, human_step
 from harness.scorer import Scorer
 
@@ -84,9 +83,11 @@ class Evaluation:
 
 
 def features(scorer: Scorer, graded: GradedSet) -> tuple[np.ndarray, np.ndarray]:
-    """(feature matrix, baseline cosine) for every answer; blanks get zeros."""
-    for qid in set(graded.question_ids):
-        find_question(scorer.bank, qid)
+    """(feature matrix, baseline cosine) for every answer; blanks get zeros.
+
+    Raises:
+        UnknownQuestionError: an id not in the scorer's bank.
+    """
     analyses = scorer.analyse_many(list(zip(graded.question_ids, graded.answers)))
     x = np.array([[a.features.values[n] if a.features else 0.0 for n in FEATURE_NAMES] for a in analyses])
     return x, x[:, FEATURE_NAMES.index("cos")]

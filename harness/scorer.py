@@ -29,7 +29,7 @@ from harness.scoring import (
     point_results,
 )
 from harness.text import content_tokens, split_clauses
-from harness.types import Bank, Evidence, KeyPoint, PointResult, Score
+from harness.types import Bank, Evidence, KeyPoint, PointResult, Score, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
@@ -154,9 +154,7 @@ class Scorer:
                          self.embedder_id, self.calibration_id)
         hits = misconception_hits(rv, a.answer, min_similarity=thresholds.low)
         points = contradict(point_results(a.features.matches, thresholds), hits)
-        ids = {h.contradicts for h in hits}
-        share = sum(p.weight for p in points if p.point_id in ids) / max(1e-9, sum(p.weight for p in points))
-        final = calibrated * (1.0 - share) - sum(h.penalty for h in hits)
+        final = calibrated * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
         values = a.features.values

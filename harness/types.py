@@ -237,9 +237,7 @@ class Score:
     @property
     def contradicted_share(self) -> float:
         """Weight share of the key points that stated misconceptions contradict."""
-        ids = {m.contradicts for m in self.misconceptions if m.contradicts}
-        total = sum(p.weight for p in self.points)
-        return sum(p.weight for p in self.points if p.point_id in ids) / total if total else 0.0
+        return contradicted_share(self.points, self.misconceptions)
 
     def how(self) -> str:
         """One line saying how the final score was reached."""
@@ -275,6 +273,13 @@ class Score:
                 "flags": tuple(data["flags"]),
             }
         )
+
+
+def contradicted_share(points: tuple[PointResult, ...], hits: tuple[MisconceptionHit, ...]) -> float:
+    """Weight share of `points` that the misconceptions in `hits` contradict."""
+    ids = {m.contradicts for m in hits if m.contradicts}
+    total = sum(p.weight for p in points)
+    return sum(p.weight for p in points if p.point_id in ids) / total if total else 0.0
 
 
 def _evidence(data: dict[str, Any]) -> Evidence:

@@ -90,14 +90,14 @@ class CachingEncoder:
     def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(answer vector, clause vectors) for each (answer, its clauses); not persisted.
 
-        A backend with `encode_grouped` (use-multilingual) gets both from one
-        pass over the clauses; any other embeds answers and clauses in one batch.
+        A backend that `can_group` (use-multilingual at the pinned version)
+        gets both from one pass over the clauses; any other embeds answers and
+        clauses in one batch.
         """
         if not answers:
             return []
-        grouped = getattr(self.inner, "encode_grouped", None)
-        if callable(grouped):
-            whole, clauses = grouped([list(c) for _, c in answers])
+        if getattr(self.inner, "can_group", False):
+            whole, clauses = self.inner.encode_grouped([list(c) for _, c in answers])  # type: ignore[attr-defined]
             return list(zip(whole, clauses))
         texts = [t for text, clauses in answers for t in (text, *clauses)]
         vecs = dict(zip(texts, self.encode(texts)))

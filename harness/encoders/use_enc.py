@@ -42,14 +42,17 @@ class UseMultilingual:
         """Load the weights now (about 2 s) rather than on the first encode."""
         self._model.encode(["warm up"])
 
+    @property
+    def can_group(self) -> bool:
+        """True when the installed package is the version `use_grouped` follows."""
+        return self._version == GROUPED_VERSION
+
     def encode_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one pass over the clauses.
 
-        Each group is one answer's clauses, in order; see `use_grouped`.
+        Each group is one answer's clauses, in order; see `use_grouped`. Only
+        when `can_group`; otherwise `CachingEncoder.encode_answers` embeds plainly.
         """
-        if self._version != GROUPED_VERSION:  # internals may differ: embed plainly
-            whole = self.encode([" ".join(g) for g in groups])
-            return whole, [self.encode(list(g)) for g in groups]
         from harness.encoders.use_grouped import encode_grouped
 
         backend = self._model._model  # the package's NumpyBackend, loaded on first use
