@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from harness.keywords import match_group
+from harness.keywords import match_group, squeeze
 from harness.text import content_tokens, normalize, visible_length
 from harness.types import KeyPoint, KeywordGroup, Rubric
 
@@ -49,6 +50,28 @@ class RubricVectors:
         """Every keyword group of the rubric: its points' and its answer-level ones."""
         return (*(g for p in self.rubric.key_points for g in p.keywords), *self.rubric.keywords)
 
+    # Derived once per rubric (not per answer): grading scores thousands of answers per rubric.
+
+    @cached_property
+    def point_matrix(self) -> np.ndarray:
+        """Every statement of every key point, one row each, points in order."""
+        return np.vstack(self.points) if self.points else np.zeros((0, self.prompt.shape[-1]), np.float32)
+
+    @cached_property
+    def point_starts(self) -> np.ndarray:
+        """Index of each key point's first row in `point_matrix`."""
+        return np.cumsum([0, *(len(p) for p in self.points[:-1])]) if self.points else np.zeros(0, np.int64)
+
+    @cached_property
+    def reference_lengths(self) -> tuple[int, ...]:
+        """Visible length of each reference answer (its longest language)."""
+        return tuple(max(visible_length(t) for t in ref.texts) for ref in self.rubric.references)
+
+    @cached_property
+    def reference_needs(self) -> tuple[tuple[_Need, ...], ...]:
+        """Token counts of each reference text, with and without the question's words."""
+        return tuple(tuple(_Need.of(c, self.question_tokens) for c in ref) for ref in self.reference_tokens)
+
 
 @dataclass(frozen=True)
 class AnswerVectors:
@@ -80,28 +103,53 @@ class Features:
     best_reference: int
 
 
+@dataclass(frozen=True)
+class _Need:
+    """A reference text's token counts, all and without the question's words, with their totals."""
+
+    counts: dict[str, int]
+    total: int
+    demoted: dict[str, int]
+    demoted_total: int
+
+    @classmethod
+    def of(cls, counts: Counter[str], question: frozenset[str]) -> _Need:
+        demoted = {t: c for t, c in counts.items() if t not in question and c > 0}
+        positive = {t: c for t, c in counts.items() if c > 0}
+        return cls(positive, sum(counts.values()), demoted, sum(demoted.values()))
+
+
+def _shared(need: dict[str, int], have: Counter[str]) -> int:
+    """Size of the multiset intersection (what `sum((need & have).values())` gives)."""
+    return sum(min(need[t], have[t]) for t in need.keys() & have.keys())
+
+
 def _point_matches(rv: RubricVectors, av: AnswerVectors, norm_answer: str,
-                   answer_tokens: Counter[str]) -> list[PointMatch]:
-    """For each key point: the answer clause closest to it, and its keyword hits."""
-    units = np.vstack([av.clause_vectors, av.vector[None, :]])
+                   answer_tokens: Counter[str], sims: np.ndarray) -> list[PointMatch]:
+    """For each key point: the answer clause closest to it, and its keyword hits.
+
+    `sims` is `rv.point_matrix` against the clauses and then the whole answer.
+    """
     texts = (*av.clauses, av.text)
+    squeezed = squeeze(norm_answer)
+    per_point = np.maximum.reduceat(sims, rv.point_starts, axis=0)  # (points, clauses + 1)
+    best = per_point.argmax(axis=1)
+    best_sims = per_point[np.arange(len(best)), best].tolist()
     out = []
-    for point, pvec, ptokens in zip(rv.rubric.key_points, rv.points, rv.point_tokens):
-        sims = pvec @ units.T  # (statements, clauses + 1)
-        best = int(np.argmax(sims.max(axis=0)))
-        hits = [match_group(g, norm_answer) for g in point.keywords]
+    for i, (point, ptokens) in enumerate(zip(rv.rubric.key_points, rv.point_tokens)):
+        hits = [match_group(g, norm_answer, squeezed) for g in point.keywords]
         if point.keywords:
             fraction = sum(h is not None for h in hits) / len(point.keywords)
         else:
             fraction = _token_recall(ptokens, answer_tokens)
-        out.append(PointMatch(point, float(sims[:, best].max()), texts[best], fraction,
+        out.append(PointMatch(point, best_sims[i], texts[best[i]], fraction,
                               tuple(h.alias for h in hits if h)))
     return out
 
 
 def _token_recall(need: Counter[str], have: Counter[str]) -> float:
     total = sum(need.values())
-    return sum((need & have).values()) / total if total else 0.0
+    return _shared(need, have) / total if total else 0.0
 
 
 def _weighted(matches: list[PointMatch], attr: str) -> float:
@@ -114,19 +162,20 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     norm = normalize(av.text)
     tokens = content_tokens(av.text)
     have = Counter(tokens)
-    matches = _point_matches(rv, av, norm, have)
+    n_clauses = len(av.clauses)
+    units = np.vstack([av.clause_vectors, av.vector[None, :]])
+    sims = rv.point_matrix @ units.T  # (statements, clauses + 1)
+    matches = _point_matches(rv, av, norm, have, sims)
     groups = sorted({m.point.reference for m in matches}, key=lambda r: (r is None, r or 0))
     # A reference-only rubric: judge against the reference group the answer covers best.
     best_group = max(groups, key=lambda g: _weighted([m for m in matches if m.point.reference == g], "similarity"))
     chosen = [m for m in matches if m.point.reference == best_group]
     ref_sims = [float((r @ av.vector).max()) for r in rv.references]
     best_ref = best_group if best_group is not None else int(np.argmax(ref_sims))
-    ref = rv.rubric.references[best_ref]
-    overlaps = [_overlap(need, have, rv.question_tokens) for need in rv.reference_tokens[best_ref]]
+    overlaps = [_overlap(need, have, len(tokens)) for need in rv.reference_needs[best_ref]]
     rec, prec, dem = max(overlaps) if overlaps else (0.0, 0.0, 0.0)
-    ref_len = max(visible_length(t) for t in ref.texts)
-    all_points = np.vstack(rv.points)
-    on_topic = (av.clause_vectors @ all_points.T).max(axis=1) if len(av.clauses) else np.zeros(1)
+    ref_len = rv.reference_lengths[best_ref]
+    on_topic = sims[:, :n_clauses].max(axis=0) if n_clauses else np.zeros(1)
     values = {
         "cos": max(ref_sims),
         "cov": _weighted(chosen, "similarity"),
@@ -141,12 +190,10 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     return Features(values, tuple(chosen), best_ref)
 
 
-def _overlap(need: Counter[str], have: Counter[str], question: frozenset[str]) -> tuple[float, float, float]:
+def _overlap(need: _Need, have: Counter[str], have_total: int) -> tuple[float, float, float]:
     """(recall, precision, recall with question words removed) of reference tokens."""
-    shared = sum((need & have).values())
-    recall = shared / max(1, sum(need.values()))
-    precision = shared / max(1, sum(have.values()))
-    need_d = Counter({t: c for t, c in need.items() if t not in question})
-    have_d = Counter({t: c for t, c in have.items() if t not in question})
-    demoted = sum((need_d & have_d).values()) / max(1, sum(need_d.values()))
+    shared = _shared(need.counts, have)
+    recall = shared / max(1, need.total)
+    precision = shared / max(1, have_total)
+    demoted = _shared(need.demoted, have) / max(1, need.demoted_total)
     return recall, precision, demoted

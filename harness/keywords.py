@@ -63,9 +63,28 @@ def find_alias(alias: str, norm_text: str) -> AliasHit | None:
     return AliasHit(alias, m.start(), m.end()) if m else None
 
 
-def match_group(group: KeywordGroup, norm_text: str) -> AliasHit | None:
-    """The first alias of the group found in the normalised text, if any."""
+@lru_cache(maxsize=8192)
+def _cached_key(alias: str) -> str:
+    return alias_key(alias)
+
+
+def squeeze(norm_text: str) -> str:
+    """Normalised text with joiners (spaces, hyphens, underscores) removed, for `match_group`."""
+    return _JOINERS.sub("", norm_text)
+
+
+def match_group(group: KeywordGroup, norm_text: str, squeezed: str | None = None) -> AliasHit | None:
+    """The first alias of the group (in the group's order) found in the normalised text, if any.
+
+    An alias can only match where its key (joiners removed) occurs in the text
+    with joiners removed, so a substring test on `squeezed` (`squeeze(norm_text)`,
+    computed here if not given) rules out most aliases before any regex runs.
+    """
+    if squeezed is None:
+        squeezed = squeeze(norm_text)
     for alias in group.aliases:
+        if _cached_key(alias) not in squeezed:
+            continue
         hit = find_alias(alias, norm_text)
         if hit:
             return hit
@@ -75,7 +94,8 @@ def match_group(group: KeywordGroup, norm_text: str) -> AliasHit | None:
 def match_groups(groups: Iterable[KeywordGroup], text: str) -> list[AliasHit | None]:
     """For each group, its hit in `text` (normalised here) or None."""
     norm = normalize(text)
-    return [match_group(g, norm) for g in groups]
+    squeezed = squeeze(norm)
+    return [match_group(g, norm, squeezed) for g in groups]
 
 
 def is_negated(norm_text: str, start: int, *, window: int = 32) -> bool:

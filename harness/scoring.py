@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from harness.features import AnswerVectors, PointMatch, RubricVectors
-from harness.keywords import is_negated, match_group
+from harness.keywords import is_negated, match_group, squeeze
 from harness.text import ENGLISH_STOPWORDS, normalize
 from harness.types import Evidence, KeywordGroup, MisconceptionHit, PointResult, Status
 
@@ -42,7 +42,7 @@ class Thresholds:
 
     def credit(self, similarity: float) -> float:
         """Similarity mapped linearly to 0..1 between the thresholds."""
-        return float(np.clip((similarity - self.low) / max(1e-6, self.high - self.low), 0.0, 1.0))
+        return min(1.0, max(0.0, (similarity - self.low) / max(1e-6, self.high - self.low)))
 
 
 def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tuple[PointResult, ...]:
@@ -69,10 +69,11 @@ def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: 
     correction (without a correction: at least `min_similarity` to the claim).
     """
     hits = []
+    normalised = [normalize(c) for c in av.clauses] if rv.rubric.misconceptions else []
+    squeezed = [squeeze(n) for n in normalised]
     for misc, mvec, cvec in zip(rv.rubric.misconceptions, rv.misconceptions, rv.corrections):
-        for clause, vec in zip(av.clauses, av.clause_vectors):
-            norm = normalize(clause)
-            found = [match_group(g, norm) for g in misc.cues]
+        for clause, norm, sq, vec in zip(av.clauses, normalised, squeezed, av.clause_vectors):
+            found = [match_group(g, norm, sq) for g in misc.cues]
             if any(h is None for h in found) or any(is_negated(norm, h.start) for h in found if h):
                 continue
             wrong = float((mvec @ vec).max())
