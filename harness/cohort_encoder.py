@@ -1,28 +1,55 @@
-"""An encoder for grading a cohort: remembers recent answer-side vectors in memory.
+"""An encoder for grading a cohort: remembers recent answer-side work in memory.
 
 The scorer embeds every new answer and its clauses. Across the chunks of a
 cohort many clauses recur inside differently worded answers ("CLIP 是双塔结构"
-in a hundred answers), and `CachingEncoder` deduplicates only within one
-call, so they would be embedded again in every chunk. This wrapper keeps the
-last `max_texts` answer-side vectors (2 KB each for a 512-dimension model) in
-a bounded LRU, so each text is embedded about once per run while memory stays
-bounded. It applies to backends that embed answers and clauses as separate
-texts (sentence-transformers); a backend with a grouped pass
-(use-multilingual's `encode_grouped`, reached through `encode_answers`)
-embeds each answer's clauses once per distinct answer, which grading already
-deduplicates. Rubric vectors still go through the wrapped encoder's disk cache.
+in a hundred answers; candidates who learnt the same model answer), and
+`CachingEncoder` deduplicates only within one call, so they would be embedded
+again in every chunk. This wrapper keeps the last `max_texts` of them in a
+bounded LRU, so each clause goes through the network about once per run while
+memory stays bounded:
+
+- a backend with a grouped pass that takes a memo (use-multilingual): each
+  clause's pooled sums before the head (4 KB for USE), from which the answer
+  and clause vectors are rebuilt exactly;
+- a backend that embeds answers and clauses as separate texts: their vectors.
+
+Rubric vectors still go through the wrapped encoder's disk cache.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from harness.encoders.cache import CachingEncoder
 
 DEFAULT_MAX_TEXTS = 10_000
+
+
+class LruMemo(OrderedDict[str, Any]):
+    """A dict that keeps its `max_items` most recently used entries."""
+
+    def __init__(self, max_items: int) -> None:  # noqa: D107
+        super().__init__()
+        self.max_items = max_items
+        self.hits = 0
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The entry (now most recent), or `default`."""
+        if key not in self:
+            return default
+        self.move_to_end(key)
+        self.hits += 1
+        return self[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.max_items:
+            self.popitem(last=False)
 
 
 class ReusingEncoder(CachingEncoder):
@@ -37,8 +64,22 @@ class ReusingEncoder(CachingEncoder):
         self.base = base
         self.max_texts = max_texts
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._clause_sums = LruMemo(max_texts)
         self.embedded = 0
         self.reused = 0
+
+    @property
+    def clauses_reused(self) -> int:
+        """Clauses whose sums came from the memo rather than the network (grouped backends)."""
+        return self._clause_sums.hits
+
+    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """As `CachingEncoder.encode_answers`, reusing recent clauses' sums when the backend can."""
+        inner: Any = self.inner
+        if answers and getattr(inner, "can_group", False) and getattr(inner, "grouped_memo", False):
+            whole, clauses = inner.encode_grouped([list(c) for _, c in answers], memo=self._clause_sums)
+            return list(zip(whole, clauses))
+        return super().encode_answers(answers)
 
     def encode(self, texts: Sequence[str], *, persist: bool = False) -> np.ndarray:
         """Vectors for `texts`; answer-side texts seen recently are not embedded again."""

