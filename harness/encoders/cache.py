@@ -90,9 +90,9 @@ class CachingEncoder:
     def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(answer vector, clause vectors) for each (answer, its clauses); not persisted.
 
-        A backend that `can_group` (use-multilingual at the pinned version)
-        gets both from one pass over the clauses; any other embeds answers and
-        clauses in one batch.
+        A backend that `can_group` (use-multilingual at the pinned version, a
+        mean-pooling sentence-transformers model) gets both from one pass over
+        the clauses; any other embeds answers and clauses in one batch.
         """
         if not answers:
             return []

