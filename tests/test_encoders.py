@@ -116,6 +116,20 @@ def test_st_grouped_shapes_and_repeated_clauses(minilm) -> None:  # type: ignore
 
 
 @pytest.mark.slow
+def test_st_grouped_memo_reuses_clauses_across_calls(minilm) -> None:  # type: ignore[no-untyped-def]
+    from harness.cohort_encoder import ReusingEncoder
+
+    answers = [(a, split_clauses(a)) for a in ENGLISH_ANSWERS]
+    reference = minilm.encode_answers(answers)
+    reusing = ReusingEncoder(minilm)
+    first = reusing.encode_answers(answers[:2])
+    again = reusing.encode_answers(answers)  # the first two answers' clauses come from the memo
+    assert reusing.clauses_reused == sum(len(c) for _, c in answers[:2])
+    for (whole, clauses), (ref_whole, ref_clauses) in zip([*first, *again], [*reference[:2], *reference]):
+        assert np.allclose(whole, ref_whole, atol=1e-5) and np.allclose(clauses, ref_clauses, atol=1e-5)
+
+
+@pytest.mark.slow
 def test_st_non_mean_pooling_cannot_group(minilm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,6 +24,17 @@ from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
 
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+ClauseParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""A clause's unit vector, its token-embedding sum less its special tokens, its first and its last special token."""
+
+
+class ClauseMemo(Protocol):
+    """Where `encode_grouped` may keep clause parts between calls (a bounded LRU in grading)."""
+
+    def get(self, clause: str) -> ClauseParts | None: ...
+
+    def __setitem__(self, clause: str, parts: ClauseParts) -> None: ...
 
 
 def _bundled_path() -> str:
@@ -77,61 +88,83 @@ class SentenceTransformerEncoder:
     def warm_up(self) -> None:
         """Nothing to do: the model is loaded in the constructor."""
 
+    grouped_memo = True  # `encode_grouped` accepts a memo of clause parts
+
     @property
     def can_group(self) -> bool:
         """True when `encode_grouped` reproduces this model's pooling: Transformer, mean Pooling, Normalize."""
         return self._specials is not None
 
-    def encode_grouped(self, groups: Sequence[Sequence[str]]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def encode_grouped(self, groups: Sequence[Sequence[str]],
+                       memo: ClauseMemo | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one forward pass over the clauses.
 
         Each group is one answer's clauses, in order. Only when `can_group`;
-        otherwise `CachingEncoder.encode_answers` embeds plainly.
+        otherwise `CachingEncoder.encode_answers` embeds plainly. A clause's
+        parts depend on the clause alone, so a clause that recurs (in this
+        call, or in `memo` from an earlier one: grading passes a bounded LRU)
+        goes through the network once.
         """
-        import torch
-
         if self._specials is None:
             raise EmbedderError(f"{self.name} cannot pool clauses into answers; embed them separately")
         flat = list(dict.fromkeys(c for g in groups for c in g))
-        row = {text: i for i, text in enumerate(flat)}
-        n, dim = len(flat), self._dim
-        clause_vecs = np.zeros((n, dim), dtype=np.float32)
+        known: dict[str, ClauseParts] = {}
+        if memo is not None:
+            for c in flat:
+                hit = memo.get(c)
+                if hit is not None:
+                    known[c] = hit
+        todo = [c for c in flat if c not in known]
+        if todo:
+            fresh = self._clause_parts(todo)
+            known.update(zip(todo, fresh))
+            if memo is not None:
+                for c, (vec, core, first, last) in zip(todo, fresh):
+                    memo[c] = (vec.copy(), core.copy(), first.copy(), last.copy())  # not views of the batch
+        dim = self._dim
+        whole = np.zeros((len(groups), dim), dtype=np.float32)
+        per_group: list[np.ndarray] = []
+        for g, clauses in enumerate(groups):
+            got = [known[c] for c in clauses]
+            if not got:
+                per_group.append(np.zeros((0, dim), dtype=np.float32))
+                continue
+            per_group.append(np.stack([p[0] for p in got]))
+            # Mean pooling normalises away the token count, so the sum's direction is the answer's vector;
+            # the answer read once has one first and one last special token, not one pair per clause.
+            total = np.sum([p[1] for p in got], axis=0, dtype=np.float32)
+            whole[g] = total + got[0][2] + got[-1][3]
+        return unit_rows(whole), per_group
+
+    def _clause_parts(self, texts: list[str]) -> list[ClauseParts]:
+        """(unit vector, token-embedding sum without the special tokens, first special, last special) per text."""
+        import torch
+
+        n, dim = len(texts), self._dim
+        vecs = np.zeros((n, dim), dtype=np.float32)
         sums = np.zeros((n, dim), dtype=np.float32)
         firsts = np.zeros((n, dim), dtype=np.float32)
         lasts = np.zeros((n, dim), dtype=np.float32)
         # Longest first, as sentence-transformers' encode batches, so batches pad little.
-        order = np.argsort([-len(t) for t in flat], kind="stable")
+        order = np.argsort([-len(t) for t in texts], kind="stable")
         self._model.eval()
         with torch.inference_mode():
             for start in range(0, n, self._batch_size):
                 idx = order[start : start + self._batch_size]
-                out = self._model(self._model.preprocess([flat[i] for i in idx]))
+                out = self._model(self._model.preprocess([texts[i] for i in idx]))
                 tokens = out["token_embeddings"].float()
                 mask = out["attention_mask"]
-                clause_vecs[idx] = out["sentence_embedding"].float().numpy()
+                vecs[idx] = out["sentence_embedding"].float().numpy()
                 sums[idx] = torch.einsum("btd,bt->bd", tokens, mask.to(tokens.dtype)).numpy()
                 if self._specials:
                     rows = torch.arange(len(idx))
-                    width = mask.shape[1]
                     first = mask.to(torch.int32).argmax(dim=1)  # left or right padding alike
-                    last = width - 1 - mask.flip(1).to(torch.int32).argmax(dim=1)
+                    last = mask.shape[1] - 1 - mask.flip(1).to(torch.int32).argmax(dim=1)
                     firsts[idx] = tokens[rows, first].numpy()
                     lasts[idx] = tokens[rows, last].numpy()
-        clause_vecs = unit_rows(clause_vecs)
-        whole = np.zeros((len(groups), dim), dtype=np.float32)
-        per_group: list[np.ndarray] = []
-        for g, clauses in enumerate(groups):
-            ids = [row[c] for c in clauses]
-            per_group.append(clause_vecs[ids])
-            if not ids:
-                continue
-            # Mean pooling normalises away the token count, so the sum's direction is the answer's vector.
-            total = sums[ids].sum(axis=0)
-            if self._specials:
-                total -= firsts[ids].sum(axis=0) + lasts[ids].sum(axis=0)
-                total += firsts[ids[0]] + lasts[ids[-1]]  # the answer read once: one [CLS], one [SEP]
-            whole[g] = total
-        return unit_rows(whole), per_group
+        sums -= firsts
+        sums -= lasts
+        return list(zip(unit_rows(vecs), sums, firsts, lasts))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
