@@ -17,8 +17,15 @@ personal remark). Each size runs in its own process, which:
    cohort's distinct non-blank answer texts, before and after grading (the
    better of the two counts);
 3. grades the cohort exactly as `harness grade` does (`run_grading`: stream,
-   score, write every output), timing it and measuring peak RSS during
-   grading (VmHWM after resetting it through /proc/self/clear_refs).
+   score, write every output, with a fresh scorer each run), timing it and
+   measuring peak RSS during grading (VmHWM after resetting it through
+   /proc/self/clear_refs).
+
+The cohort recombines reference sentences, so many clauses recur across
+distinct answers (as when candidates learnt the same model answer); grading
+runs each recent clause through the embedder once (`--clause-memo 0` turns
+that off, to see the cost without it). The figures printed say how many
+clauses there were, how many distinct, and how many were reused.
 
 Printed: answers/s, grading time / embedder time (target: at most 1.25) and
 peak memory. The ratio uses CPU time of the process (all threads), which a
@@ -42,7 +49,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from harness.bank import load_bank  # noqa: E402
-from harness.text import split_sentences  # noqa: E402
+from harness.text import split_clauses, split_sentences  # noqa: E402
 from harness.types import Bank  # noqa: E402
 
 WRONG = ("不知道", "不清楚，没学过", "就是用 CNN 提取特征然后分类", "I don't know",
@@ -161,7 +168,8 @@ def grade_once(path: Path, bank: Any, scorer: Any, out: Path, *, chunk_size: int
             "counts": run.counts}
 
 
-def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int) -> dict[str, Any]:
+def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int,
+            clause_memo: int | None) -> dict[str, Any]:
     from harness.cohort_encoder import ReusingEncoder
     from harness.encoders import get_encoder
     from harness.scorer import Scorer
@@ -172,22 +180,28 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
         generate(path, bank, size, seed)
         with path.open(encoding="utf-8", newline="") as fh:
             texts = sorted({r["answer"].strip() for r in csv.DictReader(fh) if r["answer"].strip()})
+        clauses = [c for t in texts for c in (split_clauses(t) or [t])]
         encoder = get_encoder("use-multilingual", cache_dir=Path(tmp) / "cache")
-        scorer = Scorer.load(bank, encoder=ReusingEncoder(encoder))  # as `harness grade` builds it
-        scorer.warm_up()
-        scorer.rubric_vectors(list(bank.questions))
+        encoder.warm_up()
         embeds, grades = [], []
         for i in range(repeat):  # interleaved, so a busy spell on the machine hits both alike
             embeds.append(embed_time(encoder.inner, texts))
+            # A fresh scorer per run, as `harness grade` builds it: nothing remembered from the last run
+            # but the rubric vectors' disk cache, which any run after the first reads.
+            reusing = ReusingEncoder(encoder, max_clauses=clause_memo)
+            scorer = Scorer.load(bank, encoder=reusing)
+            scorer.rubric_vectors(list(bank.questions))
             clock = EmbedClock(encoder.inner)
             grades.append(grade_once(path, bank, scorer, Path(tmp) / f"run{i}", chunk_size=chunk_size,
                                      clock=clock))
+            grades[-1]["clauses_reused"] = reusing.clauses_reused
             clock.remove()
     best = min(grades, key=lambda g: g["grade_cpu"])
     counts = best.pop("counts")
     return {
         "size": size, "answers": counts.answers, "rows_written": best["rows"], "people": counts.people,
         "blanks": counts.blanks, "distinct_scored": counts.scored, "distinct_texts": len(texts),
+        "clauses": len(clauses), "distinct_clauses": len(set(clauses)),
         **best, "grade_s": min(g["grade_s"] for g in grades),
         "peak_rss": max(g["peak_rss"] for g in grades),
         "embed_s": min(e[0] for e in embeds), "embed_cpu": min(e[1] for e in embeds),
@@ -205,15 +219,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--chunk-size", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best counts")
+    parser.add_argument("--clause-memo", type=int, default=None,
+                        help="clauses whose sums grading keeps (default: as `harness grade`; 0: none)")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.bank, args.seed, args.chunk_size, args.repeat)))
+        print(json.dumps(measure(args.one, args.bank, args.seed, args.chunk_size, args.repeat,
+                                 args.clause_memo)))
         return
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         cmd = [sys.executable, __file__, "--one", str(size), "--seed", str(args.seed),
                "--chunk-size", str(args.chunk_size), "--repeat", str(args.repeat)]
+        cmd += ["--clause-memo", str(args.clause_memo)] if args.clause_memo is not None else []
         cmd += ["--bank", str(args.bank)] if args.bank else []
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -222,7 +240,9 @@ def main() -> None:
         print(f"{r['size']:>7,} answers ({r['people']:,} people, {r['blanks']:,} blank): graded in "
               f"{r['grade_s']:.1f} s = {r['answers'] / r['grade_s']:,.0f} answers/s; "
               f"{r['distinct_scored']:,} distinct (question, answer) pairs scored, "
-              f"{r['distinct_texts']:,} distinct answer texts", flush=True)
+              f"{r['distinct_texts']:,} distinct answer texts holding {r['clauses']:,} clauses "
+              f"({r['distinct_clauses']:,} distinct; sums reused from the clause memo: "
+              f"{r['clauses_reused']:,})", flush=True)
     print()
     header = (f"{'answers':>8} {'grading s':>9} {'(embedding':>10} {'other)':>7} {'answers/s':>9} "
               f"{'embedder s':>10} {'ratio':>6} {'wall ratio':>10} {'RSS before':>10} {'peak RSS':>9}")

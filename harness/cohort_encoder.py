@@ -8,10 +8,13 @@ again in every chunk. This wrapper keeps the last `max_texts` of them in a
 bounded LRU, so each clause goes through the network about once per run while
 memory stays bounded:
 
-- a backend with a grouped pass that takes a memo (use-multilingual): each
-  clause's pooled sums before the head (4 KB for USE), from which the answer
-  and clause vectors are rebuilt exactly;
-- a backend that embeds answers and clauses as separate texts: their vectors.
+- a backend with a grouped pass that takes a memo (use-multilingual;
+  sentence-transformers models with mean pooling, such as
+  st:all-MiniLM-L6-v2): what the pass needs of each clause to rebuild the
+  answer and clause vectors exactly (USE: its pooled sums before the head,
+  4 KB; MiniLM: its vector, token sum and special tokens, about 6 KB);
+- any other backend, which embeds answers and clauses as separate texts:
+  their vectors.
 
 Rubric vectors still go through the wrapped encoder's disk cache.
 """
@@ -59,12 +62,14 @@ class ReusingEncoder(CachingEncoder):
     shares; it never opens the disk cache itself.
     """
 
-    def __init__(self, base: CachingEncoder, max_texts: int = DEFAULT_MAX_TEXTS) -> None:  # noqa: D107
+    def __init__(self, base: CachingEncoder, max_texts: int = DEFAULT_MAX_TEXTS,
+                 max_clauses: int | None = None) -> None:
+        """`max_texts` answer-side vectors and `max_clauses` clause sums (default: `max_texts`) are kept."""
         super().__init__(base.inner)
         self.base = base
         self.max_texts = max_texts
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._clause_sums = LruMemo(max_texts)
+        self._clause_sums = LruMemo(max_texts if max_clauses is None else max_clauses)
         self.embedded = 0
         self.reused = 0
 
@@ -76,7 +81,8 @@ class ReusingEncoder(CachingEncoder):
     def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """As `CachingEncoder.encode_answers`, reusing recent clauses' sums when the backend can."""
         inner: Any = self.inner
-        if answers and getattr(inner, "can_group", False) and getattr(inner, "grouped_memo", False):
+        if (answers and self._clause_sums.max_items > 0 and getattr(inner, "can_group", False)
+                and getattr(inner, "grouped_memo", False)):
             whole, clauses = inner.encode_grouped([list(c) for _, c in answers], memo=self._clause_sums)
             return list(zip(whole, clauses))
         return super().encode_answers(answers)
