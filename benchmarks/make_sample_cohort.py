@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from harness.bank import load_bank  # noqa: E402
+from harness.cohort_outputs import SCORE_COLUMNS  # noqa: E402
 from harness.types import Bank  # noqa: E402
 
 NAMES = (
@@ -50,19 +51,8 @@ NAMES = (
     "马超",
     "Leo Guo",
 )
-HEADER = (
-    "student_id",
-    "question_id",
-    "topic",
-    "score",
-    "covered",
-    "partial",
-    "missed",
-    "misconceptions",
-    "flags",
-    "feedback",
-    "source_row",
-)
+# scores.csv as `harness grade` writes it, less the answers themselves (rows below are positional).
+HEADER = tuple(c for c in SCORE_COLUMNS if c != "answer")
 
 
 def simulate(bank: Bank, people: int, seed: int) -> list[tuple[str, ...]]:

@@ -10,25 +10,16 @@ from pathlib import Path
 import pandas as pd
 
 from harness.bank import load_bank
+from harness.cohort_outputs import SCORE_COLUMNS
 from harness.store import FRAME_COLUMNS
 from harness.types import Bank, Evidence, PointResult, Score
 
 BANK_DIR = Path(__file__).parent / "data" / "report"
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=timezone.utc)
-SCORES_HEADER = (
-    "student_id",
-    "question_id",
-    "topic",
-    "score",
-    "covered",
-    "partial",
-    "missed",
-    "misconceptions",
-    "flags",
-    "feedback",
-    "source_row",
-)
+# scores.csv as `harness grade` writes it, less the `answer` column (reports do not need it, and
+# files edited by hand or from older runs may lack it): the rows below are positional.
+SCORES_HEADER = tuple(c for c in SCORE_COLUMNS if c != "answer")
 INJECTION = "<script>document.title='pwned';document.documentElement.setAttribute('data-pwned','1')</script>"
 
 

@@ -111,7 +111,8 @@ def test_broken_bank_exits_1_naming_file_and_field(tmp_path: Path, breakage: str
     elif breakage == "unknown-key":
         text = (root / "rubrics/clip-idea.yaml").read_text(encoding="utf-8")
         first = text.index("    weight:")
-        (root / "rubrics/clip-idea.yaml").write_text(text[:first] + "    colour: red\n" + text[first:], encoding="utf-8")
+        broken = text[:first] + "    colour: red\n" + text[first:]
+        (root / "rubrics/clip-idea.yaml").write_text(broken, encoding="utf-8")
     elif breakage == "no-rubric":
         (root / "rubrics/clip-idea.yaml").unlink()
     elif breakage == "bad-yaml":

@@ -48,7 +48,8 @@ def test_negation_before_cue() -> None:
 def test_sentence_and_clause_splitting_handles_both_languages() -> None:
     text = "CLIP 是双塔结构，图像编码器用 ResNet 或 ViT。温度初始化为 0.07. Then it is trained, e.g. on 400M pairs!"
     assert split_sentences(text) == [
-        "CLIP 是双塔结构，图像编码器用 ResNet 或 ViT。", "温度初始化为 0.07.", "Then it is trained, e.g. on 400M pairs!",
+        "CLIP 是双塔结构，图像编码器用 ResNet 或 ViT。", "温度初始化为 0.07.",
+        "Then it is trained, e.g. on 400M pairs!",
     ]
     assert split_clauses(text)[:2] == ["CLIP 是双塔结构", "图像编码器用 ResNet 或 ViT。"]
     # a fragment too short to state anything stays with its neighbour

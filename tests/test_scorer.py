@@ -70,7 +70,8 @@ def test_seed_error_is_detected_with_evidence(scorer) -> None:  # type: ignore[n
 @pytest.mark.parametrize(
     ("qid", "answer", "misconception"),
     [
-        ("clip-architecture", "CLIP 的文本编码器不是 BERT，而是 GPT-2 风格、带因果掩码的 Transformer。", "text-encoder-bert"),
+        ("clip-architecture", "CLIP 的文本编码器不是 BERT，而是 GPT-2 风格、带因果掩码的 Transformer。",
+         "text-encoder-bert"),
         ("clip-architecture", "The two towers stay separate, and there is no fusion module such as cross-attention "
                               "between them.", "cross-attention-fusion"),
         ("moco-simclr", "MoCo 的 key 编码器不做反向传播，而是 query 编码器的动量平均。", "moco-key-backprop"),
@@ -85,7 +86,8 @@ def test_negated_or_correct_statement_is_not_a_misconception(scorer, qid: str, a
 
 
 def test_misconception_takes_the_credit_of_the_point_it_contradicts(scorer) -> None:  # type: ignore[no-untyped-def]
-    s = scorer.score("vit-sequence-length", "每边 224/14 = 16 个 patch，但是序列长度是 197，因为 196 个 patch 加一个 [CLS]。")
+    s = scorer.score("vit-sequence-length",
+                     "每边 224/14 = 16 个 patch，但是序列长度是 197，因为 196 个 patch 加一个 [CLS]。")
     hit = next(m for m in s.misconceptions if m.misconception_id == "length-196-197")
     point = next(p for p in s.points if p.point_id == hit.contradicts)
     assert point.status == "missed" and point.credit == 0 and point.evidence == hit.evidence
