@@ -52,9 +52,11 @@ def test_default_backend_does_not_import_torch() -> None:
 
 
 @pytest.mark.slow
-def test_bundled_minilm_loads_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundled_minilm_loads_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capfd: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     enc = get_encoder("st:all-MiniLM-L6-v2", cache_dir=tmp_path)
+    assert "Loading weights" not in capfd.readouterr().err  # no progress bar behind `grade --quiet`
     assert enc.name == "st:all-MiniLM-L6-v2"
     v = enc.encode(["contrastive learning pulls positives together", "positive pairs are pulled closer", "a recipe"])
     assert v.shape == (3, 384)

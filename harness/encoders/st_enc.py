@@ -61,6 +61,7 @@ class SentenceTransformerEncoder:
             ) from exc
         self._model_name = model
         path = _bundled_path() if model.lower() in BUNDLED else model
+        _quiet_loading()
         try:
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # sentence-transformers raises many kinds here
@@ -174,6 +175,15 @@ class SentenceTransformerEncoder:
             normalize_embeddings=True, show_progress_bar=False,
         )
         return unit_rows(vectors)
+
+
+def _quiet_loading() -> None:
+    """No 'Loading weights' progress bar from transformers: grade --quiet and piped output stay clean."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - a dependency of sentence-transformers
+        return
+    hf_logging.disable_progress_bar()
 
 
 def _mean_pooling(pooling: Any) -> bool:
