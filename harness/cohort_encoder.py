@@ -64,28 +64,20 @@ class ReusingEncoder(CachingEncoder):
 
     def __init__(self, base: CachingEncoder, max_texts: int = DEFAULT_MAX_TEXTS,
                  max_clauses: int | None = None) -> None:
-        """`max_texts` answer-side vectors and `max_clauses` clause sums (default: `max_texts`) are kept."""
+        """`max_texts` answer-side vectors and `max_clauses` clauses' parts (default: `max_texts`; 0: none) are kept."""
         super().__init__(base.inner)
         self.base = base
         self.max_texts = max_texts
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._clause_sums = LruMemo(max_texts if max_clauses is None else max_clauses)
+        self._recent = LruMemo(max_texts)
+        clauses = max_texts if max_clauses is None else max_clauses
+        self.clause_memo = LruMemo(clauses) if clauses > 0 else None
         self.embedded = 0
         self.reused = 0
 
     @property
     def clauses_reused(self) -> int:
-        """Clauses whose sums came from the memo rather than the network (grouped backends)."""
-        return self._clause_sums.hits
-
-    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """As `CachingEncoder.encode_answers`, reusing recent clauses' sums when the backend can."""
-        inner: Any = self.inner
-        if (answers and self._clause_sums.max_items > 0 and getattr(inner, "can_group", False)
-                and getattr(inner, "grouped_memo", False)):
-            whole, clauses = inner.encode_grouped([list(c) for _, c in answers], memo=self._clause_sums)
-            return list(zip(whole, clauses))
-        return super().encode_answers(answers)
+        """Clauses whose parts came from the memo rather than the network (grouped backends)."""
+        return self.clause_memo.hits if isinstance(self.clause_memo, LruMemo) else 0
 
     def encode(self, texts: Sequence[str], *, persist: bool = False) -> np.ndarray:
         """Vectors for `texts`; answer-side texts seen recently are not embedded again."""
@@ -99,14 +91,6 @@ class ReusingEncoder(CachingEncoder):
             vectors = self.base.encode(missing)
             self.embedded += len(missing)
             found = {t: np.array(v, dtype=np.float32) for t, v in zip(missing, vectors, strict=True)}
-        out = []
-        for t in texts:
-            v = found.get(t)
-            if v is None:
-                v = recent[t]
-                recent.move_to_end(t)
-            out.append(v)
+        out = [found[t] if t in found else recent.get(t) for t in texts]
         recent.update(found)
-        while len(recent) > self.max_texts:
-            recent.popitem(last=False)
         return np.stack(out)

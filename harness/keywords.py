@@ -31,6 +31,7 @@ NEGATIONS = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)
 def alias_key(alias: str) -> str:
     """The comparable form of an alias: normalised, joiners removed."""
     return _JOINERS.sub("", normalize(alias))
@@ -63,11 +64,6 @@ def find_alias(alias: str, norm_text: str) -> AliasHit | None:
     return AliasHit(alias, m.start(), m.end()) if m else None
 
 
-@lru_cache(maxsize=8192)
-def _cached_key(alias: str) -> str:
-    return alias_key(alias)
-
-
 def squeeze(norm_text: str) -> str:
     """Normalised text with joiners (spaces, hyphens, underscores) removed, for `match_group`."""
     return _JOINERS.sub("", norm_text)
@@ -83,7 +79,7 @@ def match_group(group: KeywordGroup, norm_text: str, squeezed: str | None = None
     if squeezed is None:
         squeezed = squeeze(norm_text)
     for alias in group.aliases:
-        if _cached_key(alias) not in squeezed:
+        if alias_key(alias) not in squeezed:
             continue
         hit = find_alias(alias, norm_text)
         if hit:

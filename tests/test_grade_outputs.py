@@ -218,7 +218,7 @@ def test_reusing_encoder_runs_each_recent_clause_through_the_network_once(use_en
         assert np.allclose(a, b, atol=1e-5) and np.allclose(ca, cb, atol=1e-5)
     clauses = [c for _, cs in items for c in cs]
     assert sorted(seen) == sorted(set(clauses))  # every distinct clause once, however often it recurs
-    assert enc.clauses_reused >= 2 and len(enc._clause_sums) <= 4  # the memo stays bounded
+    assert enc.clauses_reused >= 2 and len(enc.clause_memo) <= 4  # the memo stays bounded
 
 
 # --- statistics ------------------------------------------------------------------------------

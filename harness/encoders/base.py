@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -31,3 +31,39 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+P = TypeVar("P")
+
+
+class ClauseMemo(Protocol[P]):
+    """Where a grouped pass may keep what it needs of each clause between calls (grading: a bounded LRU)."""
+
+    def get(self, clause: str) -> P | None: ...
+
+    def __setitem__(self, clause: str, parts: P) -> None: ...
+
+
+def clause_parts(clauses: Sequence[str], compute: Callable[[list[str]], Sequence[P]],
+                 memo: ClauseMemo[P] | None = None) -> dict[str, P]:
+    """What a grouped pass needs of each distinct clause, from `memo` or computed once.
+
+    `compute` gets the clauses not in `memo` (each once) and returns their
+    parts in order, as arrays of their own (not views into a batch), since
+    `memo` keeps them; the new parts go into `memo`.
+    """
+    distinct = list(dict.fromkeys(clauses))
+    known: dict[str, P] = {}
+    if memo is not None:
+        for c in distinct:
+            hit = memo.get(c)
+            if hit is not None:
+                known[c] = hit
+    todo = [c for c in distinct if c not in known]
+    if todo:
+        fresh = dict(zip(todo, compute(todo), strict=True))
+        known.update(fresh)
+        if memo is not None:
+            for c, parts in fresh.items():
+                memo[c] = parts
+    return known

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.encoders.base import Encoder
+from harness.encoders.base import ClauseMemo, Encoder
 
 CACHE_ENV = "HARNESS_CACHE"
 
@@ -38,6 +38,7 @@ class CachingEncoder:
         self._memory: dict[str, np.ndarray] = {}
         self._path = (cache_dir or default_cache_dir()) / "embeddings.sqlite"
         self._db: sqlite3.Connection | None = None
+        self.clause_memo: ClauseMemo[Any] | None = None  # grading sets a bounded one (see cohort_encoder)
 
     @property
     def name(self) -> str:
@@ -92,12 +93,14 @@ class CachingEncoder:
 
         A backend that `can_group` (use-multilingual at the pinned version, a
         mean-pooling sentence-transformers model) gets both from one pass over
-        the clauses; any other embeds answers and clauses in one batch.
+        the clauses, keeping what it needs of each clause in `clause_memo` if
+        set; any other embeds answers and clauses in one batch.
         """
         if not answers:
             return []
         if getattr(self.inner, "can_group", False):
-            whole, clauses = self.inner.encode_grouped([list(c) for _, c in answers])  # type: ignore[attr-defined]
+            groups = [list(c) for _, c in answers]
+            whole, clauses = self.inner.encode_grouped(groups, memo=self.clause_memo)  # type: ignore[attr-defined]
             return list(zip(whole, clauses))
         texts = [t for text, clauses in answers for t in (text, *clauses)]
         vecs = dict(zip(texts, self.encode(texts)))

@@ -16,25 +16,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from harness.encoders.base import unit_rows
+from harness.encoders.base import ClauseMemo, clause_parts, unit_rows
 from harness.errors import EmbedderError
 
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 ClauseParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 """A clause's unit vector, its token-embedding sum less its special tokens, its first and its last special token."""
-
-
-class ClauseMemo(Protocol):
-    """Where `encode_grouped` may keep clause parts between calls (a bounded LRU in grading)."""
-
-    def get(self, clause: str) -> ClauseParts | None: ...
-
-    def __setitem__(self, clause: str, parts: ClauseParts) -> None: ...
 
 
 def _bundled_path() -> str:
@@ -89,15 +81,13 @@ class SentenceTransformerEncoder:
     def warm_up(self) -> None:
         """Nothing to do: the model is loaded in the constructor."""
 
-    grouped_memo = True  # `encode_grouped` accepts a memo of clause parts
-
     @property
     def can_group(self) -> bool:
         """True when `encode_grouped` reproduces this model's pooling: Transformer, mean Pooling, Normalize."""
         return self._specials is not None
 
     def encode_grouped(self, groups: Sequence[Sequence[str]],
-                       memo: ClauseMemo | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+                       memo: ClauseMemo[ClauseParts] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one forward pass over the clauses.
 
         Each group is one answer's clauses, in order. Only when `can_group`;
@@ -108,20 +98,7 @@ class SentenceTransformerEncoder:
         """
         if self._specials is None:
             raise EmbedderError(f"{self.name} cannot pool clauses into answers; embed them separately")
-        flat = list(dict.fromkeys(c for g in groups for c in g))
-        known: dict[str, ClauseParts] = {}
-        if memo is not None:
-            for c in flat:
-                hit = memo.get(c)
-                if hit is not None:
-                    known[c] = hit
-        todo = [c for c in flat if c not in known]
-        if todo:
-            fresh = self._clause_parts(todo)
-            known.update(zip(todo, fresh))
-            if memo is not None:
-                for c, (vec, core, first, last) in zip(todo, fresh):
-                    memo[c] = (vec.copy(), core.copy(), first.copy(), last.copy())  # not views of the batch
+        known = clause_parts([c for g in groups for c in g], self._clause_parts, memo)
         dim = self._dim
         whole = np.zeros((len(groups), dim), dtype=np.float32)
         per_group: list[np.ndarray] = []
@@ -165,7 +142,8 @@ class SentenceTransformerEncoder:
                     lasts[idx] = tokens[rows, last].numpy()
         sums -= firsts
         sums -= lasts
-        return list(zip(unit_rows(vecs), sums, firsts, lasts))
+        vecs = unit_rows(vecs)
+        return [(vecs[i].copy(), sums[i].copy(), firsts[i].copy(), lasts[i].copy()) for i in range(n)]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

