@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -27,24 +26,15 @@ from typing import IO, Any
 
 from harness.cohort import Answer
 from harness.cohort_stats import Graded, QuestionStats, StudentStats
+from harness.csvfile import safe_cell
 from harness.errors import OutputError
 
-FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 SCORE_COLUMNS: tuple[str, ...] = (
     "student_id", "question_id", "topic", "score", "covered", "partial", "missed",
     "misconceptions", "flags", "feedback", "answer", "source_row",
 )
 OUTPUT_FILES = ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")
 _MOST_MISSED_SHOWN = 3
-
-
-def safe_cell(value: object) -> str:
-    """A cell value that Excel shows as text, never runs as a formula."""
-    text = value if isinstance(value, str) else "" if value is None else str(value)
-    if text and text[0] in FORMULA_START and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 class SafeCsvWriter:

@@ -1,14 +1,17 @@
-"""Reading user CSV files as exported by forms, spreadsheets and LMSs.
+"""Reading user CSV files as exported by forms, spreadsheets and LMSs, and cells safe to write.
 
 Detects the encoding (UTF-8 with or without BOM, UTF-16, GBK/GB18030, and
 what charset-normalizer recognises) and the delimiter (comma, semicolon,
 tab); every error names the file and, where known, the row and column.
+`safe_cell` is the one rule for every CSV the harness writes: a cell that
+Excel would run as a formula is shown as text.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +21,21 @@ from harness.errors import InputFileError
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t"
 csv.field_size_limit(16 * 1024 * 1024)
+FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> str:
+    """A cell value that Excel shows as text, never runs as a formula.
+
+    A cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return (or
+    their full-width forms) gets a leading `'`; plain numbers such as `-1.5`
+    are left alone, since they cannot run anything.
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if text and text[0] in FORMULA_START and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from harness.charts import score_color
 from harness.cohort_report import CohortReport
+from harness.csvfile import safe_cell
 from harness.errors import HarnessError
 from harness.report import CandidateReport
 from harness.report_labels import labels
@@ -36,7 +37,6 @@ FORMATS = ("md", "html", "csv")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _MD_LEADING = re.compile(r"^([#>=]|[-+*](?=\s)|\d+(?=[.)]\s))")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _FONTS = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "PingFang SC", '
@@ -192,10 +192,8 @@ def html(doc: Document) -> str:
 
 
 def csv_safe(value: object) -> object:
-    """A string a spreadsheet would run as a formula gets a leading `'`; other values pass."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A string a spreadsheet would run as a formula gets a leading `'` (`csvfile.safe_cell`); other values pass."""
+    return safe_cell(value) if isinstance(value, str) else value
 
 
 def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:

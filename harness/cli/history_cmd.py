@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from harness.cli.options import bank_option, embedder_option, results_option
+from harness.csvfile import safe_cell
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -29,7 +30,6 @@ SPARK_WIDTH = 24
 WINDOW = 5
 CSV_COLUMNS = ("attempt_id", "user", "question_id", "topic", "started_at", "submitted_at", "score",
                "rubric_version", "embedder_id", "calibration_id", "answer")
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
 RESCORE_BATCH = 64
 
 
@@ -170,11 +170,6 @@ def _legend(rows: Sequence[StoredAttempt]) -> str:
     return "\n".join(lines)
 
 
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas: a text cell starting with = + @ gets a leading '."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
     """Raw attempts with their current scores, UTF-8 with BOM.
 
@@ -190,9 +185,9 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
             writer.writerow(CSV_COLUMNS)
             for a in rows:
                 writer.writerow([
-                    a.attempt_id, _cell(a.user), a.question_id, a.topic, a.started_at.isoformat(),
+                    a.attempt_id, safe_cell(a.user), a.question_id, a.topic, a.started_at.isoformat(),
                     a.submitted_at.isoformat(), f"{a.score:.1f}", a.rubric_version, a.embedder_id,
-                    a.calibration_id, _cell(a.answer),
+                    a.calibration_id, safe_cell(a.answer),
                 ])
     except OSError as exc:
         raise HarnessError(f"cannot write {path}: {exc.strerror}") from exc
