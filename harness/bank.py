@@ -20,6 +20,7 @@ from harness.errors import BankError
 from harness.keywords import alias_key
 from harness.types import (
     DIFFICULTIES,
+    Alternative,
     Bank,
     KeyPoint,
     KeywordGroup,
@@ -35,7 +36,8 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KEBAB = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 _QUESTION_KEYS = {"id", "topic", "difficulty", "prompt", "tags", "source"}
 _RUBRIC_KEYS = {"question_id", "version", "references", "key_points", "misconceptions", "keywords"}
-_POINT_KEYS = {"id", "title", "text", "text_en", "weight", "keywords"}
+_POINT_KEYS = {"id", "title", "text", "text_en", "weight", "keywords", "alternatives"}
+_ALT_KEYS = {"zh", "en", "plain"}
 _MISC_KEYS = {"id", "text", "text_en", "cues", "correction", "penalty"}
 _LANG_KEYS = {"zh", "en"}
 
@@ -294,9 +296,37 @@ def _parse_points(c: _Checker, data: Any) -> tuple[KeyPoint, ...]:
                            "an alias may belong to one point only")
                 owner[key] = pid
         title = c.text(m, "title", f"{f}.title", required=False) or (pid or "")
+        alternatives = _parse_alternatives(c, m.get("alternatives"), f"{f}.alternatives")
         if pid and text:
-            points.append(KeyPoint(pid, title, text, weight, groups, c.text(m, "text_en", f"{f}.text_en")))
+            points.append(KeyPoint(pid, title, text, weight, groups, c.text(m, "text_en", f"{f}.text_en"),
+                                   alternatives=alternatives))
     return tuple(points)
+
+
+def _parse_alternatives(c: _Checker, data: Any, field: str) -> tuple[Alternative, ...]:
+    """Further statements of one key point: a list of {zh, en, plain}."""
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        c.fail(field, "expected a list of alternatives, e.g. [{zh: ..., plain: true}]")
+        return ()
+    out = []
+    for i, item in enumerate(data):
+        f = f"{field}[{i}]"
+        m = c.mapping(item, f, _ALT_KEYS, set())
+        if m is None:
+            continue
+        plain = m.get("plain", False)
+        if not isinstance(plain, bool):
+            c.fail(f"{f}.plain", f"must be true or false, got {plain!r}")
+            continue
+        zh = c.text(m, "zh", f"{f}.zh")
+        en = c.text(m, "en", f"{f}.en")
+        if not zh and not en:
+            c.fail(f, "needs a zh or en text")
+            continue
+        out.append(Alternative(zh, en, plain))
+    return tuple(out)
 
 
 def _parse_misconceptions(c: _Checker, data: Any) -> tuple[Misconception, ...]:

@@ -24,6 +24,24 @@ class KeywordGroup:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A further statement of a key point, e.g. in plain words without the paper's terms.
+
+    `plain` marks a phrasing a candidate who understands the point but not
+    the vocabulary would use.
+    """
+
+    zh: str | None = None
+    en: str | None = None
+    plain: bool = False
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The alternative in every language given."""
+        return tuple(t for t in (self.zh, self.en) if t)
+
+
+@dataclass(frozen=True)
 class KeyPoint:
     """One weighted point of a rubric.
 
@@ -40,6 +58,7 @@ class KeyPoint:
     text_en: str | None = None
     derived: bool = False
     reference: int | None = None
+    alternatives: tuple[Alternative, ...] = ()
 
     @property
     def statements(self) -> tuple[str, ...]:
