@@ -84,9 +84,10 @@ def one_run(bank: Path | None, cache: Path, answers: int, think: float) -> tuple
 def in_process(bank_dir: Path | None, cache: Path, n: int) -> list[float]:
     """Latency of Session.submit with a loaded scorer, over n answers."""
     os.environ["HARNESS_CACHE"] = str(cache)
-    from harness import practice, store
-    from harness.bank import load_bank
-    from harness.scorer import Scorer
+    from harness.bank.loader import load_bank
+    from harness.practice import session as practice
+    from harness.practice import store
+    from harness.scoring.scorer import Scorer
 
     bank = load_bank(bank_dir)
     scorer = Scorer.load(bank)

@@ -48,8 +48,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from harness.bank import load_bank  # noqa: E402
-from harness.text import split_clauses, split_sentences  # noqa: E402
+from harness.bank.loader import load_bank  # noqa: E402
+from harness.scoring.text import split_clauses, split_sentences  # noqa: E402
 from harness.types import Bank  # noqa: E402
 
 WRONG = ("不知道", "不清楚，没学过", "就是用 CNN 提取特征然后分类", "I don't know",
@@ -151,9 +151,9 @@ class EmbedClock:
 
 def grade_once(path: Path, bank: Any, scorer: Any, out: Path, *, chunk_size: int,
                clock: EmbedClock) -> dict[str, Any]:
-    from harness.cohort import open_submissions
-    from harness.cohort_outputs import RunFolder
-    from harness.grade_run import run_grading
+    from harness.grade.outputs import RunFolder
+    from harness.grade.run import run_grading
+    from harness.grade.submissions import open_submissions
 
     baseline_rss = _status("VmRSS")
     peak_ok = _reset_peak()
@@ -170,9 +170,9 @@ def grade_once(path: Path, bank: Any, scorer: Any, out: Path, *, chunk_size: int
 
 def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int,
             clause_memo: int | None) -> dict[str, Any]:
-    from harness.cohort_encoder import ReusingEncoder
     from harness.encoders import get_encoder
-    from harness.scorer import Scorer
+    from harness.encoders.reuse import ReusingEncoder
+    from harness.scoring.scorer import Scorer
 
     bank = load_bank(bank_dir)
     with tempfile.TemporaryDirectory() as tmp:

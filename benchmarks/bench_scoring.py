@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.bank_import import import_questions
+from harness.bank.importer import import_questions
 from harness.encoders import get_encoder
-from harness.evaluation import calibrate, read_graded
-from harness.scorer import Scorer
+from harness.scoring.evaluation import calibrate, read_graded
+from harness.scoring.scorer import Scorer
 
 REPO = Path(__file__).resolve().parents[1]
 

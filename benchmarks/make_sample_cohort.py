@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from harness.bank import load_bank  # noqa: E402
-from harness.cohort_outputs import SCORE_COLUMNS  # noqa: E402
+from harness.bank.loader import load_bank  # noqa: E402
+from harness.grade.outputs import SCORE_COLUMNS  # noqa: E402
 from harness.types import Bank  # noqa: E402
 
 NAMES = (

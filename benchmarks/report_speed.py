@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pandas as pd  # noqa: E402
 from make_sample_cohort import HEADER, simulate  # noqa: E402
 
-from harness.bank import load_bank  # noqa: E402
-from harness.cohort_report import cohort_report, read_scores  # noqa: E402
-from harness.render import render  # noqa: E402
-from harness.report import candidate_report  # noqa: E402
-from harness.store import FRAME_COLUMNS  # noqa: E402
+from harness.bank.loader import load_bank  # noqa: E402
+from harness.practice.store import FRAME_COLUMNS  # noqa: E402
+from harness.report.candidate import candidate_report  # noqa: E402
+from harness.report.cohort import cohort_report, read_scores  # noqa: E402
+from harness.report.render import render  # noqa: E402
 from harness.types import Bank, Evidence, PointResult, Score  # noqa: E402
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.bank import load_bank
+from harness.bank.loader import load_bank
 from harness.types import Bank
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def use_encoder(session_cache: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def scorer(bank: Bank, use_encoder):  # type: ignore[no-untyped-def]
     """The real scorer on the bundled bank with the shipped calibration."""
-    from harness.scorer import Scorer
+    from harness.scoring.scorer import Scorer
 
     return Scorer.load(bank, encoder=use_encoder, results_dir=Path("/nonexistent-results"))
 

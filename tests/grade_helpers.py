@@ -1,4 +1,4 @@
-"""A deterministic stand-in for harness.scorer.Scorer, for fast grading tests.
+"""A deterministic stand-in for harness.scoring.scorer.Scorer, for fast grading tests.
 
 It returns real `Score` objects: a key point is covered when one of its
 keyword groups matches, a misconception when its cues match.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.bank import load_bank
-from harness.keywords import match_groups
+from harness.bank.loader import load_bank
+from harness.scoring.keywords import match_groups
 from harness.types import Bank, Evidence, MisconceptionHit, PointResult, Score
 
 GRADE_DATA = Path(__file__).parent / "data" / "grade"

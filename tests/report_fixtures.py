@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.bank import load_bank
-from harness.cohort_outputs import SCORE_COLUMNS
-from harness.store import FRAME_COLUMNS
+from harness.bank.loader import load_bank
+from harness.grade.outputs import SCORE_COLUMNS
+from harness.practice.store import FRAME_COLUMNS
 from harness.types import Bank, Evidence, PointResult, Score
 
 BANK_DIR = Path(__file__).parent / "data" / "report"

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from harness import store
 from harness.cli import cli, main
 from harness.cli.answer_cmd import PipedAnswer, feedback_view, parse_piped
 from harness.cli.history_cmd import sparkline
-from harness.practice import Comparison, Feedback
+from harness.practice import store
+from harness.practice.session import Comparison, Feedback
 from harness.types import Evidence, MisconceptionHit, PointResult, Question, Score
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,14 +201,14 @@ class RescoreScorer:
 
     @staticmethod
     def rubric(qid: str) -> str:
-        from harness.bank import load_bank
+        from harness.bank.loader import load_bank
 
         return load_bank(BANK_DIR).rubrics[qid].version_id
 
 
 def test_rescore_keeps_old_scores_and_history_marks_versions(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import scorer as scorer_mod
+    from harness.scoring import scorer as scorer_mod
 
     seed(tmp_path)
     monkeypatch.setattr(scorer_mod.Scorer, "load", classmethod(lambda cls, bank, **kw: RescoreScorer()))

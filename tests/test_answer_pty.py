@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import scheduler, store
-from harness.bank import load_bank
+from harness.bank.loader import load_bank
+from harness.practice import scheduler, store
 
 pexpect = pytest.importorskip("pexpect")
 

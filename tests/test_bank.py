@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness.bank import load_bank
-from harness.bank_import import import_questions
+from harness.bank.importer import import_questions
+from harness.bank.loader import load_bank
 from harness.cli import cli
 from harness.errors import BankError, InputFileError
 from harness.types import Bank
@@ -174,7 +174,7 @@ def test_import_reads_gbk_keywords_and_rejects_bad_rows(tmp_path: Path) -> None:
 
 
 def test_utf16_without_bom_holding_chinese_is_read(tmp_path: Path) -> None:
-    from harness.csvfile import detect_format, iter_rows
+    from harness.files.csvread import detect_format, iter_rows
 
     text = "question_id,topic,question,reference_answer\nq-1,demo,一是什么？,一就是一\n"
     for encoding in ("utf-16-le", "utf-16-be"):

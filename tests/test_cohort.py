@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from grade_helpers import GRADE_DATA, tiny_bank
 
-from harness.cohort import Answer, Submissions, open_submissions
-from harness.cohort_header import QuestionMatcher, header_key, normalize_label
 from harness.errors import InputFileError
+from harness.grade.header import QuestionMatcher, header_key, normalize_label
+from harness.grade.submissions import Answer, Submissions, open_submissions
 from harness.types import Bank
 
 LONG = GRADE_DATA / "long.csv"

@@ -9,7 +9,7 @@ import pytest
 
 from harness.encoders import canonical_name, get_encoder
 from harness.errors import EmbedderError
-from harness.text import split_clauses
+from harness.scoring.text import split_clauses
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_st_grouped_shapes_and_repeated_clauses(minilm) -> None:  # type: ignore
 
 @pytest.mark.slow
 def test_st_grouped_memo_reuses_clauses_across_calls(minilm) -> None:  # type: ignore[no-untyped-def]
-    from harness.cohort_encoder import ReusingEncoder
+    from harness.encoders.reuse import ReusingEncoder
 
     answers = [(a, split_clauses(a)) for a in ENGLISH_ANSWERS]
     reference = minilm.encode_answers(answers)

@@ -41,7 +41,7 @@ def run(capsys: pytest.CaptureFixture[str]) -> Run:
 def fake_scorer(monkeypatch: pytest.MonkeyPatch) -> list[FakeScorer]:
     """Make `grade` use FakeScorer; the list collects the scorers it built."""
     import harness.encoders
-    from harness.scorer import Scorer
+    from harness.scoring.scorer import Scorer
 
     made: list[FakeScorer] = []
 

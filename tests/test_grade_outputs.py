@@ -11,20 +11,19 @@ import numpy as np
 import pytest
 from grade_helpers import GRADE_DATA, FakeScorer, tiny_bank
 
-from harness.cohort import open_submissions
-from harness.cohort_outputs import (
+from harness.errors import OutputError
+from harness.files.write import SafeCsvWriter, safe_cell
+from harness.grade.grader import grade_cohort
+from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
-    SafeCsvWriter,
     default_out_dir,
-    safe_cell,
     score_header,
 )
-from harness.cohort_stats import CohortTally, discrimination
-from harness.errors import OutputError
-from harness.grade_report import md
-from harness.grade_run import GradeRun, run_grading
-from harness.grading import grade_cohort
+from harness.grade.report_md import md
+from harness.grade.run import GradeRun, run_grading
+from harness.grade.submissions import open_submissions
+from harness.grade.tally import CohortTally, discrimination
 from harness.types import Bank
 
 LONG = GRADE_DATA / "long.csv"
@@ -121,9 +120,9 @@ def test_the_reuse_cache_is_bounded(bank: Bank) -> None:
 
 
 def test_rows_are_held_until_a_batch_is_worth_scoring(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.grading
+    import harness.grade.grader
 
-    monkeypatch.setattr(harness.grading, "MIN_BATCH", 4)
+    monkeypatch.setattr(harness.grade.grader, "MIN_BATCH", 4)
     scorer = FakeScorer(bank)
     written: list[int] = []
     grade_cohort(open_submissions(LONG, bank), scorer, tally=CohortTally(bank),
@@ -134,9 +133,9 @@ def test_rows_are_held_until_a_batch_is_worth_scoring(bank: Bank, monkeypatch: p
 
 
 def test_progress_moves_within_and_between_chunks(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.grading
+    import harness.grade.grader
 
-    monkeypatch.setattr(harness.grading, "SCORE_BATCH", 2)
+    monkeypatch.setattr(harness.grade.grader, "SCORE_BATCH", 2)
     seen = []
     subs = open_submissions(LONG, bank)
     grade_cohort(subs, FakeScorer(bank), tally=CohortTally(bank), sink=lambda chunk: None, chunk_size=6,
@@ -161,8 +160,8 @@ class CountingBackend:
 
 
 def test_reusing_encoder_embeds_each_answer_text_once(tmp_path: Path) -> None:
-    from harness.cohort_encoder import ReusingEncoder
     from harness.encoders.cache import CachingEncoder
+    from harness.encoders.reuse import ReusingEncoder
 
     backend = CountingBackend()
     enc = ReusingEncoder(CachingEncoder(backend, tmp_path), max_texts=3)
@@ -181,8 +180,8 @@ def test_reusing_encoder_embeds_each_answer_text_once(tmp_path: Path) -> None:
 
 def test_reusing_encoder_runs_each_recent_clause_through_the_network_once(use_encoder) -> None:  # type: ignore[no-untyped-def]
     """Grouped backends: recurring clauses reuse their sums, and vectors match a plain grouped pass."""
-    from harness.cohort_encoder import ReusingEncoder
-    from harness.text import split_clauses
+    from harness.encoders.reuse import ReusingEncoder
+    from harness.scoring.text import split_clauses
 
     answers = ["CLIP 是双塔结构，图像编码器和文本编码器分开。它用对比学习训练。",
                "CLIP 是双塔结构，图像编码器和文本编码器分开。训练用 InfoNCE 损失。",
@@ -237,7 +236,7 @@ def test_discrimination_against_the_rest_of_each_total() -> None:
 
 def test_tally_grows_past_its_first_allocation(bank: Bank) -> None:
     tally = CohortTally(bank)
-    from harness.grading import blank_result
+    from harness.grade.grader import blank_result
 
     for i in range(200):
         tally.add(i, "clip-idea", graded=blank_result(bank, "clip-idea"))
@@ -346,9 +345,9 @@ def test_an_empty_existing_folder_is_used(bank: Bank, tmp_path: Path) -> None:
 @pytest.mark.parametrize("error", [RuntimeError("scorer broke"), KeyboardInterrupt()])
 def test_a_failed_run_leaves_no_folder(bank: Bank, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        error: BaseException) -> None:
-    import harness.grading
+    import harness.grade.grader
 
-    monkeypatch.setattr(harness.grading, "MIN_BATCH", 1)  # score and write every chunk at once
+    monkeypatch.setattr(harness.grade.grader, "MIN_BATCH", 1)  # score and write every chunk at once
 
     class Failing(FakeScorer):
         def score_many(self, items):  # type: ignore[no-untyped-def]

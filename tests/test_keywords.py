@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.keywords import find_alias, is_negated, match_groups
-from harness.text import content_tokens, normalize, split_clauses, split_sentences
+from harness.scoring.keywords import find_alias, is_negated, match_groups
+from harness.scoring.text import content_tokens, normalize, split_clauses, split_sentences
 from harness.types import KeywordGroup
 
 

@@ -21,6 +21,6 @@ def test_wheel_holds_the_bank_and_calibrations(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "harness/_bank/questions/clip.yaml" in names
     assert "harness/_bank/rubrics/clip-idea.yaml" in names
-    assert "harness/calibrations/use-multilingual.pkl" in names
-    assert "harness/calibrations/st_all-minilm-l6-v2.pkl" in names
+    assert "harness/scoring/calibrations/use-multilingual.npz" in names
+    assert "harness/scoring/calibrations/st_all-minilm-l6-v2.npz" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import practice, store
-from harness.bank import load_bank
+from harness.bank.loader import load_bank
 from harness.errors import EmbedderError, HarnessError, UnknownQuestionError
+from harness.practice import session as practice
+from harness.practice import store
 from harness.types import Bank, Evidence, PointResult, Score
 
 BANK_DIR = Path(__file__).parent / "data" / "answer"
@@ -201,7 +202,7 @@ def test_background_scorer_reraises_in_caller() -> None:
 @pytest.mark.slow
 def test_real_scorer_same_answer_same_score(answer_bank: Bank, use_encoder: object,
                                             fresh_db: sqlite3.Connection, tmp_path: Path) -> None:
-    from harness.scorer import Scorer
+    from harness.scoring.scorer import Scorer
 
     scorer = Scorer.load(answer_bank, encoder=use_encoder, results_dir=tmp_path)  # type: ignore[arg-type]
     session = practice.Session(fresh_db, answer_bank, lambda: scorer, user="alice", clock=FakeClock())

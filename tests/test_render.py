@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from report_fixtures import INJECTION, NOW, attempts_frame, cohort_rows, tiny_bank
 
-from harness.charts import Bar, Series, bar_chart, clip_label, heatmap, line_chart, score_color, text_width
-from harness.cohort_report import CohortReport, cohort_report
 from harness.errors import HarnessError
-from harness.render import csv_safe, csv_text, md_escape, render
-from harness.report import CandidateReport, candidate_report
+from harness.report.candidate import CandidateReport, candidate_report
+from harness.report.charts import Bar, Series, bar_chart, clip_label, heatmap, line_chart, score_color, text_width
+from harness.report.cohort import CohortReport, cohort_report
+from harness.report.render import csv_safe, csv_text, md_escape, render
 
 BANK = tiny_bank()
 HISTORY = [

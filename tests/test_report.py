@@ -11,10 +11,10 @@ import pytest
 from report_fixtures import NOW, T0, attempts_frame, cohort_rows, tiny_bank, write_scores
 
 from harness.cli import main
-from harness.cohort_report import cohort_report, read_scores
 from harness.errors import InputFileError
-from harness.report import candidate_report
-from harness.scheduler import Review, plan
+from harness.practice.scheduler import Review, plan
+from harness.report.candidate import candidate_report
+from harness.report.cohort import cohort_report, read_scores
 
 BANK = tiny_bank()
 # (question, score, day, statuses, closest clause)
@@ -366,8 +366,8 @@ def test_cli_practice_report_from_a_real_history(
     tmp_path: Path,  # type: ignore[no-untyped-def]
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from harness import store
-    from harness.render import render
+    from harness.practice import store
+    from harness.report.render import render
 
     answers = [
         (

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from report_fixtures import INJECTION, NOW, attempts_frame, tiny_bank
 
-from harness.charts import score_color
-from harness.cohort_report import CohortReport, cohort_report
-from harness.render import render
-from harness.report import candidate_report
+from harness.report.candidate import candidate_report
+from harness.report.charts import score_color
+from harness.report.cohort import CohortReport, cohort_report
+from harness.report.render import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fsrs import Rating
 
-from harness import scheduler
-from harness.scheduler import Review
+from harness.practice import scheduler
+from harness.practice.scheduler import Review
 from harness.types import Question
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import calibration
-from harness.bank_import import import_questions
+from harness.bank.importer import import_questions
 from harness.cli import cli, main
+from harness.scoring import calibration
 
 QUESTIONS = ("mohler-1.1", "mohler-1.2", "mohler-1.3", "mohler-1.4", "mohler-1.5", "mohler-1.6")
 
@@ -62,12 +62,12 @@ def test_calibrate_saves_and_later_runs_use_it(mohler_slice: tuple[Path, Path], 
 
 def test_calibration_for_another_embedder_is_refused(tmp_path: Path) -> None:
     shipped = calibration.load(calibration.shipped_path("use-multilingual"))
-    path = tmp_path / "c.pkl"
+    path = tmp_path / "c.npz"
     calibration.save(shipped, path)
     with pytest.raises(calibration.CalibrationError, match="fitted for embedder 'use-multilingual', not 'st:x'"):
         calibration.resolve("st:x", path=path)
-    path.write_bytes(b"not a pickle")
-    with pytest.raises(calibration.CalibrationError, match="not a usable calibration"):
+    path.write_bytes(b"not a calibration")
+    with pytest.raises(calibration.CalibrationError, match="not a calibration file: expected a calibration archive"):
         calibration.load(path)
 
 

@@ -136,8 +136,8 @@ def test_huge_answer_is_truncated_and_flagged(scorer) -> None:  # type: ignore[n
 
 
 def test_reference_only_rubric_is_graded_with_derived_points(tmp_path: Path, use_encoder) -> None:  # type: ignore[no-untyped-def]
-    from harness.bank_import import import_questions
-    from harness.scorer import Scorer
+    from harness.bank.importer import import_questions
+    from harness.scoring.scorer import Scorer
 
     csv = tmp_path / "q.csv"
     csv.write_text(

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import store
 from harness.errors import StoreError
+from harness.practice import store
 from harness.types import Evidence, MisconceptionHit, PointResult, Score
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)

@@ -22,8 +22,8 @@ from harness.cli.options import bank_option, embedder_option, results_option
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from harness.practice import BackgroundScorer, Feedback, ScorerLike, Session
-    from harness.scheduler import Pick
+    from harness.practice.scheduler import Pick
+    from harness.practice.session import BackgroundScorer, Feedback, ScorerLike, Session
     from harness.types import Bank, Question
 
 SEPARATOR = "---"
@@ -109,9 +109,10 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
     separated by a line `---`; an answer may start with a line `@QUESTION-ID`,
     else it answers the next scheduled question; `:skip` skips one.
     """
-    from harness import practice, store
-    from harness.bank import load_bank
+    from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
+    from harness.practice import session as practice
+    from harness.practice import store
 
     bank = load_bank(bank_dir)
     pool = practice.select_questions(bank, topics=topics, question_ids=question_ids)
@@ -136,7 +137,7 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
 
 
 def _load_scorer(bank: Bank, embedder_name: str, results: Path, prefetch: Sequence[str]) -> ScorerLike:
-    from harness.scorer import Scorer
+    from harness.scoring.scorer import Scorer
 
     scorer = Scorer.load(bank, embedder_name=embedder_name, results_dir=results)
     scorer.warm_up()
@@ -195,8 +196,8 @@ def _interactive(session: Session, loader: BackgroundScorer, embedder_name: str,
 
 def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> bool:
     """Read one answer, then score and show it; False when the user quits."""
-    from harness import practice
     from harness.errors import HarnessError
+    from harness.practice import session as practice
 
     started = session.clock()
     text = ""
@@ -281,7 +282,7 @@ class _Editor:
 def _piped(session: Session, answers: Sequence[PipedAnswer], *, as_json: bool) -> None:
     from rich.console import Console
 
-    from harness.lookup import find_question
+    from harness.bank.lookup import find_question
 
     console = Console(highlight=False)
     if not answers:

@@ -9,10 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from harness.bank import default_bank_dir, load_bank
+from harness.bank.loader import default_bank_dir, load_bank
+from harness.bank.lookup import find_question
 from harness.cli.options import bank_option
 from harness.errors import BankError, UnknownQuestionError
-from harness.lookup import find_question
 from harness.types import Bank, Question, Rubric
 
 
@@ -114,7 +114,7 @@ def _summary(b: Bank) -> None:
               help="Folder to write the new bank into (must not hold a bank yet).")
 def import_(csv_path: Path, out_dir: Path) -> None:
     """Build a bank from a CSV: question_id,topic,question,reference_answer[,keywords]."""
-    from harness.bank_import import import_questions
+    from harness.bank.importer import import_questions
 
     b = import_questions(csv_path, out_dir)
     _summary(b)

@@ -13,8 +13,8 @@ from rich.console import Console
 from harness.cli.options import bank_option, embedder_option
 
 if TYPE_CHECKING:
-    from harness.grade_run import GradeRun
-    from harness.grading import Progress
+    from harness.grade.grader import Progress
+    from harness.grade.run import GradeRun
 
 PROBLEMS_SHOWN = 10
 
@@ -52,14 +52,14 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
 
     Example: harness grade answers.csv --bank my-bank --out results/week1
     """
-    from harness.bank import load_bank
-    from harness.cohort import open_submissions
-    from harness.cohort_encoder import ReusingEncoder
-    from harness.cohort_outputs import RunFolder, default_out_dir
+    from harness.bank.loader import load_bank
     from harness.encoders import get_encoder
-    from harness.grade_run import run_grading
+    from harness.encoders.reuse import ReusingEncoder
+    from harness.grade.outputs import RunFolder, default_out_dir
+    from harness.grade.run import run_grading
+    from harness.grade.submissions import open_submissions
     from harness.paths import default_results_dir
-    from harness.scorer import Scorer
+    from harness.scoring.scorer import Scorer
 
     console = Console(highlight=False, soft_wrap=True)
     show = console.is_terminal and not quiet

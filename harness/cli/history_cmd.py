@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import click
 
 from harness.cli.options import bank_option, embedder_option, results_option
-from harness.csvfile import safe_cell
+from harness.files.write import safe_cell
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from harness.store import StoredAttempt
+    from harness.practice.store import StoredAttempt
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24
@@ -100,8 +100,9 @@ def history(user: str | None, topics: tuple[str, ...], question_id: str | None, 
     """
     from rich.console import Console
 
-    from harness import practice, store
     from harness.paths import default_results_dir
+    from harness.practice import session as practice
+    from harness.practice import store
 
     user = user or practice.default_user()
     conn = store.connect(store.db_path(results_dir or default_results_dir()))
@@ -252,10 +253,11 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     """
     from rich.console import Console
 
-    from harness import practice, store
-    from harness.bank import load_bank
+    from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
-    from harness.scorer import Scorer
+    from harness.practice import session as practice
+    from harness.practice import store
+    from harness.scoring.scorer import Scorer
 
     results = results_dir or default_results_dir()
     bank = load_bank(bank_dir)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +10,11 @@ import click
 
 from harness.cli.options import bank_option, results_option
 from harness.errors import HarnessError, InputFileError
+from harness.files.write import write_atomic
 
 if TYPE_CHECKING:
-    from harness.cohort_report import CohortReport
-    from harness.report import CandidateReport
+    from harness.report.candidate import CandidateReport
+    from harness.report.cohort import CohortReport
     from harness.types import Bank
 
 FORMATS = ("md", "html", "csv")
@@ -93,8 +92,8 @@ def report(
             "give either --user (a practice report) or --scores (a cohort report), not both"
         )
     fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower(), "md") if out else "md")
-    from harness.bank import load_bank
-    from harness.render import render
+    from harness.bank.loader import load_bank
+    from harness.report.render import render
 
     bank = load_bank(bank_dir)
     now = datetime.now(timezone.utc)
@@ -114,9 +113,9 @@ def report(
 
 
 def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:
-    from harness import store
-    from harness.practice import default_user
-    from harness.report import candidate_report
+    from harness.practice import store
+    from harness.practice.session import default_user
+    from harness.report.candidate import candidate_report
 
     name = user or default_user()
     path = store.db_path(results_dir or store.default_results_dir())
@@ -140,7 +139,7 @@ def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: date
 
 
 def _cohort(scores_path: Path, bank: Bank, now: datetime) -> CohortReport:
-    from harness.cohort_report import cohort_report, read_scores
+    from harness.report.cohort import cohort_report, read_scores
 
     if not scores_path.exists():
         raise InputFileError(f"{scores_path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
@@ -148,24 +147,3 @@ def _cohort(scores_path: Path, bank: Bank, now: datetime) -> CohortReport:
     if frame.empty:
         raise InputFileError(f"{scores_path}: no scored rows; nothing to report")
     return cohort_report(frame, bank=bank, now=now, source=str(scores_path), skipped_rows=skipped)
-
-
-def write_atomic(path: Path, text: str, *, encoding: str) -> None:
-    """Write `text` to `path` via a temporary file beside it, so a failure leaves no half file.
-
-    Raises:
-        HarnessError: the folder cannot be created or written.
-
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc

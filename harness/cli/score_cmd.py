@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli.options import embedder_option
-from harness.evaluation import Evaluation
+from harness.scoring.evaluation import Evaluation
 
 
 def _table(results: list[Evaluation], title: str) -> Table:
@@ -30,7 +30,7 @@ def _table(results: list[Evaluation], title: str) -> Table:
               "(default: the bundled bank).")
 @embedder_option
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to save (default: results/calibrations/<embedder>.pkl, used by later runs).")
+              help="Where to save (default: results/calibrations/<embedder>.npz, used by later runs).")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               envvar="HARNESS_RESULTS", help="Results folder (default: results/).")
 def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: str, out_path: Path | None,
@@ -40,13 +40,13 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
     GRADED.csv columns: student_id,question_id,answer,human_score,human_score_max.
     Prints the agreement under cross-validation with questions held out, then saves.
     """
-    from harness import calibration as cal_mod
-    from harness.bank import load_bank
+    from harness.bank.loader import load_bank
     from harness.encoders import get_encoder
-    from harness.evaluation import calibrate as fit_calibration
-    from harness.evaluation import read_graded
     from harness.paths import default_results_dir
-    from harness.scorer import Scorer
+    from harness.scoring import calibration as cal_mod
+    from harness.scoring.evaluation import calibrate as fit_calibration
+    from harness.scoring.evaluation import read_graded
+    from harness.scoring.scorer import Scorer
 
     if banks and len(banks) != len(graded):
         raise click.UsageError(f"give one --bank per GRADED file ({len(graded)} files, {len(banks)} banks)")
@@ -69,7 +69,7 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
               envvar="HARNESS_BANK", help="Bank of the graded questions (default: the bundled bank).")
 @embedder_option
 @click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Calibration file (default: results/calibrations/<embedder>.pkl, else the shipped one).")
+              help="Calibration file (default: results/calibrations/<embedder>.npz, else the shipped one).")
 @click.option("--cv/--no-cv", "cross_validate", default=False, show_default=True,
               help="Refit the calibration with this file's questions held out (group k-fold) instead of "
               "using the saved one; use it when the saved calibration was fitted on this file.")
@@ -83,11 +83,11 @@ def evaluate(graded: Path, bank_dir: Path | None, embedder_name: str, calibratio
     and the spread across questions, next to the plain cosine baseline
     (answer vs reference embedding) of the same embedder.
     """
-    from harness.bank import load_bank
-    from harness.evaluation import evaluate as run_evaluation
-    from harness.evaluation import read_graded
+    from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
-    from harness.scorer import Scorer
+    from harness.scoring.evaluation import evaluate as run_evaluation
+    from harness.scoring.evaluation import read_graded
+    from harness.scoring.scorer import Scorer
 
     bank = load_bank(bank_dir)
     graded_set = read_graded(graded)

@@ -1,0 +1,88 @@
+"""Writing files users open: Excel-safe CSV cells, CSV files, atomic writes.
+
+`safe_cell` is the one rule for every CSV the harness writes: a cell that
+Excel would run as a formula is shown as text. Every file a command writes
+for a user goes through `write_atomic` or `SafeCsvWriter`.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from harness.errors import HarnessError
+
+FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> str:
+    """A cell value that Excel shows as text, never runs as a formula.
+
+    A cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return (or
+    their full-width forms) gets a leading `'`; plain numbers such as `-1.5`
+    are left alone, since they cannot run anything.
+    """
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    if text and text[0] in FORMULA_START and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class SafeCsvWriter:
+    """A CSV file in UTF-8 with BOM whose every cell passes through `safe_cell`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # The BOM by hand: the utf-8-sig codec encodes through Python code on every write.
+        self._fh: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._fh.write("\ufeff")
+        self._writer = csv.writer(self._fh, lineterminator="\r\n")
+
+    def row(self, cells: Iterable[object]) -> None:
+        """Write one row."""
+        self._writer.writerow([safe_cell(c) for c in cells])
+
+    def rows(self, rows: Iterable[Iterable[object]]) -> None:
+        """Write several rows."""
+        self._writer.writerows([safe_cell(c) for c in r] for r in rows)
+
+    def raw_rows(self, rows: Iterable[Iterable[object]]) -> None:
+        """Write rows whose cells the caller has passed through `safe_cell` already."""
+        self._writer.writerows(rows)
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._fh.close()
+
+    def __enter__(self) -> SafeCsvWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_atomic(path: Path, text: str, *, encoding: str) -> None:
+    """Write `text` to `path` via a temporary file beside it, so a failure leaves no half file.
+
+    Raises:
+        HarnessError: the folder cannot be created or written.
+
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc

@@ -1,0 +1,202 @@
+"""Grade a cohort's answers in chunks through the Scorer.
+
+Each distinct (question, answer) pair not seen recently goes to
+`Scorer.score_many` once; identical answers reuse the result from a bounded
+cache. Blank answers are not sent to the scorer: they score 0, flagged
+`blank`. Graded rows go to a sink in file order as soon as their batch is
+scored (scores.csv is written as we go) and into a `CohortTally`, so memory
+is bounded by the caches and the rows held for a batch, not by the number of
+answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from harness.files.write import safe_cell
+from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
+from harness.grade.tally import CohortTally, Graded, point_labels
+from harness.scoring.text import has_cjk
+from harness.types import Bank, Score
+
+DEFAULT_CACHE = 20_000
+DEFAULT_HOLD = 20_000
+MIN_BATCH = 256  # new distinct answers worth a scorer call (each call has a fixed cost)
+SCORE_BATCH = 512  # at most this many per call, so the progress bar moves within a batch
+BLANK_FLAG = "blank"
+
+
+class ScorerLike(Protocol):
+    """What grading needs of `harness.scoring.scorer.Scorer`."""
+
+    @property
+    def bank(self) -> Bank: ...
+
+    @property
+    def embedder_id(self) -> str: ...
+
+    @property
+    def calibration_id(self) -> str: ...
+
+    def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far grading has got: answers graded, bytes of the file read, its size."""
+
+    answers: int
+    bytes_read: int
+    bytes_total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GradingCounts:
+    """What a grading run did, for run.json and the summary line."""
+
+    answers: int
+    blanks: int
+    scored: int
+    reused: int
+    rows_read: int
+    skipped_rows: int
+    problems: int
+    people: int
+    seconds: float
+
+
+Sink = Callable[[list[tuple[Answer, Graded]]], None]
+
+
+def grade_cohort(subs: Submissions, scorer: ScorerLike, *, tally: CohortTally, sink: Sink,
+                 chunk_size: int = DEFAULT_CHUNK, cache_size: int = DEFAULT_CACHE,
+                 hold_rows: int = DEFAULT_HOLD,
+                 progress: Callable[[Progress], None] | None = None) -> GradingCounts:
+    """Grade every answer of `subs`, passing graded rows, in file order, to `sink` and `tally`.
+
+    Chunks are held (up to `hold_rows` answers) until at least `MIN_BATCH`
+    new distinct answers have gathered, so the scorer is called with batches
+    worth a call even late in a large cohort, when most answers repeat.
+
+    Raises:
+        InputFileError: in strict mode at the first bad row, or if no row can be graded.
+    """
+    grader = _Grader(subs, scorer, tally, sink, cache_size, progress)
+    for chunk in subs.chunks(chunk_size):
+        grader.hold(chunk)
+        if len(grader.todo) >= MIN_BATCH or len(grader.held) >= max(hold_rows, chunk_size):
+            grader.flush()
+    grader.flush()
+    return GradingCounts(
+        answers=tally.answers, blanks=grader.blanks, scored=grader.scored, reused=grader.reused,
+        rows_read=subs.rows_read, skipped_rows=subs.problems.skipped_rows, problems=subs.problems.count,
+        people=len(subs.roster), seconds=time.perf_counter() - grader.start,
+    )
+
+
+class _Grader:
+    """The state of one `grade_cohort` run: held rows, the results cache, counts."""
+
+    def __init__(self, subs: Submissions, scorer: ScorerLike, tally: CohortTally, sink: Sink,
+                 cache_size: int, progress: Callable[[Progress], None] | None) -> None:
+        self.subs, self.scorer, self.tally, self.sink = subs, scorer, tally, sink
+        self.cache: OrderedDict[tuple[str, str], Graded] = OrderedDict()
+        self.cache_size = cache_size
+        self.progress = progress
+        self.blank_by_question: dict[str, Graded] = {}
+        self.held: list[Answer] = []
+        self.todo: dict[tuple[str, str], None] = {}
+        self.blanks = self.scored = self.reused = 0
+        self.bytes_before = 0
+        self.start = time.perf_counter()
+
+    def hold(self, chunk: list[Answer]) -> None:
+        """Keep a chunk's rows and note its answers not scored recently."""
+        cache, todo = self.cache, self.todo
+        for a in chunk:
+            if a.text:
+                key = (a.question_id, a.text)
+                if key in cache:
+                    cache.move_to_end(key)
+                else:
+                    todo[key] = None
+        self.held.extend(chunk)
+
+    def flush(self) -> None:
+        """Score the new answers, then tally and write every held row."""
+        if not self.held:
+            return
+        items, held = list(self.todo), self.held
+        results: list[Score] = []
+        for i in range(0, len(items), SCORE_BATCH):
+            results += self.scorer.score_many(items[i : i + SCORE_BATCH])
+            self._report(self.tally.answers + len(held) * len(results) / len(items), len(results) / len(items))
+        fresh = dict(zip(items, (compact(s, self.scorer.bank) for s in results), strict=True))
+        self.cache.update(fresh)
+        graded = [self._result(a) for a in held]
+        self.tally.add_many([a.student_index for a in held], [a.question_id for a in held], graded)
+        self.scored += len(fresh)
+        self.reused += sum(1 for a in held if a.text) - len(fresh)
+        while len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        self.sink(list(zip(held, graded, strict=True)))
+        self.held, self.todo = [], {}
+        self._report(self.tally.answers, 1.0)
+        self.bytes_before = self.subs.bytes_read
+
+    def _result(self, a: Answer) -> Graded:
+        if a.text:
+            return self.cache[(a.question_id, a.text)]
+        self.blanks += 1
+        graded = self.blank_by_question.get(a.question_id)
+        if graded is None:
+            graded = self.blank_by_question[a.question_id] = blank_result(self.scorer.bank, a.question_id)
+        return graded
+
+    def _report(self, answers: float, fraction: float) -> None:
+        if self.progress is not None:
+            before = self.bytes_before
+            read = before + (self.subs.bytes_read - before) * fraction
+            self.progress(Progress(int(answers), int(read), self.subs.size, time.perf_counter() - self.start))
+
+
+def compact(score: Score, bank: Bank) -> Graded:
+    """The scores.csv cells and tally inputs of one Score."""
+    labels = point_labels(bank.rubrics[score.question_id])
+    zh = has_cjk(score.points[0].text) if score.points else has_cjk(bank.questions[score.question_id].prompt)
+    covered = "; ".join(labels.get(p.point_id, p.title) for p in score.covered)
+    partial = "; ".join(labels.get(p.point_id, p.title) for p in score.partial)
+    missed = "; ".join(labels.get(p.point_id, p.title) for p in score.missed)
+    wrong = "; ".join(m.text for m in score.misconceptions)
+    cells = (
+        bank.questions[score.question_id].topic, f"{score.score:.1f}", covered, partial, missed,
+        wrong, ";".join(score.flags), feedback(score, labels, zh=zh),
+    )
+    return Graded(float(score.score), False, tuple(p.point_id for p in score.points),
+                  tuple(p.point_id for p in score.missed), tuple(map(safe_cell, cells)))
+
+
+def feedback(score: Score, labels: dict[str, str], *, zh: bool) -> str:
+    """One line of feedback: the points to add and the misconceptions to correct."""
+    parts = []
+    todo = [labels.get(p.point_id, p.title) for p in (*score.missed, *score.partial)]
+    if todo:
+        parts.append(("需补充：" if zh else "Add: ") + "; ".join(todo))
+    for m in score.misconceptions:
+        fix = f" -> {m.correction}" if m.correction else ""
+        parts.append(("误解：" if zh else "Wrong: ") + m.text + fix)
+    if not parts:
+        return "要点齐全" if zh else "All key points covered"
+    return " | ".join(parts)
+
+
+def blank_result(bank: Bank, question_id: str) -> Graded:
+    """The result of a blank answer: 0, flagged `blank`, left out of key point miss rates."""
+    question = bank.questions[question_id]
+    note = "未作答" if has_cjk(question.prompt) else "No answer given"
+    return Graded(0.0, True, (), (), (question.topic, "0.0", "", "", "", "", BLANK_FLAG, note))

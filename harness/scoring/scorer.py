@@ -1,0 +1,201 @@
+"""Scorer: bank + encoder + calibration -> Score for each (question, answer).
+
+The flow per batch: embed each rubric once (disk-cached), embed every
+distinct answer and its clauses in one call, compute features, map them to
+0-100 with the calibration, then subtract misconception penalties. Scores
+carry their evidence (see `harness.types.Score`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.bank.lookup import find_question
+from harness.encoders import DEFAULT_EMBEDDER, CachingEncoder, get_encoder
+from harness.errors import CalibrationError
+from harness.scoring.calibration import Calibration, resolve
+from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
+from harness.scoring.rules import (
+    Thresholds,
+    contradict,
+    is_keyword_list,
+    is_no_answer,
+    misconception_hits,
+    point_results,
+)
+from harness.scoring.text import content_tokens, split_clauses
+from harness.types import Bank, Evidence, KeyPoint, PointResult, Score, contradicted_share
+
+MAX_ANSWER_CHARS = 20_000
+MAX_CLAUSES = 120
+KEYWORD_LIST_CAP = 15.0
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An answer's features before calibration (None for a blank answer)."""
+
+    question_id: str
+    answer: AnswerVectors | None
+    features: Features | None
+    flags: tuple[str, ...]
+
+
+class Scorer:
+    """Scores answers against one bank with one encoder and one calibration."""
+
+    def __init__(self, bank: Bank, encoder: CachingEncoder, calibration: Calibration | None) -> None:
+        self.bank = bank
+        self.encoder = encoder
+        self.calibration = calibration
+        self._rubric_vectors: dict[str, RubricVectors] = {}
+
+    @classmethod
+    def load(cls, bank: Bank, *, embedder_name: str = DEFAULT_EMBEDDER, calibration_path: Path | None = None,
+             encoder: CachingEncoder | None = None, results_dir: Path | None = None) -> Scorer:
+        """Build the encoder (unless given) and find its calibration.
+
+        Raises:
+            EmbedderError: the embedder cannot be had.
+            CalibrationError: no calibration fits the embedder.
+        """
+        encoder = encoder or get_encoder(embedder_name)
+        calibration = resolve(encoder.name, path=calibration_path, results_dir=results_dir)
+        return cls(bank, encoder, calibration)
+
+    @property
+    def embedder_id(self) -> str:
+        return self.encoder.name
+
+    @property
+    def calibration_id(self) -> str:
+        return self.calibration.id if self.calibration else "uncalibrated"
+
+    def warm_up(self) -> None:
+        """Load the model weights now (for a background thread)."""
+        self.encoder.warm_up()
+
+    def rubric_vectors(self, question_ids: Sequence[str]) -> dict[str, RubricVectors]:
+        """Vectors of the rubrics of these questions, embedding the missing ones in one call."""
+        todo = [q for q in dict.fromkeys(question_ids) if q not in self._rubric_vectors]
+        if todo:
+            texts: list[str] = []
+            for qid in todo:
+                q, r = self.bank.questions[qid], self.bank.rubrics[qid]
+                texts.append(q.prompt)
+                texts.extend(t for ref in r.references for t in ref.texts)
+                texts.extend(t for p in r.key_points for t in p.statements)
+                texts.extend(t for m in r.misconceptions for t in (*m.statements, m.correction or ""))
+            vecs = dict(zip(texts, self.encoder.encode(texts, persist=True)))
+            for qid in todo:
+                self._rubric_vectors[qid] = _rubric_vectors(self.bank, qid, vecs)
+        return {q: self._rubric_vectors[q] for q in question_ids}
+
+    def analyse_many(self, items: Sequence[tuple[str, str]]) -> list[Analysis]:
+        """Features for each (question id, answer), without calibration.
+
+        Raises:
+            UnknownQuestionError: an id not in the bank.
+        """
+        for qid, _ in items:
+            find_question(self.bank, qid)
+        rvs = self.rubric_vectors([q for q, _ in items])
+        prepared = [_prepare(answer) for _, answer in items]
+        distinct = list(dict.fromkeys((text, tuple(clauses)) for text, clauses, _ in prepared if text))
+        vectors = dict(zip(distinct, self.encoder.encode_answers(distinct)))
+        out = []
+        for (qid, _), (text, clauses, flags) in zip(items, prepared):
+            if not text:
+                out.append(Analysis(qid, None, None, flags))
+                continue
+            vector, clause_vectors = vectors[(text, tuple(clauses))]
+            av = AnswerVectors(text, vector, tuple(clauses), clause_vectors)
+            feats = compute_features(rvs[qid], av)
+            if is_keyword_list(text, rvs[qid].all_keywords):
+                flags = (*flags, "keyword-list")
+            out.append(Analysis(qid, av, feats, flags))
+        return out
+
+    def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]:
+        """Scores for each (question id, answer), in order.
+
+        Raises:
+            UnknownQuestionError: an id not in the bank.
+            CalibrationError: the scorer has no calibration.
+        """
+        analyses = self.analyse_many(items)
+        cal = self.calibration
+        if cal is None:
+            raise CalibrationError("this scorer has no calibration; run `harness calibrate` first")
+        rows = [a for a in analyses if a.features is not None]
+        matrix = np.array([[a.features.values[n] for n in FEATURE_NAMES] for a in rows if a.features])
+        predicted = iter(cal.predict(matrix))
+        rvs = self.rubric_vectors([q for q, _ in items])
+        return [
+            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal.thresholds)
+            for a in analyses
+        ]
+
+    def score(self, question_id: str, answer: str) -> Score:
+        """Score one answer (see `score_many`)."""
+        return self.score_many([(question_id, answer)])[0]
+
+    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, thresholds: Thresholds) -> Score:
+        rubric = rv.rubric
+        if a.features is None or a.answer is None:
+            points = tuple(PointResult(p.id, p.title, p.text, p.weight, "missed", 0.0, Evidence())
+                           for p in _display_points(rubric.key_points))
+            return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
+                         self.embedder_id, self.calibration_id)
+        hits = misconception_hits(rv, a.answer, min_similarity=thresholds.low)
+        points = contradict(point_results(a.features.matches, thresholds), hits)
+        final = calibrated * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
+        if "keyword-list" in a.flags:
+            final = min(final, KEYWORD_LIST_CAP)
+        values = a.features.values
+        return Score(
+            question_id=a.question_id, score=round(float(np.clip(final, 0.0, 100.0)), 1),
+            calibrated=round(calibrated, 1), points=points, misconceptions=hits,
+            reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
+            features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=a.flags,
+            rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
+        )
+
+
+def _display_points(points: Sequence[KeyPoint]) -> tuple[KeyPoint, ...]:
+    """For a blank answer: the first reference group's points (all points of a hand-written rubric)."""
+    return tuple(p for p in points if p.reference in (None, 0))
+
+
+def _prepare(answer: str) -> tuple[str, list[str], tuple[str, ...]]:
+    """(text, clauses, flags); text is "" for a blank or 'don't know' answer."""
+    text = (answer or "").strip()
+    if not text:
+        return "", [], ("blank",)
+    if is_no_answer(text):
+        return "", [], ("no-answer",)
+    flags: tuple[str, ...] = ()
+    if len(text) > MAX_ANSWER_CHARS:
+        text, flags = text[:MAX_ANSWER_CHARS], ("truncated",)
+    clauses = split_clauses(text)[:MAX_CLAUSES] or [text]
+    return text, clauses, flags
+
+
+def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> RubricVectors:
+    q, r = bank.questions[qid], bank.rubrics[qid]
+    return RubricVectors(
+        rubric=r,
+        prompt=vecs[q.prompt],
+        references=tuple(np.stack([vecs[t] for t in ref.texts]) for ref in r.references),
+        points=tuple(np.stack([vecs[t] for t in p.statements]) for p in r.key_points),
+        misconceptions=tuple(np.stack([vecs[t] for t in m.statements]) for m in r.misconceptions),
+        corrections=tuple(vecs[m.correction][None, :] if m.correction else None for m in r.misconceptions),
+        question_tokens=frozenset(content_tokens(q.prompt)),
+        point_tokens=tuple(Counter(content_tokens(p.text)) for p in r.key_points),
+        reference_tokens=tuple(tuple(Counter(content_tokens(t)) for t in ref.texts) for ref in r.references),
+    )
