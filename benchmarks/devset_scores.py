@@ -22,10 +22,9 @@ COLUMNS = ("set", "embedder", "row", "question_id", "score", "calibrated", "poin
 
 def score_rows(eval_dir: Path, embedders: list[str], sets: list[str]) -> list[dict[str, str]]:
     from harness.bank.importer import import_questions
+    from harness.encoders import get_encoder
     from harness.scoring.evaluation import read_graded
     from harness.scoring.scorer import Scorer
-
-    from harness.encoders import get_encoder
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

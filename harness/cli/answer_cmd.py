@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from harness.cli.console import make_console
 from harness.cli.options import bank_option, embedder_option, results_option
 
 if TYPE_CHECKING:
@@ -173,9 +174,7 @@ def _check_embedder(name: str) -> None:
 
 def _interactive(session: Session, loader: BackgroundScorer, embedder_name: str, prefetch: list[str]) -> None:
     """Ask, read, score, show; the first question is drawn before anything heavy loads."""
-    from rich.console import Console
-
-    console = Console(highlight=False)
+    console = make_console()
     pick = session.next()
     if pick is None:
         console.print("No questions to ask: the selection is empty.")
@@ -280,11 +279,10 @@ class _Editor:
 
 
 def _piped(session: Session, answers: Sequence[PipedAnswer], *, as_json: bool) -> None:
-    from rich.console import Console
 
     from harness.bank.lookup import find_question
 
-    console = Console(highlight=False)
+    console = make_console()
     if not answers:
         click.echo("No answers on standard input. Pipe answers separated by a line `---`, each "
                    "optionally starting with `@QUESTION-ID` (see `harness answer --help`).", err=True)

@@ -11,13 +11,14 @@ from rich.table import Table
 
 from harness.bank.loader import default_bank_dir, load_bank
 from harness.bank.lookup import find_question
+from harness.cli.console import make_console
 from harness.cli.options import bank_option
 from harness.errors import BankError, UnknownQuestionError
 from harness.types import Bank, Question, Rubric
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return make_console()
 
 
 @click.group()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from harness.cli.console import make_console
 from harness.cli.options import bank_option, embedder_option
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     from harness.paths import default_results_dir
     from harness.scoring.scorer import Scorer
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console(soft_wrap=True)
     show = console.is_terminal and not quiet
     bank = load_bank(bank_dir)
     subs = open_submissions(submissions, bank, layout=None if layout == "auto" else layout,  # type: ignore[arg-type]

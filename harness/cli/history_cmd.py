@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from harness.cli.console import make_console
 from harness.cli.options import bank_option, embedder_option, results_option
 from harness.files.write import safe_cell
 
@@ -98,8 +99,6 @@ def history(user: str | None, topics: tuple[str, ...], question_id: str | None, 
     S1, S2, ... under the table say which embedder and calibration each score
     came from; run `harness rescore` to bring old scores up to date.
     """
-    from rich.console import Console
-
     from harness.paths import default_results_dir
     from harness.practice import session as practice
     from harness.practice import store
@@ -111,7 +110,7 @@ def history(user: str | None, topics: tuple[str, ...], question_id: str | None, 
                 if not topics or a.topic in topics]
     finally:
         conn.close()
-    console = Console(highlight=False)
+    console = make_console()
     if not rows:
         scope = f" matching {', '.join(topics or ((question_id,) if question_id else ()))}" \
             if topics or question_id else ""
@@ -251,8 +250,6 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     compares like with like. Only attempts scored with another rubric,
     embedder or calibration are re-scored, unless --force.
     """
-    from rich.console import Console
-
     from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
     from harness.practice import session as practice
@@ -262,7 +259,7 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     results = results_dir or default_results_dir()
     bank = load_bank(bank_dir)
     conn = store.connect(store.db_path(results))
-    console = Console(highlight=False)
+    console = make_console()
     try:
         rows = store.attempts(conn, user=None if all_users else (user or practice.default_user()))
         gone = sorted({a.question_id for a in rows if a.question_id not in bank.rubrics})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from harness.cli.console import make_console
 from harness.cli.options import bank_option, results_option
 from harness.errors import HarnessError, InputFileError
 from harness.files.write import write_atomic
@@ -107,9 +108,8 @@ def report(
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_atomic(out, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-    from rich.console import Console
 
-    Console(highlight=False, soft_wrap=True).print(f"Wrote {out} ({fmt})", markup=False)
+    make_console(soft_wrap=True).print(f"Wrote {out} ({fmt})", markup=False)
 
 
 def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:

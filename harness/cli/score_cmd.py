@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from harness.cli.console import make_console
 from harness.cli.options import embedder_option
 from harness.scoring.evaluation import Evaluation
 
@@ -56,7 +56,7 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
         bank = load_bank(banks[i] if banks else None)
         pairs.append((Scorer(bank, encoder, None), read_graded(path)))
     fitted, results = fit_calibration(pairs)
-    console = Console(highlight=False)
+    console = make_console()
     console.print(_table(results, f"Agreement with human grades, {encoder.name}, questions held out"))
     target = out_path or cal_mod.user_path(results_dir or default_results_dir(), encoder.name)
     cal_mod.save(fitted, target)
@@ -95,7 +95,7 @@ def evaluate(graded: Path, bank_dir: Path | None, embedder_name: str, calibratio
                          results_dir=results_dir or default_results_dir())
     result = run_evaluation(scorer, graded_set, cross_validate=cross_validate)
     how = "questions held out (group k-fold)" if cross_validate else f"calibration {scorer.calibration_id}"
-    console = Console(highlight=False)
+    console = make_console()
     console.print(_table([result], f"Agreement with human grades, {scorer.embedder_id}, {how}"))
     console.print(f"{result.n_answers} answers scored in {result.seconds:.1f} s "
                   f"({result.n_answers / max(result.seconds, 1e-9):.0f} answers/s)")

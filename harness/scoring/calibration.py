@@ -165,7 +165,8 @@ def shipped_path(embedder_id: str) -> Path:
 
 def _meta(cal: Calibration) -> dict[str, Any]:
     return {
-        "feature_names": list(cal.feature_names), "thresholds": {"low": cal.thresholds.low, "high": cal.thresholds.high},
+        "feature_names": list(cal.feature_names),
+        "thresholds": {"low": cal.thresholds.low, "high": cal.thresholds.high},
         "embedder_id": cal.embedder_id, "trained_on": list(cal.trained_on), "bank_versions": list(cal.bank_versions),
         "cv": cal.cv, "created": cal.created, "id": cal.id,
     }
