@@ -62,16 +62,28 @@ class Series:
 
 def text_width(text: str, size: float = FONT) -> float:
     """Approximate rendered width: wide (CJK) characters 1 em, others 0.6 em."""
-    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6 for ch in text)
+    return sum(_char_width(ch, size) for ch in text)
+
+
+def _char_width(ch: str, size: float) -> float:
+    return size if unicodedata.east_asian_width(ch) in "WF" else size * 0.6
 
 
 def clip_label(text: str, max_px: float, size: float = FONT) -> str:
-    """The text, cut with an ellipsis to fit `max_px`."""
-    if text_width(text, size) <= max_px:
-        return text
-    while text and text_width(text + "…", size) > max_px:
-        text = text[:-1]
-    return text + "…"
+    """The text, cut with an ellipsis to fit `max_px`.
+
+    Reads only the characters that fit (plus one), so the cost does not
+    grow with the length of a huge label.
+    """
+    budget = max_px - _char_width("…", size)
+    used, keep = 0.0, 0  # keep: the longest prefix that leaves room for the ellipsis
+    for i, ch in enumerate(text):
+        used += _char_width(ch, size)
+        if used > max_px:
+            return text[:keep] + "…"
+        if used <= budget:
+            keep = i + 1
+    return text
 
 
 def score_color(value: float) -> str:
