@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "history": "harness.cli.history_cmd:history",
     "rescore": "harness.cli.history_cmd:rescore",
     "report": "harness.cli.report_cmd:report",
+    "where": "harness.cli.where_cmd:where",
 }
 
 

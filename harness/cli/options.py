@@ -35,5 +35,5 @@ def results_option(f: F) -> F:
     return click.option(
         "--results", "results_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
         envvar="HARNESS_RESULTS", show_envvar=True,
-        help="Results folder holding history.sqlite (default: results/ in the checkout).",
+        help="Results folder: history, runs, calibrations (default: see `harness where`).",
     )(f)
