@@ -100,7 +100,7 @@ def _interactive(practice: Practice) -> None:
 def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> bool:
     """Read one answer, then score and show it; False when the user quits."""
     from harness.errors import HarnessError
-    from harness.practice import session as practice
+    from harness.practice.session import hint
 
     started = session.clock()
     text = ""
@@ -109,7 +109,7 @@ def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> boo
         command = _command(text)
         if command == ":hint":
             text = _strip_command(text)
-            console.print(_hint_panel(practice.hint(session.bank, pick.question.id)))
+            console.print(_hint_panel(hint(session.bank, pick.question.id)))
         elif command is None and not text.strip():
             console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
         else:
