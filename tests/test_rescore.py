@@ -58,9 +58,9 @@ def test_stale_means_another_rubric_embedder_or_calibration(answer_bank: Bank) -
         stored(3, "clip-idea", "clip", 50, rubric=v, calibration="cal-2", embedder="st:all-MiniLM-L6-v2"),
         stored(4, "clip-idea", "clip", 50, rubric="0+old", calibration="cal-2"),
     ]
-    assert [rescore.is_stale(a, answer_bank, scorer) for a in rows] == [False, True, True, True]
-    assert [a.attempt_id for a in rescore.stale(rows, answer_bank, scorer)] == [2, 3, 4]
-    assert rescore.stale(rows, answer_bank, scorer, force=True) == rows
+    assert [rescore.is_stale(a, scorer, bank=answer_bank) for a in rows] == [False, True, True, True]
+    assert [a.attempt_id for a in rescore.stale(rows, scorer, bank=answer_bank)] == [2, 3, 4]
+    assert rescore.stale(rows, scorer, bank=answer_bank, force=True) == rows
 
 
 def test_batches() -> None:
@@ -87,7 +87,7 @@ def test_rescore_stores_new_scores_and_reports(fresh_db: sqlite3.Connection, ans
         steps.append(message)
         yield
 
-    done = rescore.rescore(fresh_db, answer_bank, lambda: scorer, user="alice", status=status)
+    done = rescore.rescore(fresh_db, answer_bank, load=lambda: scorer, user="alice", status=status)
     assert done == rescore.RescoreResult("use-multilingual", "cal-2", 2, 0, ((55 - 40) + (55 - 60)) / 2,
                                          ("gone-question",))
     assert steps == ["Loading the embedder…", "Re-scoring 2 attempts…"]
@@ -101,9 +101,9 @@ def test_rescore_stores_new_scores_and_reports(fresh_db: sqlite3.Connection, ans
 
 def test_rescore_everyone_and_nothing_left(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
     seed(fresh_db, answer_bank)
-    first = rescore.rescore(fresh_db, answer_bank, lambda: NewScorer(answer_bank), user=None)
+    first = rescore.rescore(fresh_db, answer_bank, load=lambda: NewScorer(answer_bank), user=None)
     assert (first.rescored, first.up_to_date) == (3, 0)
-    again = rescore.rescore(fresh_db, answer_bank, lambda: NewScorer(answer_bank), user=None)
+    again = rescore.rescore(fresh_db, answer_bank, load=lambda: NewScorer(answer_bank), user=None)
     assert (again.rescored, again.up_to_date, again.mean_change) == (0, 3, None)
 
 
@@ -115,5 +115,5 @@ def test_rescore_stores_nothing_when_scoring_fails(fresh_db: sqlite3.Connection,
             raise CalibrationError("this scorer has no calibration; run `harness calibrate` first")
 
     with pytest.raises(CalibrationError):
-        rescore.rescore(fresh_db, answer_bank, lambda: Broken(answer_bank), user="alice")
+        rescore.rescore(fresh_db, answer_bank, load=lambda: Broken(answer_bank), user="alice")
     assert [len(store.score_history(fresh_db, i)) for i in (1, 2, 3, 4)] == [1, 1, 1, 1]

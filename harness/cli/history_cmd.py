@@ -142,7 +142,7 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     console = make_console()
     with closing(store.connect(store.db_path(results))) as conn:
         done = rescore_attempts(
-            conn, bank, lambda: Scorer.load(bank, embedder_name=embedder_name, results_dir=results),
+            conn, bank, load=lambda: Scorer.load(bank, embedder_name=embedder_name, results_dir=results),
             user=None if all_users else (user or default_user()), force=force, status=console.status)
     _print_rescore(done, console)
 

@@ -46,16 +46,16 @@ class RescoreResult:
     gone: tuple[str, ...]
 
 
-def is_stale(attempt: StoredAttempt, bank: Bank, scorer: RescorerLike) -> bool:
+def is_stale(attempt: StoredAttempt, scorer: RescorerLike, *, bank: Bank) -> bool:
     """True when the attempt's current score came from another rubric version, embedder or calibration."""
     return (attempt.embedder_id, attempt.calibration_id, attempt.rubric_version) != (
         scorer.embedder_id, scorer.calibration_id, bank.rubrics[attempt.question_id].version_id)
 
 
-def stale(rows: Sequence[StoredAttempt], bank: Bank, scorer: RescorerLike, *,
+def stale(rows: Sequence[StoredAttempt], scorer: RescorerLike, *, bank: Bank,
           force: bool = False) -> list[StoredAttempt]:
     """The attempts to re-score (all of them with `force`); every row's question must be in the bank."""
-    return [a for a in rows if force or is_stale(a, bank, scorer)]
+    return [a for a in rows if force or is_stale(a, scorer, bank=bank)]
 
 
 def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
@@ -71,8 +71,8 @@ def _quiet(message: str) -> AbstractContextManager[object]:
 def rescore(
     conn: sqlite3.Connection,
     bank: Bank,
-    load: Callable[[], RescorerLike],
     *,
+    load: Callable[[], RescorerLike],
     user: str | None,
     force: bool = False,
     status: Callable[[str], AbstractContextManager[object]] = _quiet,
@@ -92,7 +92,7 @@ def rescore(
     rows = [a for a in rows if a.question_id in bank.rubrics]
     with status("Loading the embedder…"):
         scorer = load()
-    todo = stale(rows, bank, scorer, force=force)
+    todo = stale(rows, scorer, bank=bank, force=force)
     new: list[Score] = []
     with status(f"Re-scoring {len(todo)} attempts…"):
         for batch in batches(todo):
