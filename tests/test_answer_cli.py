@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from harness.cli import cli, main
-from harness.cli.answer_cmd import PipedAnswer, feedback_view, parse_piped
-from harness.cli.history_cmd import sparkline
+from harness.cli.answer_cmd import feedback_view
 from harness.practice import store
 from harness.practice.session import Comparison, Feedback
 from harness.types import Evidence, MisconceptionHit, PointResult, Question, Score
@@ -52,30 +51,6 @@ def make_score(qid: str, value: float, *, calibration: str = "cal-1", rubric: st
 def run_harness(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", *args], input=stdin, capture_output=True,
                           text=True, encoding="utf-8", cwd=REPO, timeout=300)
-
-
-def test_parse_piped_format() -> None:
-    items = parse_piped(PIPED)
-    assert items == [
-        PipedAnswer("clip-idea", PIPED.splitlines()[1] + "\n" + PIPED.splitlines()[2], 1),
-        PipedAnswer("vit-patch", items[1].text, 5),
-        PipedAnswer("blip-idea", ":skip", 8),
-        PipedAnswer(None, "BLIP 统一了理解和生成。", 11),
-    ]
-
-
-def test_parse_piped_edges() -> None:
-    assert parse_piped("") == []
-    assert parse_piped("---\n\n---\n") == []
-    assert parse_piped("\n\n  answer  \n\n---   \n") == [PipedAnswer(None, "answer", 3)]
-    # a separator must be alone on its line
-    assert parse_piped("a --- b\n----\n") == [PipedAnswer(None, "a --- b\n----", 1)]
-    assert parse_piped("@q1\n") == [PipedAnswer("q1", "", 1)]
-
-
-def test_sparkline() -> None:
-    assert sparkline([0, 50, 100]) == "▁▅█"
-    assert len(sparkline(list(range(100)))) == 24
 
 
 def test_feedback_view_renders_chinese() -> None:

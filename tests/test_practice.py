@@ -6,40 +6,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from practice_helpers import BANK_DIR, T0, FakeClock, FakeScorer
 
 from harness.bank.loader import load_bank
 from harness.errors import EmbedderError, HarnessError, UnknownQuestionError
 from harness.practice import session as practice
 from harness.practice import store
-from harness.types import Bank, Evidence, PointResult, Score
-
-BANK_DIR = Path(__file__).parent / "data" / "answer"
-T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
-
-
-class FakeScorer:
-    """Scores by answer length (deterministic), tagged with a calibration id."""
-
-    def __init__(self, calibration: str = "cal-1") -> None:
-        self.calibration = calibration
-        self.calls: list[tuple[str, str]] = []
-
-    def score(self, question_id: str, answer: str) -> Score:
-        self.calls.append((question_id, answer))
-        value = float(min(100, len(answer) * 5))
-        point = PointResult("p1", "要点", "……", 1.0, "covered" if value >= 50 else "missed", value / 100,
-                            Evidence(answer[:10], 0.8, ()))
-        return Score(question_id, value, value, (point,), (), 0.5, 0, (), (), "1+abc", "fake",
-                     self.calibration)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=30)
-        return self.now
+from harness.types import Bank
 
 
 @pytest.fixture(scope="module")
@@ -230,18 +203,8 @@ def test_background_scorer_can_start_later() -> None:
     assert isinstance(loader.get(), FakeScorer) and calls == [1]
 
 
-class PrefetchScorer(FakeScorer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.prepared: list[list[str]] = []
-
-    def rubric_vectors(self, question_ids: list[str]) -> None:
-        time.sleep(0.1)
-        self.prepared.append(list(question_ids))
-
-
 def test_prepare_embeds_the_rubric_before_submit(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
-    scorer = PrefetchScorer()
+    scorer = FakeScorer(prepare_seconds=0.1)
     session = practice.Session(fresh_db, answer_bank, lambda: scorer, user="alice", clock=FakeClock())
     clip = answer_bank.questions["clip-idea"]
     session.prepare(clip)

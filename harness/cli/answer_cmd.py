@@ -2,16 +2,15 @@
 
 In a terminal the answer is written in a prompt_toolkit editor (multi-line,
 paste, IME input); with standard input from a pipe, answers are read in the
-format `parse_piped` documents. Either way each answer is scored, stored and
-compared with the user's earlier attempts.
+format `harness.practice.piped` documents. Either way each answer is scored,
+stored and compared with the user's earlier attempts; this module only reads
+keys and draws.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,11 +22,11 @@ from harness.cli.options import bank_option, embedder_option, results_option
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
+    from harness.practice.launch import Practice
     from harness.practice.scheduler import Pick
-    from harness.practice.session import BackgroundScorer, Feedback, ScorerLike, Session
-    from harness.types import Bank, Question
+    from harness.practice.session import BackgroundScorer, Feedback, Session
+    from harness.types import Question
 
-SEPARATOR = "---"
 COMMANDS = (":skip", ":hint", ":quit")
 KEYS_HELP = "Write your answer (several lines are fine). Submit: Esc then Enter, or Ctrl-D. " \
     "On a line of its own: :hint, :skip or :quit."
@@ -39,50 +38,6 @@ REASONS = {
     "ahead": "review ahead of schedule",
 }
 STATUS = {"covered": ("✓ covered", "green"), "partial": ("~ partly", "yellow"), "missed": ("✗ missed", "red")}
-
-
-@dataclass(frozen=True)
-class PipedAnswer:
-    """One answer read from a pipe; `question_id` None means "the scheduler's next"."""
-
-    question_id: str | None
-    text: str
-    line: int
-
-
-def parse_piped(text: str) -> list[PipedAnswer]:
-    """Split piped input into answers.
-
-    Answers are separated by a line `---`. An answer may start with a line
-    `@question-id` naming its question; otherwise it answers the scheduler's
-    next question. An answer that is just `:skip` skips its question. Blank
-    answers between separators are ignored.
-    """
-    out: list[PipedAnswer] = []
-    block: list[str] = []
-    start = 1
-
-    def flush() -> None:
-        lines = list(block)
-        first = next((i for i, s in enumerate(lines) if s.strip()), None)
-        if first is None:
-            return
-        qid = None
-        head = lines[first].strip()
-        if head.startswith("@"):
-            qid, lines = head[1:].strip(), lines[first + 1:]
-        body = "\n".join(lines).strip()
-        if body or qid:
-            out.append(PipedAnswer(qid, body, start + (first or 0)))
-
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip() == SEPARATOR:
-            flush()
-            block, start = [], number + 1
-        else:
-            block.append(raw)
-    flush()
-    return out
 
 
 @click.command()
@@ -110,81 +65,30 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
     separated by a line `---`; an answer may start with a line `@QUESTION-ID`,
     else it answers the next scheduled question; `:skip` skips one.
     """
-    from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
-    from harness.practice import session as practice
-    from harness.practice import store
+    from harness.practice.launch import open_practice
 
-    bank = load_bank(bank_dir)
-    pool = practice.select_questions(bank, topics=topics, question_ids=question_ids)
-    results = results_dir or default_results_dir()
-    conn = store.connect(store.db_path(results))
-    prefetch: list[str] = []  # rubrics to embed while loading: the questions about to be answered
-    loader = practice.BackgroundScorer(lambda: _load_scorer(bank, embedder_name, results, prefetch),
-                                       start=False)
-    session = practice.Session(conn, bank, loader.get, user=user or practice.default_user(),
-                               questions=pool, fixed_order=bool(question_ids), limit=limit)
-    try:
+    with open_practice(bank_dir, results_dir=results_dir or default_results_dir(), embedder_name=embedder_name,
+                       user=user, topics=topics, question_ids=question_ids, limit=limit) as practice:
         if sys.stdin.isatty():
-            _interactive(session, loader, embedder_name, prefetch)
+            _interactive(practice)
         else:
-            _check_embedder(embedder_name)
-            answers = parse_piped(_read_stdin())
-            prefetch.extend(a.question_id for a in answers if a.question_id in bank.rubrics)
-            loader.start()
-            _piped(session, answers, as_json=as_json)
-    finally:
-        conn.close()
+            _piped(practice, as_json=as_json)
 
 
-def _load_scorer(bank: Bank, embedder_name: str, results: Path, prefetch: Sequence[str]) -> ScorerLike:
-    from harness.scoring.scorer import Scorer
-
-    scorer = Scorer.load(bank, embedder_name=embedder_name, results_dir=results)
-    scorer.warm_up()
-    if prefetch:
-        scorer.rubric_vectors(list(prefetch))  # embeds (or reads cached) rubrics before the first submit
-    return scorer
-
-
-def _read_stdin() -> str:
-    """Read standard input as text (UTF-8, a BOM allowed).
-
-    Raises:
-        InputFileError: the input is not UTF-8.
-
-    """
-    from harness.errors import InputFileError
-
-    raw = sys.stdin.buffer.read()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputFileError(
-            f"standard input: line {line}: not UTF-8 text (byte {exc.start}); save the answers as UTF-8"
-        ) from exc
-
-
-def _check_embedder(name: str) -> None:
-    from harness.encoders import canonical_name
-
-    canonical_name(name)
-
-
-def _interactive(session: Session, loader: BackgroundScorer, embedder_name: str, prefetch: list[str]) -> None:
+def _interactive(practice: Practice) -> None:
     """Ask, read, score, show; the first question is drawn before anything heavy loads."""
     console = make_console()
+    session = practice.session
     pick = session.next()
     if pick is None:
         console.print("No questions to ask: the selection is empty.")
         return
     console.print(f"[dim]{KEYS_HELP}[/]")
     console.print(_question_panel(pick))
-    _check_embedder(embedder_name)
-    prefetch.append(pick.question.id)
-    loader.start()
-    editor = _Editor(loader)
+    practice.check_embedder()
+    practice.start_loading([pick.question])
+    editor = _Editor(practice.loader)
     while pick is not None and _ask(console, editor, session, pick):
         pick = session.next()
         if pick is not None:
@@ -196,7 +100,7 @@ def _interactive(session: Session, loader: BackgroundScorer, embedder_name: str,
 def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> bool:
     """Read one answer, then score and show it; False when the user quits."""
     from harness.errors import HarnessError
-    from harness.practice import session as practice
+    from harness.practice.session import hint
 
     started = session.clock()
     text = ""
@@ -205,7 +109,7 @@ def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> boo
         command = _command(text)
         if command == ":hint":
             text = _strip_command(text)
-            console.print(_hint_panel(practice.hint(session.bank, pick.question.id)))
+            console.print(_hint_panel(hint(session.bank, pick.question.id)))
         elif command is None and not text.strip():
             console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
         else:
@@ -278,49 +182,26 @@ class _Editor:
         return self._prompt.prompt(PROMPT, default=default)
 
 
-def _piped(session: Session, answers: Sequence[PipedAnswer], *, as_json: bool) -> None:
+def _piped(practice: Practice, *, as_json: bool) -> None:
+    """Score the answers on standard input, printing each result as it comes."""
+    from harness.practice import piped
 
-    from harness.bank.lookup import find_question
-
-    console = make_console()
+    practice.check_embedder()
+    answers = piped.read_answers(sys.stdin.buffer.read())
     if not answers:
-        click.echo("No answers on standard input. Pipe answers separated by a line `---`, each "
-                   "optionally starting with `@QUESTION-ID` (see `harness answer --help`).", err=True)
+        click.echo(piped.NO_ANSWERS, err=True)
         return
-    for item in answers:
-        if session.limit is not None and len(session.asked) >= session.limit:
-            click.echo(f"Stopped after {session.limit} questions (-n); "
-                       f"{len(answers) - len(session.asked)} answers left unread.", err=True)
-            break
-        if item.question_id:
-            question = find_question(session.bank, item.question_id)
+    console = make_console()
+    for result in piped.run(practice, answers):
+        if isinstance(result, piped.Stopped):
+            click.echo(result.message, err=True)
+        elif as_json:
+            click.echo(json.dumps(piped.as_record(result), ensure_ascii=False))
         else:
-            pick = session.next()
-            if pick is None:
-                click.echo(f"No question left for the answer at line {item.line}; stopping.", err=True)
-                break
-            question = pick.question
-        if item.text.strip().lower() == ":skip":
-            session.mark_asked(question)
-            continue
-        feedback = session.submit(question, item.text, started_at=session.clock())
-        if as_json:
-            click.echo(json.dumps(_json(feedback), ensure_ascii=False))
-        else:
-            console.print(_question_panel_for(question))
-            console.print(feedback_view(feedback))
+            console.print(_question_panel_for(result.question))
+            console.print(feedback_view(result))
     if not as_json:
-        _goodbye(console, session)
-
-
-def _json(feedback: Feedback) -> dict[str, object]:
-    return {
-        "attempt_id": feedback.attempt_id,
-        "question_id": feedback.question.id,
-        "score": feedback.score.score,
-        "comparison": feedback.comparison.lines(),
-        "explanation": feedback.score.to_dict(),
-    }
+        _goodbye(console, practice.session)
 
 
 def _question_panel(pick: Pick) -> RenderableType:

@@ -17,10 +17,6 @@ from harness.errors import BankError, UnknownQuestionError
 from harness.types import Bank, Question, Rubric
 
 
-def _console() -> Console:
-    return make_console()
-
-
 @click.group()
 def bank() -> None:
     """List, show, validate and import question banks."""
@@ -40,7 +36,7 @@ def list_(bank_dir: Path | None, topic: str | None) -> None:
     for q in b.questions.values():
         if topic is None or q.topic == topic:
             table.add_row(q.id, q.topic, q.difficulty, str(len(b.rubrics[q.id].key_points)), q.prompt)
-    _console().print(table)
+    make_console().print(table)
 
 
 @bank.command()
@@ -50,7 +46,7 @@ def show(bank_dir: Path | None, question_id: str) -> None:
     """Show one question and its rubric."""
     b = load_bank(bank_dir)
     q = find_question(b, question_id)
-    render_question(_console(), q, b.rubrics[q.id])
+    render_question(make_console(), q, b.rubrics[q.id])
 
 
 def render_question(console: Console, q: Question, rubric: Rubric) -> None:

@@ -2,15 +2,18 @@
 
 `safe_cell` is the one rule for every CSV the harness writes: a cell that
 Excel would run as a formula is shown as text. Every file a command writes
-for a user goes through `write_atomic` or `SafeCsvWriter`.
+for a user goes through `write_atomic`, `write_csv_atomic`, `write_bytes_atomic`
+or (inside a folder renamed into place, as `grade` does) `SafeCsvWriter`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
-import tempfile
+import secrets
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
@@ -19,6 +22,10 @@ from harness.errors import HarnessError
 
 FORMULA_START = frozenset("=+-@\t\r＝＋－＠")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+if sys.platform == "win32":
+    _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_BINARY
+else:
+    _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
 
 def safe_cell(value: object) -> str:
@@ -74,15 +81,43 @@ def write_atomic(path: Path, text: str, *, encoding: str) -> None:
         HarnessError: the folder cannot be created or written.
 
     """
+    write_bytes_atomic(path, text.encode(encoding), what="the report")
+
+
+def write_csv_atomic(path: Path, rows: Iterable[Iterable[object]], *, what: str = "the file") -> None:
+    """A CSV file in UTF-8 with BOM, every cell through `safe_cell`, written atomically.
+
+    Raises:
+        HarnessError: the folder cannot be created or written.
+
+    """
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    csv.writer(buffer, lineterminator="\r\n").writerows([safe_cell(c) for c in r] for r in rows)
+    write_bytes_atomic(path, buffer.getvalue().encode("utf-8"), what=what)
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> None:
+    """Write `data` to `path` via a temporary file beside it, then rename it into place.
+
+    A failure or Ctrl-C leaves the old file (or none), never half a file. The
+    new file gets the usual permissions (0o666 less the umask), as a plain
+    `open` would give it.
+
+    Raises:
+        HarnessError: the folder cannot be created or written; `what` names the file in the message.
+
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.partial"
+        fd = os.open(tmp, _NEW_FILE, 0o666)
         try:
-            with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, path)
         except BaseException:
-            os.unlink(tmp)
+            tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
+        raise HarnessError(f"{path}: cannot write {what}: {exc.strerror}") from exc

@@ -48,6 +48,10 @@ class ScorerLike(Protocol):
 
     def score(self, question_id: str, answer: str) -> Score: ...
 
+    def rubric_vectors(self, question_ids: Sequence[str]) -> object:
+        """Embed (or read from the cache) these questions' rubrics, so scoring them is quick."""
+        ...
+
 
 class Clock:
     """Current UTC time; `$HARNESS_NOW` (ISO 8601) starts it at a fixed moment.
@@ -245,19 +249,18 @@ class Session:
         if question.id not in self.asked:
             self.asked.append(question.id)
 
-    def prepare(self, question: Question) -> None:
-        """Embed the question's rubric in a background thread while the user writes.
+    def prepare(self, *questions: Question) -> None:
+        """Embed the questions' rubrics in a background thread while the user writes.
 
         A rubric embedded once is cached on disk, so this matters on a cold
         cache; `submit` waits for it, so the scorer is never used by two threads.
         """
         self._wait_prepared()
+        ids = [q.id for q in questions]
 
         def run() -> None:
             try:
-                embed = getattr(self._scorer(), "rubric_vectors", None)
-                if callable(embed):
-                    embed([question.id])
+                self._scorer().rubric_vectors(ids)
             except Exception:  # submit asks for the scorer again and reports the error
                 return
 

@@ -88,16 +88,10 @@ class NewAttempt:
 
 
 @dataclass(frozen=True)
-class StoredAttempt:
-    """A stored attempt with its current score."""
+class StoredAttempt(NewAttempt):
+    """A stored attempt (the answer's fields come first) with its id and current score."""
 
     attempt_id: int
-    user: str
-    question_id: str
-    topic: str
-    answer: str
-    started_at: datetime
-    submitted_at: datetime
     score: float
     rubric_version: str
     embedder_id: str
@@ -301,8 +295,8 @@ def attempts(
         args,
     ).fetchall()
     return [
-        StoredAttempt(r[0], r[1], r[2], r[3], r[4], _parse(r[5]), _parse(r[6]), float(r[7]),
-                      r[8], r[9], r[10], json.loads(r[11]))
+        StoredAttempt(r[1], r[2], r[3], r[4], _parse(r[5]), _parse(r[6]), attempt_id=r[0], score=float(r[7]),
+                      rubric_version=r[8], embedder_id=r[9], calibration_id=r[10], explanation=json.loads(r[11]))
         for r in rows
     ]
 

@@ -1,0 +1,117 @@
+"""A user's scores over time: per-topic summaries, sparklines, version labels, the CSV.
+
+Every score is labelled with what produced it: `S1`, `S2`, ... name distinct
+(embedder, calibration) pairs in order of first use, and a topic whose
+scores mix rubric versions of one question is flagged, so "better over
+time" is read knowing whether it compares like with like.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.files.write import write_csv_atomic
+from harness.practice import store
+from harness.practice.store import StoredAttempt
+
+BARS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 24
+WINDOW = 5
+CSV_COLUMNS = ("attempt_id", "user", "question_id", "topic", "started_at", "submitted_at", "score",
+               "rubric_version", "embedder_id", "calibration_id", "answer")
+
+
+def sparkline(scores: Sequence[float], width: int = SPARK_WIDTH) -> str:
+    """One bar per score (0-100), the last `width` of them."""
+    return "".join(BARS[min(len(BARS) - 1, max(0, int(s / 100 * len(BARS))))] for s in scores[-width:])
+
+
+@dataclass(frozen=True)
+class TopicSummary:
+    """First, latest, best and moving average of one topic's scores."""
+
+    topic: str
+    scores: tuple[float, ...]
+    labels: tuple[str, ...]
+    mixed_rubrics: bool
+
+    @property
+    def moving_average(self) -> float:
+        """Mean of the last `WINDOW` scores."""
+        recent = self.scores[-WINDOW:]
+        return sum(recent) / len(recent)
+
+    @property
+    def scored_with(self) -> str:
+        """The version labels of its scores, `*` when they mix rubric versions: `S1,S2*`."""
+        return ",".join(self.labels) + ("*" if self.mixed_rubrics else "")
+
+
+def version_labels(rows: Sequence[StoredAttempt]) -> dict[tuple[str, str], str]:
+    """`S1`, `S2`, ... for each distinct (embedder, calibration), in order of first use."""
+    labels: dict[tuple[str, str], str] = {}
+    for a in rows:
+        labels.setdefault((a.embedder_id, a.calibration_id), f"S{len(labels) + 1}")
+    return labels
+
+
+def summarise(rows: Sequence[StoredAttempt]) -> list[TopicSummary]:
+    """One summary per topic, in order of first attempt; rows oldest first."""
+    labels = version_labels(rows)
+    topics: dict[str, list[StoredAttempt]] = {}
+    for a in rows:
+        topics.setdefault(a.topic, []).append(a)
+    out = []
+    for topic, items in topics.items():
+        rubric_versions: dict[str, set[str]] = {}
+        for a in items:
+            rubric_versions.setdefault(a.question_id, set()).add(a.rubric_version)
+        used = dict.fromkeys(labels[(a.embedder_id, a.calibration_id)] for a in items)
+        out.append(TopicSummary(topic, tuple(a.score for a in items), tuple(used),
+                                any(len(v) > 1 for v in rubric_versions.values())))
+    return out
+
+
+@dataclass(frozen=True)
+class History:
+    """One user's attempts (oldest first) with their per-topic summaries and version labels."""
+
+    user: str
+    attempts: tuple[StoredAttempt, ...]
+    topics: tuple[TopicSummary, ...]
+    labels: Mapping[tuple[str, str], str]
+
+    def label(self, attempt: StoredAttempt) -> str:
+        """The `S1`, `S2`, ... label of the versions that scored `attempt`."""
+        return self.labels[(attempt.embedder_id, attempt.calibration_id)]
+
+    @property
+    def comparable(self) -> bool:
+        """True when every score came from one embedder, calibration and rubric version per question."""
+        return len(self.labels) <= 1 and not any(s.mixed_rubrics for s in self.topics)
+
+
+def load_history(
+    conn: sqlite3.Connection, *, user: str, topics: Sequence[str] = (), question_id: str | None = None
+) -> History:
+    """The user's attempts, optionally only some topics or one question, summarised."""
+    rows = tuple(a for a in store.attempts(conn, user=user, question_id=question_id)
+                 if not topics or a.topic in topics)
+    return History(user, rows, tuple(summarise(rows)), version_labels(rows))
+
+
+def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
+    """Raw attempts with their current scores: UTF-8 with BOM, Excel-safe, written atomically.
+
+    Raises:
+        HarnessError: the file cannot be written.
+
+    """
+    write_csv_atomic(path, [CSV_COLUMNS, *(
+        (a.attempt_id, a.user, a.question_id, a.topic, a.started_at.isoformat(), a.submitted_at.isoformat(),
+         f"{a.score:.1f}", a.rubric_version, a.embedder_id, a.calibration_id, a.answer)
+        for a in rows
+    )], what="the attempts")

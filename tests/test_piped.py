@@ -1,0 +1,129 @@
+"""The piped-input format and the piped run (harness.practice.piped), without a terminal."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+from practice_helpers import BANK_DIR, FakeClock, FakeScorer
+
+from harness.bank.loader import load_bank
+from harness.errors import InputFileError, UnknownQuestionError
+from harness.practice import piped, store
+from harness.practice.launch import Practice
+from harness.practice.piped import PipedAnswer, Stopped, parse_piped
+from harness.practice.session import BackgroundScorer, Feedback, Session
+from harness.types import Bank
+
+PIPED = """@clip-idea
+CLIP 用对比学习把图像和文本映射到同一个嵌入空间，
+训练好后可以直接做零样本分类。
+---
+@vit-patch
+ViT 把图像切成 16×16 的 patch，每个 patch 展平后线性投影成 token，加上位置编码送进 Transformer。
+---
+@blip-idea
+:skip
+---
+BLIP 统一了理解和生成。
+"""
+
+
+@pytest.fixture(scope="module")
+def answer_bank() -> Bank:
+    return load_bank(BANK_DIR)
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[sqlite3.Connection]:
+    conn = store.connect(":memory:")
+    yield conn
+    conn.close()
+
+
+def make_practice(conn: sqlite3.Connection, bank: Bank, scorer: FakeScorer, *,
+                  limit: int | None = None) -> Practice:
+    loader = BackgroundScorer(lambda: scorer, start=False)
+    session = Session(conn, bank, loader.get, user="alice", clock=FakeClock(), limit=limit)
+    return Practice(session, loader, "use-multilingual")
+
+
+def test_parse_piped_format() -> None:
+    items = parse_piped(PIPED)
+    assert items == [
+        PipedAnswer("clip-idea", PIPED.splitlines()[1] + "\n" + PIPED.splitlines()[2], 1),
+        PipedAnswer("vit-patch", items[1].text, 5),
+        PipedAnswer("blip-idea", ":skip", 8),
+        PipedAnswer(None, "BLIP 统一了理解和生成。", 11),
+    ]
+
+
+def test_parse_piped_edges() -> None:
+    assert parse_piped("") == []
+    assert parse_piped("---\n\n---\n") == []
+    assert parse_piped("\n\n  answer  \n\n---   \n") == [PipedAnswer(None, "answer", 3)]
+    # a separator must be alone on its line
+    assert parse_piped("a --- b\n----\n") == [PipedAnswer(None, "a --- b\n----", 1)]
+    assert parse_piped("@q1\n") == [PipedAnswer("q1", "", 1)]
+    # the line number is the answer's first non-blank line, counted from the top of the input
+    assert parse_piped("a\n---\n\n\n@q2\n  body\n") == [PipedAnswer(None, "a", 1), PipedAnswer("q2", "body", 5)]
+
+
+def test_read_answers_takes_utf8_with_or_without_bom() -> None:
+    text = "@clip-idea\n对比学习\n"
+    assert piped.read_answers(text.encode("utf-8")) == piped.read_answers(("\ufeff" + text).encode("utf-8")) \
+        == [PipedAnswer("clip-idea", "对比学习", 1)]
+
+
+def test_read_answers_names_the_line_of_bad_bytes() -> None:
+    with pytest.raises(InputFileError) as exc:
+        piped.read_answers("@clip-idea\n对比学习\n".encode("gbk"))
+    assert str(exc.value) == "standard input: line 2: not UTF-8 text (byte 11); save the answers as UTF-8"
+
+
+def test_run_scores_skips_and_prefetches_the_named_rubrics(fresh_db: sqlite3.Connection,
+                                                           answer_bank: Bank) -> None:
+    scorer = FakeScorer()
+    practice = make_practice(fresh_db, answer_bank, scorer)
+    results = list(piped.run(practice, parse_piped(PIPED)))
+    assert all(isinstance(r, Feedback) for r in results)
+    ids = [r.question.id for r in results if isinstance(r, Feedback)]
+    assert ids[:2] == ["clip-idea", "vit-patch"] and len(ids) == 3
+    assert ids[2] not in ("blip-idea", "clip-idea", "vit-patch")  # the scheduler's next, never a repeat
+    assert scorer.prepared == [["clip-idea", "vit-patch", "blip-idea"]]
+    assert practice.session.asked == ["clip-idea", "vit-patch", "blip-idea", ids[2]]
+    assert [a.question_id for a in store.attempts(fresh_db, user="alice")] == ids
+
+
+def test_run_stops_at_the_limit(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    practice = make_practice(fresh_db, answer_bank, FakeScorer(), limit=2)
+    results = list(piped.run(practice, parse_piped(PIPED)))
+    assert [r.question.id for r in results if isinstance(r, Feedback)] == ["clip-idea", "vit-patch"]
+    assert results[-1] == Stopped("Stopped after 2 questions (-n); 2 answers left unread.")
+
+
+def test_run_stops_when_no_question_is_left(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    answers = [PipedAnswer(None, f"答案 {i}", 1 + 2 * i) for i in range(6)]  # the bank has 5 questions
+    results = list(piped.run(make_practice(fresh_db, answer_bank, FakeScorer()), answers))
+    assert sum(isinstance(r, Feedback) for r in results) == 5
+    assert results[-1] == Stopped("No question left for the answer at line 11; stopping.")
+
+
+def test_run_rejects_an_unknown_id_before_scoring_it(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    scorer = FakeScorer()
+    run = piped.run(make_practice(fresh_db, answer_bank, scorer), [PipedAnswer("clip-idae", "答案", 1)])
+    with pytest.raises(UnknownQuestionError, match="did you mean clip-idea"):
+        next(run)
+    assert scorer.calls == [] and store.attempts(fresh_db) == []
+
+
+def test_as_record_is_the_json_line(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    (result,) = piped.run(make_practice(fresh_db, answer_bank, FakeScorer()), [PipedAnswer("vit-patch", "x" * 4, 1)])
+    assert isinstance(result, Feedback)
+    record = piped.as_record(result)
+    assert record == {
+        "attempt_id": 1, "question_id": "vit-patch", "score": 20.0,
+        "comparison": ["First attempt at this question.", "First attempt in this topic."],
+        "explanation": result.score.to_dict(),
+    }
