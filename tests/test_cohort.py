@@ -317,3 +317,4 @@ def test_bytes_read_reaches_the_file_size(bank: Bank, tmp_path: Path) -> None:
     for _ in subs.chunks(500):
         seen.append(subs.bytes_read)
     assert seen == sorted(seen) and seen[-1] == subs.size == path.stat().st_size
+

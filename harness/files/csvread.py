@@ -54,7 +54,7 @@ def detect_encoding(path: Path, head: bytes) -> str:
         utf16, utf16_lines = _utf16_without_bom(head)
         if utf16 and utf16_lines > clean:
             return utf16
-        if clean * 2 <= sum(1 for line in lines if line.strip()):
+        if clean * 2 < sum(1 for line in lines if line.strip()):  # most lines hold NULs
             raise InputFileError(f"{path}: this is a binary file, not a CSV text file")
     try:
         _decode_prefix(head, "utf-8")

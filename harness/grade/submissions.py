@@ -93,10 +93,11 @@ class Submissions:
 
     def __init__(self, path: Path, bank: Bank, *, layout: Layout | None = None,
                  strict: bool = False) -> None:
-        """Read and check the header.
+        """Read and check the header, and that some row follows it.
 
         Raises:
-            InputFileError: missing/empty/binary file, no data rows, missing column.
+            InputFileError: missing/empty/binary file, no data rows, missing column;
+                with `strict`, a header column reported as a problem.
 
         """
         self.path = path
@@ -120,6 +121,7 @@ class Submissions:
         self._twin_blanks = self._twin_first = 0  # answers blank in the answer column, not in its twin
         self._raw: IO[bytes] | None = None
         self._started = False
+        self._header_problems()  # with strict=True, refused before any model is loaded
 
     def counts(self) -> ReadCounts:
         """Rows read so far by kind; complete once `chunks()` is exhausted."""
@@ -156,7 +158,6 @@ class Submissions:
         if self._started:
             raise RuntimeError("Submissions.chunks() can be iterated once; open the file again")
         self._started = True
-        self._header_problems()
         chunk: list[Answer] = []
         long = self.columns.layout == "long"
         text, rows = self._open_rows()
