@@ -12,7 +12,7 @@ from grade_helpers import GRADE_DATA, tiny_bank
 
 from harness.errors import InputFileError
 from harness.files.csvread import detect_format, iter_rows, read_header
-from harness.files.records import MAX_RECORD_LINES, read_rows
+from harness.files.records import DECODE_ERRORS, MAX_RECORD_LINES, read_rows
 from harness.grade.problems import ReadCounts
 from harness.grade.submissions import Answer, Submissions, open_submissions
 from harness.types import Bank
@@ -172,6 +172,20 @@ def test_utf16_without_bom_with_long_chinese_answers(tmp_path: Path, encoding: s
     path.write_bytes(text.encode(encoding))
     assert detect_format(path).encoding == encoding
     assert len(list(iter_rows(path))) == 20
+
+
+def test_bad_bytes_in_a_utf16_file_name_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    lone_surrogate = "s1,q,".encode("utf-16-le") + b"\x00\xd8" + "x\n".encode("utf-16-le")
+    path.write_bytes(b"\xff\xfe" + (HEADER + "s0,q,对比\n").encode("utf-16-le") + lone_surrogate
+                     + "s2,q,ok\n".encode("utf-16-le") + b"\x00")
+    fmt = detect_format(path)
+    bad: list[tuple[int, str]] = []
+    with path.open(encoding=fmt.encoding, errors=DECODE_ERRORS, newline="") as fh:
+        rows = list(read_rows(fh, delimiter=",", encoding=fmt.encoding, on_bad=lambda *b: bad.append(b)))
+    assert [line for line, _ in rows] == [1, 2, 4]
+    assert bad == [(3, "not valid utf-16 text; save the file as CSV UTF-8"),
+                   (5, "not valid utf-16 text; save the file as CSV UTF-8")]
 
 
 def test_mostly_nul_bytes_is_still_a_binary_file(tmp_path: Path) -> None:

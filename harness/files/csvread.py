@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.errors import InputFileError
-from harness.files.records import OnBad, read_rows, text_problem
+from harness.files.records import DECODE_ERRORS, OnBad, read_rows, text_problem
 
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t"
@@ -67,10 +67,11 @@ def detect_encoding(path: Path, head: bytes) -> str:
 def _utf16_without_bom(head: bytes) -> tuple[str | None, int]:
     """The UTF-16 byte order the bytes read as CSV text in, and how many lines that gives.
 
-    The byte order is the one that decodes into delimiters and line breaks
-    without NULs; Chinese characters may hold zero bytes in either position,
-    so counting zeros alone is not enough. A UTF-8 file with a stray NUL
-    decodes into a line or two at most, far fewer than its NUL-free lines.
+    The byte order is the one that decodes into a header with a delimiter,
+    and the most delimiters and line breaks, without NULs; Chinese characters
+    may hold zero bytes in either position, so counting zeros alone is not
+    enough. A UTF-8 file with a stray NUL decodes into a line or two at most,
+    far fewer than its NUL-free lines.
     """
     best, best_marks, best_lines = None, 0, 0
     for candidate in ("utf-16-le", "utf-16-be"):
@@ -79,7 +80,8 @@ def _utf16_without_bom(head: bytes) -> tuple[str | None, int]:
         except UnicodeDecodeError:
             continue
         marks = sum(text.count(ch) for ch in ",;\t\n")
-        if marks > best_marks and "\0" not in text:
+        header = text.split("\n", 1)[0]
+        if marks > best_marks and "\0" not in text and any(d in header for d in _DELIMITERS):
             best, best_marks, best_lines = candidate, marks, text.count("\n") + 1
     return best, best_lines
 
@@ -151,7 +153,7 @@ def open_text(path: Path, fmt: CsvFormat) -> TextIO:
 
     """
     try:
-        return path.open("r", encoding=fmt.encoding, errors="surrogateescape", newline="")
+        return path.open("r", encoding=fmt.encoding, errors=DECODE_ERRORS, newline="")
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read: {exc.strerror}") from exc
 

@@ -15,14 +15,27 @@ so a runaway can be read again; the rows themselves come straight from
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
 MAX_RECORD_LINES = 200  # no real answer spans more lines; a quoted field that does has run away
+DECODE_ERRORS = "harness-escape"
+"""The decoding error handler for user files: each bad byte becomes a lone surrogate, found by `text_problem`."""
 _BLOCK_CHARS = 32 * 1024
 csv.field_size_limit(16 * 1024 * 1024)
+
+
+def _escape(exc: UnicodeError) -> tuple[str, int]:
+    """Like `surrogateescape`, for bytes below 0x80 too (a UTF-16 file can hold any bad byte)."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start:exc.end]), exc.end
+
+
+codecs.register_error(DECODE_ERRORS, _escape)  # a fixed name and function: registering again is harmless
 
 OnBad = Callable[[int, str], None]
 """Called with (line, why) for a record that cannot be used; it may raise."""

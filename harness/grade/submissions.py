@@ -31,7 +31,7 @@ from typing import IO, NamedTuple
 
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, header_names, open_text
-from harness.files.records import read_rows
+from harness.files.records import DECODE_ERRORS, read_rows
 from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
 from harness.grade.problems import Problem, ProblemLog, ReadCounts
 from harness.types import Bank
@@ -222,7 +222,7 @@ class Submissions:
     def _open_rows(self) -> tuple[IO[str], Iterator[tuple[int, list[str]]]]:
         """The file as text, and its usable non-empty rows below the header."""
         raw = self._raw = self.path.open("rb")
-        text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors="surrogateescape", newline="")
+        text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors=DECODE_ERRORS, newline="")
         rows = read_rows(text, delimiter=self.format.delimiter, encoding=self.format.encoding,
                          on_bad=self._bad_row, on_empty=self._empty_row)
         next(rows, None)  # the header, checked when the file was opened
