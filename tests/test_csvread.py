@@ -395,3 +395,27 @@ def test_grade_command_on_10000_rows_with_an_unclosed_quote(bank: Bank, tmp_path
         assert sum(1 for _ in csv.DictReader(fh)) == 9_999
     counts = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))["counts"]
     assert (counts["rows_read"], counts["answers"], counts["skipped_rows"]) == (10_000, 9_999, 1)
+
+
+README_CASES = [
+    ("unclosed_quote.csv", ["row 5: a quote opened in this row is never closed (the field runs to the end of the "
+                            "file, line 9); check its quotes"], 7),
+    ("nul_row.csv", ["row 4: contains a NUL byte (binary data), not text"], 3),
+    ("utf8_row_in_gbk.csv", ["row 4: UTF-8 text in a GB18030 (GBK) file; save the whole file as CSV UTF-8"], 3),
+    ("duplicate_answer_column.csv", [
+        "row 1, column Answer: column 4 has the same name as column 3; only column 3 is read as the answer, "
+        "column 4 is carried through; rename or delete one of them",
+        "row 1, column Answer: 2 answer(s) graded as blank from column 3 have text in column 4 (first in row 2); "
+        "keep one 'answer' column and grade again"], 3),
+]
+
+
+@pytest.mark.parametrize(("name", "messages", "graded"), README_CASES, ids=[c[0] for c in README_CASES])
+def test_fixtures_give_the_messages_the_readme_shows(bank: Bank, name: str, messages: list[str],
+                                                     graded: int) -> None:
+    path = GRADE_DATA / name
+    subs = open_submissions(path, bank)
+    assert len(read_all(subs)) == graded
+    assert [str(p) for p in subs.problems.kept] == [f"{path}: {m}" for m in messages]
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert all(f"`FILE: {m}`" in readme for m in messages)
