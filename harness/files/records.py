@@ -169,13 +169,9 @@ def read_rows(fh: TextIO, *, delimiter: str, encoding: str, on_bad: OnBad, on_em
                 yield start, cells
             elif not joined.strip():
                 on_empty(start)
-            elif (len(cells) > width or "\0" in joined
-                  or not joined.isascii() and (gbk or not _encodable(joined))):
-                why = row_problem(cells, width, delimiter=delimiter, encoding=encoding)
-                if why:
-                    on_bad(start, why)
-                else:
-                    yield start, cells + padding[width - len(cells)] if len(cells) < width else cells
+            elif (len(cells) > width or "\0" in joined or not joined.isascii() and (gbk or not _encodable(joined))
+                  ) and (why := row_problem(cells, width, delimiter=delimiter, encoding=encoding)):
+                on_bad(start, why)
             else:
                 yield start, cells + padding[width - len(cells)] if len(cells) < width else cells
             start = end + 1
