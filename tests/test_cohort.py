@@ -197,11 +197,14 @@ def test_unreadable_files(bank: Bank, name: str, message: str) -> None:
     assert str(exc.value) == f"{GRADE_DATA / name}: {message}"
 
 
-def test_header_without_answers(bank: Bank) -> None:
-    subs = open_submissions(GRADE_DATA / "header_only.csv", bank)
+def test_header_without_answers_is_refused_on_opening(bank: Bank, tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as exc:
-        read_all(subs)
+        open_submissions(GRADE_DATA / "header_only.csv", bank)
     assert str(exc.value) == f"{GRADE_DATA / 'header_only.csv'}: no answers below the header row"
+    blank_lines = tmp_path / "a.csv"
+    blank_lines.write_text("student_id,question_id,answer\n\n,,\n  ,\t,\n\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="no answers below the header row"):
+        open_submissions(blank_lines, bank)
 
 
 def test_no_row_can_be_graded(bank: Bank, tmp_path: Path) -> None:
@@ -314,3 +317,4 @@ def test_bytes_read_reaches_the_file_size(bank: Bank, tmp_path: Path) -> None:
     for _ in subs.chunks(500):
         seen.append(subs.bytes_read)
     assert seen == sorted(seen) and seen[-1] == subs.size == path.stat().st_size
+

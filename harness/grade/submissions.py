@@ -1,37 +1,42 @@
 """Reading a cohort's submissions from a CSV, checked and streamed in chunks.
 
 `open_submissions` reads the header (encoding, delimiter and layout detected,
-see `harness.grade.header`) and fails at once if the file cannot be graded
-at all: missing, empty or binary file, missing required column. `chunks()`
-then streams `Answer`s, a chunk at a time, so memory does not grow with the
-file.
+see `harness.grade.header`) and fails at once, before any model is loaded,
+if the file cannot be graded at all: missing, empty or binary file, missing
+required column, no row below the header. `chunks()` then streams `Answer`s,
+a chunk at a time, so memory does not grow with the file.
 
 Bad-row policy: a row that cannot be parsed, names an unknown question,
 repeats a (student, question) pair or lacks a student id is a `Problem`
 (file, row, column, message). By default problems are logged and the row is
 skipped; with `strict=True` the first one raises `InputFileError`. A blank
 answer is not a problem: it is passed on (and scored 0 by the grader).
+A header column that repeats the name of the student, question or answer
+column is reported (only the first is read).
+
+Nothing is lost silently: every record below the header is an empty line,
+a row that gave answers or a row skipped with a problem, and `counts()`
+says how many of each (`harness.files.csvread` keeps one runaway quote
+from swallowing the rows after it).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import re
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
 
 from harness.errors import InputFileError
-from harness.files.csvread import CsvFormat, detect_format
-from harness.grade.header import Columns, Layout, QuestionMatcher, resolve_columns
+from harness.files.csvread import CsvFormat, detect_format, header_names, open_text
+from harness.files.records import DECODE_ERRORS, read_rows
+from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
+from harness.grade.problems import Problem, ProblemLog, ReadCounts
 from harness.types import Bank
 
 DEFAULT_CHUNK = 2000
-MAX_LOGGED_PROBLEMS = 1000
 _ZIP_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # xlsx/ods, legacy xls
 
 
@@ -53,45 +58,6 @@ class Answer(NamedTuple):
     def blank(self) -> bool:
         """True when nothing but white space was written."""
         return not self.text
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A row skipped (or, with --strict, refused), with where and why."""
-
-    file: str
-    row: int
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{self.file}: {where}: {self.message}"
-
-
-@dataclass
-class ProblemLog:
-    """Problems found so far: the first `MAX_LOGGED_PROBLEMS` kept, all counted."""
-
-    strict: bool = False
-    count: int = 0
-    kept: list[Problem] = field(default_factory=list)
-    skipped_rows: int = 0
-
-    def add(self, problem: Problem, *, skips_row: bool = True) -> None:
-        """Record a problem.
-
-        Raises:
-            InputFileError: in strict mode, with the problem as its message.
-
-        """
-        if self.strict:
-            hint = "" if not skips_row else " (without --strict such rows are reported and skipped)"
-            raise InputFileError(f"{problem}{hint}")
-        self.count += 1
-        self.skipped_rows += int(skips_row)
-        if len(self.kept) < MAX_LOGGED_PROBLEMS:
-            self.kept.append(problem)
 
 
 class Roster:
@@ -127,28 +93,41 @@ class Submissions:
 
     def __init__(self, path: Path, bank: Bank, *, layout: Layout | None = None,
                  strict: bool = False) -> None:
-        """Read and check the header.
+        """Read and check the header, and that some row follows it.
 
         Raises:
-            InputFileError: missing/empty/binary file, no data rows, missing column.
+            InputFileError: missing/empty/binary file, no data rows, missing column;
+                with `strict`, a header column reported as a problem.
 
         """
         self.path = path
         self.bank = bank
         self.format = _detect(path)
         self.matcher = QuestionMatcher(bank)
-        header = _read_header(path, self.format)
+        header, has_rows = _read_head(path, self.format)
         self.header = header
         self.columns: Columns = resolve_columns(str(path), header, matcher=self.matcher, layout=layout)
+        if not has_rows:
+            raise InputFileError(f"{path}: no answers below the header row")
+        self.twins = _twin_columns(header, self.columns)
         self.problems = ProblemLog(strict=strict)
         self.question_index = {qid: i for i, qid in enumerate(bank.questions)}
         self.roster = Roster(len(bank.questions))
-        self.rows_read = 0
+        self.rows_read = self.rows_graded = self.empty_rows = self.answers = self.blank_answers = 0
         self.bytes_read = 0
         self.size = path.stat().st_size
         self._extra_index = [i for i, _ in self.columns.extras]
+        self._answer_twin = next((j for i, j in self.twins if i == self.columns.answer), -1)
+        self._twin_blanks = self._twin_first = 0  # answers blank in the answer column, not in its twin
         self._raw: IO[bytes] | None = None
         self._started = False
+        self._header_problems()  # with strict=True, refused before any model is loaded
+
+    def counts(self) -> ReadCounts:
+        """Rows read so far by kind; complete once `chunks()` is exhausted."""
+        skipped = self.problems.skipped_rows
+        return ReadCounts(self.rows_read + self.empty_rows, self.empty_rows, self.rows_graded, skipped,
+                          self.answers, self.blank_answers, self.problems.count)
 
     @property
     def layout(self) -> Layout:
@@ -179,32 +158,60 @@ class Submissions:
         if self._started:
             raise RuntimeError("Submissions.chunks() can be iterated once; open the file again")
         self._started = True
+        chunk: list[Answer] = []
+        long = self.columns.layout == "long"
+        text, rows = self._open_rows()
+        with text:
+            for line, cells in rows:
+                self.rows_read += 1
+                if long:
+                    answer = self._long_answer(line, cells)
+                    if answer is not None:
+                        chunk.append(answer)
+                else:
+                    answers = self._wide_answers(line, cells)
+                    if answers:
+                        chunk.extend(answers)
+                        self.rows_graded += 1
+                if len(chunk) >= size:
+                    self.answers += len(chunk)
+                    self.bytes_read = self._raw.tell() if self._raw else self.size
+                    yield chunk
+                    chunk = []
+        self._raw = None
+        self.answers += len(chunk)
+        if long:  # one answer per graded row
+            self.rows_graded = self.answers
+        self.bytes_read = self.size
+        self._twin_problem()
+        if chunk:
+            yield chunk
+        if not self.answers:
+            raise InputFileError(self._nothing_message())
+
+    def _header_problems(self) -> None:
+        """Header columns that are read as something other than what they seem."""
         for q in self.columns.suspicious:
             self.problems.add(Problem(str(self.path), 1, q, "unknown question id "
                                       f"{q!r}{self.matcher.suggestion(q)} (the column is carried "
                                       "through, not graded)"), skips_row=False)
-        chunk: list[Answer] = []
-        produced = 0
-        long = self.columns.layout == "long"
-        for line, cells in self._rows():
-            self.rows_read += 1
-            if long:
-                answer = self._long_answer(line, cells)
-                if answer is not None:
-                    chunk.append(answer)
-            else:
-                chunk.extend(self._wide_answers(line, cells))
-            if len(chunk) >= size:
-                produced += len(chunk)
-                self.bytes_read = self._raw.tell() if self._raw else self.size
-                yield chunk
-                chunk = []
-        produced += len(chunk)
-        self.bytes_read = self.size
-        if chunk:
-            yield chunk
-        if not produced:
-            raise InputFileError(self._nothing_message())
+        roles = {self.columns.student: "student id", self.columns.question: "question id",
+                 self.columns.answer: "answer"}
+        for i, j in self.twins:
+            self.problems.add(Problem(
+                str(self.path), 1, self.header[j],
+                f"column {j + 1} has the same name as column {i + 1}; only column {i + 1} is read as the "
+                f"{roles[i]}, column {j + 1} is carried through; rename or delete one of them",
+            ), skips_row=False)
+
+    def _twin_problem(self) -> None:
+        if self._twin_blanks:
+            i, j = self.columns.answer, self._answer_twin
+            self.problems.add(Problem(
+                str(self.path), 1, self.header[j],
+                f"{self._twin_blanks} answer(s) graded as blank from column {i + 1} have text in column "
+                f"{j + 1} (first in row {self._twin_first}); keep one {self.header[i]!r} column and grade again",
+            ), skips_row=False)
 
     def _nothing_message(self) -> str:
         if not self.rows_read:
@@ -212,38 +219,20 @@ class Submissions:
         first = f"; first problem: {self.problems.kept[0]}" if self.problems.kept else ""
         return f"{self.path}: none of the {self.rows_read} rows could be graded{first}"
 
-    def _rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(line, cells) of each non-empty data row; unparsable rows become problems."""
+    def _open_rows(self) -> tuple[IO[str], Iterator[tuple[int, list[str]]]]:
+        """The file as text, and its usable non-empty rows below the header."""
         raw = self._raw = self.path.open("rb")
-        text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors="surrogateescape", newline="")
-        width = len(self.header)
-        padding = [[""] * n for n in range(width + 1)]
-        with text:
-            reader = csv.reader(text, delimiter=self.format.delimiter, strict=True)
-            next(reader, None)
-            line = reader.line_num + 1
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    self._bad_row(line, f"cannot parse the row as CSV ({exc}); check its quotes")
-                    line = reader.line_num + 1
-                    continue
-                joined = "".join(cells)
-                if joined.strip():
-                    problem = None
-                    if len(cells) > width or "\0" in joined or not _encodable(joined):
-                        problem = _check_cells(cells, width, self.format)
-                    if problem:
-                        self._bad_row(line, problem)
-                    else:
-                        yield line, cells + padding[width - len(cells)] if len(cells) < width else cells
-                line = reader.line_num + 1
-        self._raw = None
+        text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors=DECODE_ERRORS, newline="")
+        rows = read_rows(text, delimiter=self.format.delimiter, encoding=self.format.encoding,
+                         on_bad=self._bad_row, on_empty=self._empty_row)
+        next(rows, None)  # the header, checked when the file was opened
+        return text, rows
+
+    def _empty_row(self, line: int) -> None:
+        self.empty_rows += 1
 
     def _bad_row(self, line: int, message: str) -> None:
+        self.rows_read += 1
         self.problems.add(Problem(str(self.path), line, None, message))
 
     def _long_answer(self, line: int, cells: list[str]) -> Answer | None:
@@ -269,7 +258,13 @@ class Submissions:
             ))
             return None
         extras = tuple([cells[i] for i in self._extra_index])
-        return Answer(line, student_id, student, qid, cells[c.answer].strip(), extras)
+        text = cells[c.answer].strip()
+        if not text:
+            self.blank_answers += 1
+            if self._answer_twin >= 0 and cells[self._answer_twin].strip():
+                self._twin_blanks += 1
+                self._twin_first = self._twin_first or line
+        return Answer(line, student_id, student, qid, text, extras)
 
     def _wide_answers(self, line: int, cells: list[str]) -> list[Answer]:
         c = self.columns
@@ -286,14 +281,16 @@ class Submissions:
             if earlier:
                 repeated.append((qid, earlier))
             else:
-                out.append(Answer(line, student_id, student, qid, cells[col].strip(), extras))
+                text = cells[col].strip()
+                self.blank_answers += not text
+                out.append(Answer(line, student_id, student, qid, text, extras))
         if repeated:
             qids = ", ".join(q for q, _ in repeated[:3]) + (" ..." if len(repeated) > 3 else "")
             self.problems.add(Problem(
                 str(self.path), line, self.header[c.student],
                 f"duplicate answer: student {student_id!r} already answered {qids} in row "
                 f"{repeated[0][1]}; the first answer is kept",
-            ))
+            ), skips_row=not out)
         return out
 
 
@@ -324,43 +321,30 @@ def _detect(path: Path) -> CsvFormat:
     return detect_format(path)
 
 
-def _read_header(path: Path, fmt: CsvFormat) -> list[str]:
-    with path.open("r", encoding=fmt.encoding, errors="surrogateescape", newline="") as fh:
-        try:
-            header = next(csv.reader(fh, delimiter=fmt.delimiter), None)
-        except csv.Error as exc:
-            raise InputFileError(f"{path}: row 1: cannot parse the header row: {exc}") from exc
-    if not header or not any(h.strip() for h in header):
-        raise InputFileError(f"{path}: row 1: the header row is empty; expected column names")
-    if any(_undecodable(h) for h in header):
-        raise InputFileError(f"{path}: row 1: not valid {fmt.encoding} text; save the file as CSV UTF-8")
-    return [h.strip().lstrip("\ufeff").strip() for h in header]
+def _read_head(path: Path, fmt: CsvFormat) -> tuple[list[str], bool]:
+    """The header, and whether any row below it holds text (readable or not).
+
+    Raises:
+        InputFileError: the header row is missing, empty, cannot be parsed or holds bad bytes.
+
+    """
+    bad: list[int] = []
+
+    def on_bad(line: int, why: str) -> None:
+        if line == 1:
+            raise InputFileError(f"{path}: row 1: cannot parse the header row: {why}")
+        bad.append(line)
+
+    with open_text(path, fmt) as fh:
+        rows = read_rows(fh, delimiter=fmt.delimiter, encoding=fmt.encoding, on_bad=on_bad)
+        header = header_names(path, next(rows, None), fmt)
+        has_rows = next(rows, None) is not None or bool(bad)
+    return header, has_rows
 
 
-_BAD_CHARS = re.compile("[\udc80-\udcff\x00]")
-
-
-def _undecodable(text: str) -> bool:
-    return _BAD_CHARS.search(text) is not None and re.search("[\udc80-\udcff]", text) is not None
-
-
-def _encodable(text: str) -> bool:
-    """False if the text holds bytes the file's encoding could not decode (lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _check_cells(cells: list[str], width: int, fmt: CsvFormat) -> str | None:
-    """Why a parsed row cannot be used, or None."""
-    if len(cells) > width and any(c.strip() for c in cells[width:]):
-        return (f"{len(cells)} cells but the header has {width}; quote answers that contain "
-                f"the delimiter {fmt.delimiter!r}")
-    joined = "\x1f".join(cells)
-    if _BAD_CHARS.search(joined) is None:
-        return None
-    if _undecodable(joined):
-        return f"not valid {fmt.encoding} text; save the file as CSV UTF-8"
-    return "contains a NUL byte (binary data), not text"
+def _twin_columns(header: list[str], columns: Columns) -> tuple[tuple[int, int], ...]:
+    """(column read, later column of the same name) for the student, question and answer columns."""
+    keys = [header_key(h) for h in header]
+    roles = [i for i in (columns.student, columns.question, columns.answer) if i >= 0]
+    return tuple((i, j) for i in roles for j in range(len(keys))
+                 if j not in roles and keys[j] == keys[i] and keys[i])
