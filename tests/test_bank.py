@@ -300,6 +300,7 @@ def test_numbers_too_long_to_be_real_are_rejected_fast(tmp_path: Path) -> None:
     ("2020-13-45", "line 2, column 10: cannot read this value (month must be in 1..12)"),
     ("!!int zz", "line 2, column 10: cannot read this value (invalid literal for int()"),
     ("!!float nanx", "line 2, column 10: cannot read this value (could not convert string to float"),
+    ("!!int ''", "line 2, column 10: cannot read this value (string index out of range)"),
 ])
 def test_values_yaml_cannot_construct_are_bank_errors(tmp_path: Path, value: str, message: str) -> None:
     text = _problems(_tiny_bank(tmp_path, rubric=RUBRIC.replace("version: 1", f"version: {value}")))

@@ -62,8 +62,11 @@ class StrictLoader(_LOADER):  # type: ignore[misc,valid-type]
                            problem_mark=node.start_mark)
         try:
             return _construct(self, node, deep)
-        except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # e.g. a date 2020-13-45
-            raise _Refused(problem=f"cannot read this value ({cut(str(exc))})", problem_mark=node.start_mark) from exc
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors fail plainly on some values: 2020-13-45, `!!int ''`
+            raise _Refused(problem=f"cannot read this value ({cut(str(exc) or type(exc).__name__)})",
+                           problem_mark=node.start_mark) from exc
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
