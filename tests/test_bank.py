@@ -186,3 +186,143 @@ def test_utf16_without_bom_holding_chinese_is_read(tmp_path: Path) -> None:
     binary.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(InputFileError, match="binary file"):
         detect_format(binary)
+
+
+# --- a bank cannot be made to eat the machine (issue 11) --------------------------------------
+
+QUESTION = "questions:\n  - {id: q1, topic: t, difficulty: easy, prompt: {zh: 问题}}\n"
+RUBRIC = ("question_id: q1\nversion: 1\nreferences: [{zh: 答案是这样的}]\nkey_points:\n"
+          "  - {id: a, text: 甲, weight: 1}\nmisconceptions:\n"
+          "  - {id: m, text: 错, cues: [[错]], penalty: 10}\n")
+
+
+def _tiny_bank(tmp_path: Path, question: str = QUESTION, rubric: str = RUBRIC) -> Path:
+    root = tmp_path / "tiny"
+    (root / "questions").mkdir(parents=True)
+    (root / "rubrics").mkdir()
+    (root / "questions/t.yaml").write_text(question, encoding="utf-8")
+    (root / "rubrics/q1.yaml").write_text(rubric, encoding="utf-8")
+    return root
+
+
+def _problems(root: Path) -> str:
+    """Every problem, one a line, with paths relative to the bank."""
+    with pytest.raises(BankError) as err:
+        load_bank(root)
+    return "\n".join(err.value.problems).replace(f"{root}/", "")
+
+
+def test_the_tiny_bank_is_valid(tmp_path: Path) -> None:
+    assert list(load_bank(_tiny_bank(tmp_path)).questions) == ["q1"]
+
+
+def test_yaml_aliases_are_rejected_with_their_line(tmp_path: Path) -> None:
+    question = "questions:\n  - id: q1\n    topic: &t t\n    difficulty: easy\n    prompt: *t\n"
+    text = _problems(_tiny_bank(tmp_path, question=question))
+    assert "questions/t.yaml: line 5, column 13: YAML aliases (*name) are not allowed in a bank" in text
+
+
+def test_an_alias_bomb_in_an_echoed_field_fails_fast(tmp_path: Path) -> None:
+    import time
+
+    levels = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]" for p, c in zip("abcdefghi", "bcdefghij")]
+    question = "\n".join(levels) + "\nquestions:\n  - {id: q1, topic: t, difficulty: *j, prompt: {zh: 问题}}\n"
+    start = time.perf_counter()
+    text = _problems(_tiny_bank(tmp_path, question=question))
+    assert time.perf_counter() - start < 2
+    assert "questions/t.yaml: line 2, column 8: YAML aliases (*name) are not allowed" in text
+    assert len(text) < 300
+
+
+def test_duplicate_keys_are_rejected_not_the_last_kept(tmp_path: Path) -> None:
+    rubric = RUBRIC.replace("version: 1\n", "version: 1\nversion: 2\n")
+    text = _problems(_tiny_bank(tmp_path, rubric=rubric))
+    assert "rubrics/q1.yaml: line 3, column 1: duplicate key 'version'" in text
+    inline = QUESTION.replace("difficulty: easy", "difficulty: easy, difficulty: hard")
+    assert "questions/t.yaml: line 2, column 42: duplicate key 'difficulty'" in _problems(_tiny_bank(tmp_path / "b",
+                                                                                                    question=inline))
+
+
+def test_merge_keys_are_rejected(tmp_path: Path) -> None:
+    question = "questions:\n  - <<: {topic: t}\n    id: q1\n    difficulty: easy\n    prompt: {zh: 问题}\n"
+    assert "questions/t.yaml: line 2, column 5: merge keys (<<) are not allowed" in _problems(
+        _tiny_bank(tmp_path, question=question))
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", ".NaN", "1001"])
+@pytest.mark.parametrize("field", ["weight", "penalty"])
+def test_nan_inf_and_huge_weights_and_penalties_are_rejected(tmp_path: Path, field: str, value: str) -> None:
+    rubric = RUBRIC.replace("weight: 1}", f"weight: {value}}}" if field == "weight" else "weight: 1}")
+    rubric = rubric.replace("penalty: 10}", f"penalty: {value}}}" if field == "penalty" else "penalty: 10}")
+    text = _problems(_tiny_bank(tmp_path, rubric=rubric))
+    where = "key_points[0].weight" if field == "weight" else "misconceptions[0].penalty"
+    assert f"rubrics/q1.yaml: {where}: " in text
+
+
+def test_a_huge_reference_is_rejected_showing_only_a_prefix(tmp_path: Path) -> None:
+    from harness.bank.loader import MAX_TEXT_CHARS
+
+    rubric = RUBRIC.replace("答案是这样的", "答" * (MAX_TEXT_CHARS + 1))
+    text = _problems(_tiny_bank(tmp_path, rubric=rubric))
+    assert f"rubrics/q1.yaml: references[0].zh: {MAX_TEXT_CHARS + 1:,} characters, more than the" in text
+    assert len(text.splitlines()[0]) < 200
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("difficulty: easy", "difficulty: '{long}'", "questions[0].difficulty"),
+    ("id: q1", "id: '{long}'", "questions[0].id"),
+    ("prompt: {zh: 问题}", "prompt: '{long}'", "questions[0].prompt"),
+    ("topic: t", "topic: t, tags: ['{long}']", "questions[0].tags"),
+    ("topic: t", "topic: t, '{long:.1000}': 1", "questions[0]."),  # YAML keys stop at 1,024 characters
+])
+def test_bad_values_are_echoed_as_a_short_prefix(tmp_path: Path, old: str, new: str, field: str) -> None:
+    long = "x" * 20_000
+    text = _problems(_tiny_bank(tmp_path, question=QUESTION.replace(old, new.format(long=long))))
+    assert f"questions/t.yaml: {field}" in text and "xxxxxxxxxx" in text
+    assert len(text.splitlines()[0]) < 200, text[:400]
+
+
+def test_numbers_too_long_to_be_real_are_rejected_fast(tmp_path: Path) -> None:
+    import time
+
+    start = time.perf_counter()
+    sexagesimal = RUBRIC.replace("weight: 1}", "weight: 1" + ":20" * 50_000 + "}")
+    assert "rubrics/q1.yaml: line 5, column 30: a number of 150,001 characters" in _problems(
+        _tiny_bank(tmp_path, rubric=sexagesimal))
+    digits = RUBRIC.replace("version: 1", "version: " + "9" * 5000)
+    assert "rubrics/q1.yaml: line 2, column 10: a number of 5,000 characters" in _problems(
+        _tiny_bank(tmp_path / "b", rubric=digits))
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("2020-13-45", "line 2, column 10: cannot read this value (month must be in 1..12)"),
+    ("!!int zz", "line 2, column 10: cannot read this value (invalid literal for int()"),
+    ("!!float nanx", "line 2, column 10: cannot read this value (could not convert string to float"),
+    ("!!int ''", "line 2, column 10: cannot read this value (string index out of range)"),
+])
+def test_values_yaml_cannot_construct_are_bank_errors(tmp_path: Path, value: str, message: str) -> None:
+    text = _problems(_tiny_bank(tmp_path, rubric=RUBRIC.replace("version: 1", f"version: {value}")))
+    assert f"rubrics/q1.yaml: {message}" in text
+
+
+def test_a_bank_file_over_the_size_cap_is_not_read(tmp_path: Path) -> None:
+    from harness.bank.loader import MAX_FILE_BYTES
+
+    rubric = RUBRIC + "# padding\n" * (MAX_FILE_BYTES // 10)
+    text = _problems(_tiny_bank(tmp_path, rubric=rubric))
+    assert f"rubrics/q1.yaml: larger than {MAX_FILE_BYTES:,} bytes, the most a bank file may hold" in text
+
+
+def test_too_many_questions_and_points_are_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.bank import loader
+
+    points = "".join(f"  - {{id: p{i}, text: 点{i}, weight: 1}}\n" for i in range(loader.MAX_ITEMS + 1))
+    rubric = RUBRIC.replace("  - {id: a, text: 甲, weight: 1}\n", points)
+    assert f"rubrics/q1.yaml: key_points: {loader.MAX_ITEMS + 1} entries, more than the" in _problems(
+        _tiny_bank(tmp_path, rubric=rubric))
+    monkeypatch.setattr(loader, "MAX_QUESTIONS", 1)
+    two = QUESTION + "  - {id: q2, topic: t, difficulty: easy, prompt: {zh: 问题}}\n"
+    assert "questions/t.yaml: questions: 2 entries, more than the 1 allowed" in _problems(
+        _tiny_bank(tmp_path / "b", question=two))

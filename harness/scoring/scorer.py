@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.bank.lookup import find_question
-from harness.encoders import DEFAULT_EMBEDDER, CachingEncoder, get_encoder
+from harness.encoders import DEFAULT_EMBEDDER, ScoringEncoder, get_encoder
 from harness.errors import CalibrationError
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
@@ -49,7 +49,7 @@ class Analysis:
 class Scorer:
     """Scores answers against one bank with one encoder and one calibration."""
 
-    def __init__(self, bank: Bank, encoder: CachingEncoder, calibration: Calibration | None) -> None:
+    def __init__(self, bank: Bank, encoder: ScoringEncoder, calibration: Calibration | None) -> None:
         self.bank = bank
         self.encoder = encoder
         self.calibration = calibration
@@ -57,7 +57,7 @@ class Scorer:
 
     @classmethod
     def load(cls, bank: Bank, *, embedder_name: str = DEFAULT_EMBEDDER, calibration_path: Path | None = None,
-             encoder: CachingEncoder | None = None, results_dir: Path | None = None) -> Scorer:
+             encoder: ScoringEncoder | None = None, results_dir: Path | None = None) -> Scorer:
         """Build the encoder (unless given) and find its calibration.
 
         Raises:
