@@ -1,7 +1,7 @@
 """CachingEncoder: rubric-text vectors kept on disk, keyed by encoder and text.
 
 A rubric is embedded once, not on every run. The cache is a SQLite file in
-`$HARNESS_CACHE` (default `~/.cache/harness`), one row per (encoder config,
+`$HARNESS_CACHE` (default: the per-user cache folder, see `harness.paths`), one row per (encoder config,
 text) hash. Answers are deduplicated within a call but not persisted, so
 memory stays flat however many answers pass through.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,14 +18,7 @@ from typing import Any
 import numpy as np
 
 from harness.encoders.base import AnswerVectors, Encoder, GroupedEncoder, encode_answers
-
-CACHE_ENV = "HARNESS_CACHE"
-
-
-def default_cache_dir() -> Path:
-    """$HARNESS_CACHE, else ~/.cache/harness."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else Path.home() / ".cache" / "harness"
+from harness.paths import default_cache_dir
 
 
 class CachingEncoder:
