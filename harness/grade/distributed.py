@@ -1,0 +1,285 @@
+"""Grading on a Dask cluster: the driver reads, tallies and writes; the workers score.
+
+`harness grade SUBMISSIONS --dask ADDRESS` (the `dask` extra) keeps
+everything but scoring on this machine: the file is read and checked, the
+per-person and per-question tallies kept and the outputs written exactly as
+in a single-process run. What goes to the workers is batches of distinct
+(question, answer) pairs; each comes back as the graded rows the grader
+writes.
+
+`open_dask` connects to a running scheduler (`tcp://host:8786`) or starts a
+`LocalCluster` (`local`, `local:N`), checks that every worker runs this
+harness version, and registers a `dask_worker.ScorerPlugin` carrying the
+bank and the calibration as data, so each worker builds its scorer once and
+keeps it for the run. It yields a `DaskScorer`, which the grader calls in
+place of the in-process scorer: `submit` sends a batch and returns a handle,
+and the grader keeps at most `window` batches in flight, so the driver's
+memory stays flat however large the file. When a worker dies the scheduler
+re-runs its batches elsewhere (a `LocalCluster` restarts it too), so the
+run ends with the same outputs.
+
+`distributed` is imported only here, inside `open_dask`, so the rest of the
+harness never needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness import __version__
+from harness.errors import HarnessError
+from harness.types import Bank, Score
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from harness.grade.tally import Graded
+    from harness.scoring.calibration import Calibration
+
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
+WORKERS_TIMEOUT = 30.0  # seconds for a first worker to join a scheduler that has none
+POLL_SECONDS = 5.0  # how often a wait for a batch checks that workers remain
+LOST_TIMEOUT = 120.0  # seconds without any worker before a running grade gives up
+IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: one running, one ready to start
+INSTALL_HINT = "pip install 'interview-harness[dask]'"
+_REMOTE = re.compile(r"^(?:(tcp|tls)://)?([\w.\-\[\]:]+):(\d{1,5})$")
+_LOCAL = re.compile(r"^local(?::(\d+))?$")
+
+
+class DaskError(HarnessError):
+    """Dask missing, a scheduler that cannot be reached, or workers unfit for the run."""
+
+
+@dataclass(frozen=True)
+class DaskAddress:
+    """Where to grade: a scheduler's address, or `workers` local worker processes (scheduler None)."""
+
+    scheduler: str | None
+    workers: int = 0
+
+    def __str__(self) -> str:
+        return self.scheduler or f"local:{self.workers}"
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """What a worker needs to build the scorer, sent as data: no bank files on the workers."""
+
+    bank: Bank
+    embedder: str
+    calibration: Calibration
+    harness_version: str = __version__
+
+
+def parse_address(text: str) -> DaskAddress:
+    """`tcp://host:8786` (or `host:8786`), `local` (one worker per core) or `local:N`.
+
+    Raises:
+        DaskError: anything else, with the accepted forms.
+    """
+    value = text.strip()
+    local = _LOCAL.match(value)
+    if local:
+        workers = int(local.group(1)) if local.group(1) else (os.cpu_count() or 1)
+        if workers < 1:
+            raise DaskError(f"--dask {text!r}: local:N needs at least 1 worker")
+        return DaskAddress(None, workers)
+    remote = _REMOTE.match(value)
+    if remote and 0 < int(remote.group(3)) < 65536:
+        return DaskAddress(f"{remote.group(1) or 'tcp'}://{remote.group(2)}:{remote.group(3)}")
+    raise DaskError(f"--dask {text!r}: give a scheduler address (tcp://HOST:8786, as `dask scheduler` "
+                    "prints), `local` (a worker per core on this machine) or `local:N` (N workers)")
+
+
+class Pending:
+    """One batch on the cluster; `result()` waits for its graded rows."""
+
+    def __init__(self, future: Future[Any], client: Client) -> None:
+        self._future, self._client = future, client
+
+    def result(self) -> list[Graded]:
+        """The batch's graded rows, in the order sent.
+
+        Raises:
+            DaskError: the batch killed worker after worker, every worker left, or the
+                scheduler was lost.
+            HarnessError: the worker's scorer refused the batch (e.g. could not load).
+        """
+        rows: list[Graded] = _wait(self._future, self._client)
+        return rows
+
+
+class DaskScorer:
+    """The grader's scorer on a Dask cluster: batches go to the workers' `ScorerPlugin`."""
+
+    def __init__(self, client: Client, spec: ScorerSpec, plugin: str, *, workers: int) -> None:
+        self._client, self._spec, self._plugin = client, spec, plugin
+        self.workers = workers
+
+    @property
+    def bank(self) -> Bank:
+        return self._spec.bank
+
+    @property
+    def embedder_id(self) -> str:
+        return self._spec.embedder
+
+    @property
+    def calibration_id(self) -> str:
+        return self._spec.calibration.id or "uncalibrated"
+
+    @property
+    def window(self) -> int:
+        """How many batches may be in flight at once."""
+        return IN_FLIGHT_PER_WORKER * max(self.workers, 1)
+
+    def submit(self, items: Sequence[tuple[str, str]]) -> Pending:
+        """Send one batch of distinct (question id, answer) pairs to be graded."""
+        from harness.grade.dask_worker import grade_batch
+
+        return Pending(self._client.submit(grade_batch, self._plugin, list(items), pure=False), self._client)
+
+    def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]:
+        """Full scores of (question id, answer) pairs, scored on a worker (as `Scorer.score_many`).
+
+        Raises:
+            DaskError: as `Pending.result`.
+        """
+        from harness.grade.dask_worker import score_batch
+
+        future = self._client.submit(score_batch, self._plugin, list(items), pure=False)
+        scores: list[Score] = _wait(future, self._client)
+        return scores
+
+
+@contextmanager
+def open_dask(address: DaskAddress, spec: ScorerSpec, *,
+              connect_timeout: float = CONNECT_TIMEOUT) -> Iterator[DaskScorer]:
+    """Connect (or start a local cluster), check the workers and give them the scorer, for one run.
+
+    Raises:
+        DaskError: Dask not installed; no scheduler at the address within `connect_timeout`;
+            no workers; workers without the harness or with another version.
+        HarnessError: a worker could not build the scorer (e.g. the embedder is missing there).
+    """
+    with _client(address, connect_timeout) as client:
+        workers = _check_workers(client, address)
+        from harness.grade.dask_worker import ScorerPlugin
+
+        name = f"harness-scorer-{uuid.uuid4().hex[:12]}"
+        client.register_plugin(ScorerPlugin(spec), name=name)
+        try:
+            yield DaskScorer(client, spec, name, workers=workers)
+        finally:
+            _quietly_unregister(client, name)
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise DaskError(f"--dask needs Dask's distributed scheduler, which is not installed; run: {INSTALL_HINT}"
+                        ) from exc
+    return distributed
+
+
+@contextmanager
+def _client(address: DaskAddress, timeout: float) -> Iterator[Client]:
+    distributed = _import_distributed()
+    if address.scheduler is None:
+        cluster = distributed.LocalCluster(n_workers=address.workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+        with cluster, distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(address.scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise DaskError(
+            f"cannot reach a Dask scheduler at {address.scheduler} within {timeout:g} s; start one there with "
+            f"`dask scheduler` and workers with `dask worker {address.scheduler}`, or grade on this machine's "
+            "cores with --dask local"
+        ) from exc
+    with client:
+        yield client
+
+
+def _check_workers(client: Client, address: DaskAddress) -> int:
+    """The number of workers, once all of them are known to run this harness version.
+
+    Raises:
+        DaskError: no worker joins, or one lacks the harness or runs another version.
+    """
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except TimeoutError as exc:
+        raise DaskError(f"no Dask worker joined the scheduler at {address} within {WORKERS_TIMEOUT:g} s; "
+                        f"start them with `dask worker {address}` on each machine") from exc
+
+    def harness_version() -> str | None:  # a local function: sent by value, so it runs without the harness
+        try:
+            import harness
+        except ImportError:
+            return None
+        return str(harness.__version__)
+
+    versions: dict[str, str | None] = client.run(harness_version)
+    missing = sorted(w for w, v in versions.items() if v is None)
+    if missing:
+        raise DaskError(f"{_workers(missing)} cannot import the harness; install it there ({INSTALL_HINT}, "
+                        f"version {__version__}) and start the workers again")
+    other = sorted(w for w, v in versions.items() if v != __version__)
+    if other:
+        raise DaskError(f"{_workers(other)} run(s) harness {versions[other[0]]}, this machine {__version__}; "
+                        "install the same version on every worker so the scores agree")
+    return len(versions)
+
+
+def _workers(addresses: list[str]) -> str:
+    more = f" and {len(addresses) - 1} more" if len(addresses) > 1 else ""
+    return f"the Dask worker at {addresses[0]}{more}"
+
+
+def _wait(future: Future[Any], client: Client) -> Any:
+    """The future's result, turning Dask's failures into one plain message each.
+
+    Raises:
+        DaskError: as `Pending.result`.
+    """
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+
+    alone_since: float | None = None
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except KilledWorker as exc:
+            raise DaskError("a batch of answers was running on each of several Dask workers as they died "
+                            f"({exc}); check the workers' memory and logs") from exc
+        except FutureCancelledError as exc:
+            raise DaskError(f"the Dask scheduler dropped a batch ({exc}); is it still running?") from exc
+        except (TimeoutError, asyncio.TimeoutError):
+            if future.done():  # type: ignore[no-untyped-call]
+                raise  # the batch itself raised it
+        if client.scheduler_info().get("workers"):
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since > LOST_TIMEOUT:
+            raise DaskError(f"every Dask worker has left for {LOST_TIMEOUT:g} s; start workers again and grade again")
+
+
+def _quietly_unregister(client: Client, name: str) -> None:
+    try:
+        client.unregister_worker_plugin(name)  # type: ignore[no-untyped-call]
+    except Exception:  # noqa: BLE001 - the cluster may be gone already; the run's outcome stands
+        logging.getLogger(__name__).debug("could not unregister %s", name, exc_info=True)
