@@ -104,7 +104,7 @@ def _open(path: Path, raw: IO[bytes]) -> Any:
     except ImportError as exc:
         raise InputFileError(f"{path}: reading Parquet needs pyarrow; run: {INSTALL_HINT}") from exc
     try:
-        return pq.ParquetFile(raw)
+        return pq.ParquetFile(raw, pre_buffer=False)  # row group by row group, so tell() shows progress
     except (pa.ArrowException, OSError) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({str(exc)[:160]}); save the table "
                              "again with pandas' to_parquet, or as CSV") from exc

@@ -1,0 +1,134 @@
+"""Grading on Dask, before any grading: addresses, a missing extra, unfit workers, no scheduler."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import __version__
+from harness.grade import distributed as dd
+from harness.grade.distributed import DaskAddress, DaskError, ScorerSpec, open_dask, parse_address
+from harness.types import Bank
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("tcp://10.0.0.5:8786", DaskAddress("tcp://10.0.0.5:8786")),
+    ("  tcp://sched.example.org:8786 ", DaskAddress("tcp://sched.example.org:8786")),
+    ("sched:8786", DaskAddress("tcp://sched:8786")),
+    ("tls://sched:8786", DaskAddress("tls://sched:8786")),
+    ("local:3", DaskAddress(None, 3)),
+])
+def test_addresses(text: str, expected: DaskAddress) -> None:
+    assert parse_address(text) == expected
+
+
+def test_local_means_a_worker_per_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dd.os, "cpu_count", lambda: 6)
+    assert parse_address("local") == DaskAddress(None, 6)
+    assert str(parse_address("local")) == "local:6"
+
+
+@pytest.mark.parametrize("text", ["", "local:0", "local:x", "http://sched:8786", "sched", "tcp://sched:99999",
+                                  "tcp://sched:8786/path"])
+def test_bad_addresses_say_what_is_accepted(text: str) -> None:
+    with pytest.raises(DaskError) as exc:
+        parse_address(text)
+    assert f"--dask {text!r}" in str(exc.value)
+    assert "tcp://HOST:8786" in str(exc.value) or "at least 1 worker" in str(exc.value)
+
+
+def _spec() -> ScorerSpec:
+    return ScorerSpec(Bank(Path("."), {}, {}, "0"), "use-multilingual", None)  # type: ignore[arg-type]
+
+
+def test_without_the_extra_it_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    with pytest.raises(DaskError) as exc, open_dask(DaskAddress("tcp://127.0.0.1:8786"), _spec()):
+        pass
+    assert str(exc.value) == ("--dask needs Dask's distributed scheduler, which is not installed; "
+                              "run: pip install 'interview-harness[dask]'")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_fails_within_seconds() -> None:
+    address = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    start = time.monotonic()
+    with pytest.raises(DaskError) as exc, open_dask(parse_address(address), _spec(), connect_timeout=2):
+        pass
+    assert time.monotonic() - start < 8
+    assert str(exc.value).startswith(f"cannot reach a Dask scheduler at {address} within 2 s; start one there "
+                                     f"with `dask scheduler` and workers with `dask worker {address}`")
+
+
+class FakeClient:
+    """What `_check_workers` asks of a Client: waiting for workers, running a probe on each."""
+
+    def __init__(self, versions: dict[str, str | None], *, joined: bool = True) -> None:
+        self.versions, self.joined = versions, joined
+        self.probe_result: Any = None
+
+    def wait_for_workers(self, n: int, timeout: float | None = None) -> None:
+        if not self.joined:
+            raise TimeoutError
+
+    def run(self, function: Any) -> dict[str, str | None]:
+        self.probe_result = function()  # the probe itself runs here, in a process with the harness
+        return self.versions
+
+
+def test_workers_of_this_version_pass() -> None:
+    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": __version__})
+    assert dd._check_workers(client, DaskAddress("tcp://s:8786")) == 2  # type: ignore[arg-type]
+    assert client.probe_result == __version__
+
+
+def test_workers_without_the_harness_are_named() -> None:
+    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": None, "tcp://c:1": None})
+    with pytest.raises(DaskError) as exc:
+        dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
+    assert str(exc.value) == (
+        "the Dask worker at tcp://b:1 and 1 more cannot import the harness; install it there "
+        f"(pip install 'interview-harness[dask]', version {__version__}) and start the workers again")
+
+
+def test_workers_of_another_version_are_named() -> None:
+    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": "0.0.1"})
+    with pytest.raises(DaskError) as exc:
+        dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
+    assert str(exc.value) == (f"the Dask worker at tcp://b:1 run(s) harness 0.0.1, this machine {__version__}; "
+                              "install the same version on every worker so the scores agree")
+
+
+def test_a_scheduler_without_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(DaskError) as exc:
+        dd._check_workers(FakeClient({}, joined=False), DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
+    assert str(exc.value) == ("no Dask worker joined the scheduler at tcp://s:8786 within 30 s; "
+                              "start them with `dask worker tcp://s:8786` on each machine")
+
+
+def test_the_version_probe_runs_where_the_harness_is_missing() -> None:
+    """The probe is sent by value: a worker without the harness can run it, and it says so."""
+    import subprocess
+
+    import cloudpickle
+
+    captured: list[Any] = []
+    client = FakeClient({"tcp://a:1": __version__})
+    client.run = lambda function: captured.append(function) or {"tcp://a:1": __version__}  # type: ignore[method-assign]
+    dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
+    worker = ("import sys, cloudpickle; sys.modules['harness'] = None; "  # as on a worker without the harness
+              "print(cloudpickle.loads(sys.stdin.buffer.read())())")
+    done = subprocess.run([sys.executable, "-c", worker], input=cloudpickle.dumps(captured[0]),
+                          capture_output=True, check=True)
+    assert done.stdout.decode().strip() == "None"
