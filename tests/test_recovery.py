@@ -203,7 +203,7 @@ def test_when_no_folder_takes_it_the_line_is_handed_back_to_print(tmp_path: Path
 def _read_only(monkeypatch: pytest.MonkeyPatch, path: Path) -> tuple[sqlite3.Connection, FakeScorer,
                                                                      Callable[[], None]]:
     read_only_connect(monkeypatch)
-    return store.connect(path, write=False), FakeScorer(), monkeypatch.undo
+    return store.connect(path), FakeScorer(), monkeypatch.undo
 
 
 def _locked(monkeypatch: pytest.MonkeyPatch, path: Path) -> tuple[sqlite3.Connection, FakeScorer,
@@ -350,7 +350,7 @@ def test_a_history_still_read_only_keeps_the_file_for_next_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     history, path = keep_two(tmp_path)
     read_only_connect(monkeypatch)
-    conn = store.connect(history, write=False)
+    conn = store.connect(history)
     done = recovery.import_pending(conn)
     conn.close()
     assert done.stored == 0 and len(done.messages) == 1
@@ -523,3 +523,13 @@ def test_a_real_run_imports_a_named_recovery_file(tmp_path: Path) -> None:
     again = harness(*args, env=env)
     assert again.stdout.startswith(f"{named}: its answers are already in the history.\n")
     assert "alice: 3 attempts" in again.stdout and named.exists()
+
+
+def test_a_read_only_history_can_still_be_read_but_not_rescored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    path = history_file(tmp_path)
+    read_only_connect(monkeypatch)
+    code, out, err = run_cli("history", "--results", str(path.parent), "--user", "alice")
+    assert (code, err) == (0, "") and "alice: 1 attempts" in out
+    code, out, err = run_cli("rescore", "--bank", str(BANK_DIR), "--results", str(path.parent), "--user", "alice")
+    assert code == 1 and err.startswith(f"Error: {path}: the history database is read-only")

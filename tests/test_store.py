@@ -135,9 +135,9 @@ def test_damaged_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     garbage = b"this is not a database" * 100
     path.write_bytes(garbage)
-    for write in (True, False):
+    for writable in (True, False):
         with pytest.raises(StoreError) as exc:
-            store.connect(path, write=write)
+            store.connect(path, writable=writable)
         assert str(exc.value) == (
             f"{path}: the history database is damaged or not a SQLite file (file is not a database). Nothing "
             "was changed; move the file aside (e.g. rename it to history.sqlite.damaged) or restore a backup, "
@@ -172,10 +172,10 @@ def test_foreign_database_is_refused_before_anything_writes_to_it(tmp_path: Path
     raw.commit()
     raw.close()
     before = path.read_bytes()
-    for write in (True, False):
+    for writable in (True, False):
         with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: this SQLite file is not a harness history "
                                              r"\(it has tables .*\); nothing was changed. Use another --results"):
-            store.connect(path, write=write)
+            store.connect(path, writable=writable)
     assert path.read_bytes() == before  # not switched to WAL, no migrations table added
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite"]
 
@@ -216,11 +216,11 @@ def test_read_only_history_is_refused_for_writing_and_read_for_reading(
     before = path.read_bytes()
     read_only_connect(monkeypatch)
     with pytest.raises(StoreError) as exc:
-        store.connect(path)
+        store.connect(path, writable=True)
     assert str(exc.value) == (
         f"{path}: the history database is read-only, so nothing can be saved to it. Make the file and its "
         f"folder writable (e.g. chmod u+w {path} {path.parent}), or use another --results folder")
-    conn = store.connect(path, write=False)
+    conn = store.connect(path)
     assert [a.score for a in store.attempts(conn)] == [40.0]
     with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: the history database is read-only"):
         store.record(conn, [(attempt(), make_score("clip-idea", 1))])
@@ -234,8 +234,8 @@ def test_chmod_read_only_history_is_refused_by_name(tmp_path: Path) -> None:
     path = history_file(tmp_path)
     path.chmod(0o444)
     with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: the history database is read-only.*chmod u\\+w"):
-        store.connect(path)
-    conn = store.connect(path, write=False)
+        store.connect(path, writable=True)
+    conn = store.connect(path)
     assert len(store.attempts(conn)) == 1
     conn.close()
 
@@ -247,11 +247,11 @@ def test_locked_history_is_named_with_the_fix(tmp_path: Path, monkeypatch: pytes
     other.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(StoreError) as exc:
-            store.connect(path)
+            store.connect(path, writable=True)
         assert str(exc.value) == (
             f"{path}: the history database is locked by another program (waited 0.2 s). Close the other program "
             "(another harness session, or a database browser) and try again")
-        reader = store.connect(path, write=False)  # WAL: reading goes on while another writes
+        reader = store.connect(path)  # WAL: reading goes on while another writes
         assert len(store.attempts(reader)) == 1
         with pytest.raises(StoreError, match="locked by another program"):
             store.record(reader, [(attempt(), make_score("clip-idea", 1))])

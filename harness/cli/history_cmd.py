@@ -51,7 +51,7 @@ def history(user: str | None, topics: tuple[str, ...], question_id: str | None, 
 
     user = user or default_user()
     path = store.db_path(results_dir or default_results_dir())
-    with closing(store.connect(path, write=recovered is not None)) as conn:
+    with closing(store.connect(path, writable=recovered is not None)) as conn:
         imported = recovery.import_file(conn, recovered) if recovered else recovery.Imported()
         imported += recovery.import_pending(conn)
         found = load_history(conn, user=user, topics=topics, question_id=question_id)
@@ -148,7 +148,7 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     results = results_dir or default_results_dir()
     bank = load_bank(bank_dir)
     console = make_console()
-    with closing(store.connect(store.db_path(results))) as conn:
+    with closing(store.connect(store.db_path(results), writable=True)) as conn:
         done = rescore_attempts(
             conn, bank, load=lambda: Scorer.load(bank, embedder_name=embedder_name, results_dir=results),
             user=None if all_users else (user or default_user()), force=force, status=console.status)

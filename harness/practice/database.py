@@ -58,13 +58,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path | str, *, write: bool = True) -> sqlite3.Connection:
+def connect(path: Path | str, *, writable: bool = False) -> sqlite3.Connection:
     """Open (creating or upgrading if needed) a history database; `":memory:"` works.
 
     A file that is damaged, not a harness history or of a newer schema is
-    refused before anything writes to it. With `write` (the default) a
-    history that cannot be written now (read-only, locked) is refused too, so
-    `answer` stops before a question is asked rather than after an answer.
+    refused before anything writes to it. With `writable`, a history that
+    cannot be written now (read-only, locked) is refused too, so `answer`
+    stops before a question is asked rather than after an answer; without
+    it, a read-only history can still be read.
 
     Raises:
         StoreError: naming the file, what is wrong (damaged, not a history,
@@ -91,7 +92,7 @@ def connect(path: Path | str, *, write: bool = True) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         migrate(conn, where=where)
-        if write:
+        if writable:
             _check_writable(conn)
     except sqlite3.Error as exc:
         conn.close()

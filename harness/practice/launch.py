@@ -76,7 +76,7 @@ def open_practice(
     """
     bank = load_bank(bank_dir)
     pool = select_questions(bank, topics=topics, question_ids=question_ids)
-    conn = store.connect(store.db_path(results_dir))
+    conn = store.connect(store.db_path(results_dir), writable=True)
     try:
         loader = BackgroundScorer(partial(load_scorer, bank, embedder_name=embedder_name, results_dir=results_dir),
                                   start=False)
