@@ -76,7 +76,7 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
             _interactive(practice)
         else:
             _piped(practice, as_json=as_json)
-        _fail_if_kept(practice.session)
+        practice.session.raise_if_kept()
 
 
 def _interactive(practice: Practice) -> None:
@@ -209,15 +209,6 @@ def _piped(practice: Practice, *, as_json: bool) -> None:
             click.echo(result.kept.message(), err=True)
     if not as_json:
         _goodbye(console, practice.session)
-
-
-def _fail_if_kept(session: Session) -> None:
-    """Exit 1 when some answers went to a recovery file instead of the history."""
-    from harness.errors import StoreError
-    from harness.practice.recovery import summary
-
-    if session.kept:
-        raise StoreError(summary(session.kept))
 
 
 def _question_panel(pick: Pick) -> RenderableType:

@@ -125,8 +125,11 @@ def recovery_folders(history: Path | None) -> tuple[Path, ...]:
 
     user = str(os.getuid()) if sys.platform != "win32" else os.environ.get("USERNAME", "user")
     beside = (history.parent,) if history is not None else ()
-    return (*beside, platformdirs.user_state_path(APP) / "recovered",
-            Path(tempfile.gettempdir()) / f"harness-recovered-{user}")
+    try:
+        temp: tuple[Path, ...] = (Path(tempfile.gettempdir()) / f"harness-recovered-{user}",)
+    except OSError:  # no usable temp folder at all
+        temp = ()
+    return (*beside, platformdirs.user_state_path(APP) / "recovered", *temp)
 
 
 def _key(history: Path | None) -> str:
@@ -181,8 +184,11 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _ours(path: Path) -> bool:
-    """True unless another user owns `path` (a shared temp folder could hold a planted one)."""
-    return sys.platform == "win32" or path.stat().st_uid == os.getuid()
+    """True if `path` exists and no other user owns it (a shared temp folder could hold a planted one)."""
+    try:
+        return sys.platform == "win32" or path.stat().st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from harness.errors import HarnessError, StoreError
 from harness.practice import scheduler, store
-from harness.practice.recovery import Kept, Recovery
+from harness.practice.recovery import Kept, Recovery, summary
 from harness.types import Bank, Question, Score
 
 NOW_ENV = "HARNESS_NOW"
@@ -313,6 +313,16 @@ class Session:
             return Feedback(None, question, score, compare(score, earlier), reference, kept)
         self.answered.append(attempt_id)
         return Feedback(attempt_id, question, score, compare(score, earlier), reference)
+
+    def raise_if_kept(self) -> None:
+        """End a run in which some answers went to a recovery file: the exit code must say so.
+
+        Raises:
+            StoreError: saying how many answers were kept aside, and where.
+
+        """
+        if self.kept:
+            raise StoreError(summary(self.kept))
 
 
 def compare(score: Score, earlier: Sequence[store.StoredAttempt] | None) -> Comparison:
