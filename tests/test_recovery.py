@@ -533,3 +533,36 @@ def test_a_read_only_history_can_still_be_read_but_not_rescored(
     assert (code, err) == (0, "") and "alice: 1 attempts" in out
     code, out, err = run_cli("rescore", "--bank", str(BANK_DIR), "--results", str(path.parent), "--user", "alice")
     assert code == 1 and err.startswith(f"Error: {path}: the history database is read-only")
+
+
+@pytest.mark.slow
+def test_a_real_terminal_session_keeps_an_answer_while_another_program_holds_the_lock(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    history = history_file(tmp_path)
+    env = {**os.environ, "HARNESS_USER": "alice", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1",
+           "XDG_STATE_HOME": str(tmp_path / "state"), "TMPDIR": str(tmp_path / "tmp")}
+    child = pexpect.spawn(sys.executable, ["-m", "harness", "answer", "--bank", str(BANK_DIR), "--results",
+                                           str(history.parent), "--question", "clip-idea"],
+                          env=env, cwd=str(REPO), encoding="utf-8", dimensions=(50, 200), timeout=120)
+    child.expect("›")  # the history is open: now another program takes the write lock
+    holder = sqlite3.connect(history, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        child.send("CLIP 用对比学习把图像和文本映射到同一个嵌入空间。\x1b\r")
+        child.expect(r"Score \S*\d+")
+        child.expect(r"Not saved to the history: .*locked by another program")
+        child.expect(r"are kept in (\S+\.jsonl);")
+        kept = Path(child.match.group(1))
+        child.expect(pexpect.EOF)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    child.close()
+    assert child.exitstatus == 1
+    assert "Error: 1 answer was not saved to the history" in child.before.replace("\r\n", "")
+    assert kept.parent == history.parent
+    conn = store.connect(history)
+    assert recovery.import_pending(conn).stored == 1
+    answers = sorted(a.answer for a in store.attempts(conn))
+    assert answers == ["CLIP 用对比学习把图像和文本映射到同一个嵌入空间。", "first"]
+    conn.close()
