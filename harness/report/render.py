@@ -18,7 +18,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime
 from html import escape
 
@@ -31,7 +31,8 @@ from harness.report.candidate import CandidateReport
 from harness.report.charts import score_color
 from harness.report.cohort import CohortReport
 from harness.report.labels import labels
-from harness.report.layout import Cell, Document, Section, layout
+from harness.report.document import Cell, Document, Section
+from harness.report.layout import layout
 
 FORMATS = ("md", "html", "csv")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -198,7 +199,7 @@ def csv_safe(value: object) -> object:
 
 def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:
     """The report's tables by section name; the first, `summary`, holds its single values."""
-    values = {f.name: getattr(report, f.name) for f in fields(report)}
+    values = {f.name: getattr(report, f.name) for f in fields(report) if f.name != "run"}
     summary = pd.DataFrame([{k: v for k, v in values.items() if not isinstance(v, pd.DataFrame)}])
     if isinstance(report, CandidateReport):
         return {
@@ -208,6 +209,10 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
             "next_questions": report.next_questions,
             "progress": report.progress,
         }
+    run = report.run
+    if run is not None:
+        facts = {f"run_{k}": v for k, v in asdict(run).items() if k != "problems"}
+        summary = summary.assign(**{k: [v] for k, v in facts.items()})
     wide = report.person_topic.set_index("person")
     people = wide["overall"].rename("mean").reset_index()
     long = wide.drop(columns="overall").stack().rename("mean").rename_axis(["person", "topic"]).reset_index()
@@ -221,6 +226,7 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
         "missed_points": report.missed_points,
         "misconceptions": report.misconceptions,
         "attention": report.attention,
+        "problems": pd.DataFrame({"problem": list(run.problems if run else ())}),
     }
 
 
