@@ -22,9 +22,9 @@ from report_fixtures import (
 
 from harness.cli import main
 from harness.errors import InputFileError
+from harness.grade.schema import SCORES, ScoreRow, read_scores
 from harness.practice.scheduler import Review, plan
 from harness.report.candidate import candidate_report
-from harness.grade.schema import SCORES, ScoreRow, read_scores
 from harness.report.cohort import CohortReport, cohort_report, tally_scores
 
 BANK = tiny_bank()

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from report_fixtures import INJECTION, NOW, attempts_frame, report_of, tiny_bank
 
+from harness.grade.schema import ScoreRow
 from harness.report.candidate import candidate_report
 from harness.report.charts import score_color
-from harness.grade.schema import ScoreRow
 from harness.report.cohort import CohortReport
 from harness.report.render import render
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.errors import InputFileError
-from harness.files.csvread import detect_format, iter_rows, read_header
+from harness.files.csvread import CsvFormat, detect_format, iter_rows, read_header
 from harness.files.write import SafeCsvWriter, safe_cell
 from harness.types import Bank, KeyPoint
 
@@ -265,50 +265,80 @@ def read_scores(path: Path) -> ScoresFile:
     present = [c for c in SCORES.columns if c.name in by_key]
     known = {by_key[c.name] for c in present}
     carried = tuple(h for h in header if h not in known)
-    data: dict[str, list[Any]] = {name: [] for name in ("row", *(c.name for c in present), *carried)}
+    names = [by_key[c.name] for c in present] + list(carried)
+    lines, raw, skipped = _raw_columns(path, fmt, names, student=by_key["student_id"],
+                                       question=by_key["question_id"], score=by_key["score"])
+    columns: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
+    for c, values in zip(present, raw, strict=False):
+        columns[c.name] = _convert(values, c, path, lines)
+    for c in SCORES.columns:
+        if c.name not in columns:
+            default = next(f.default for f in fields(ScoreRow) if f.name == c.name)
+            columns[c.name] = pd.Series([default] * len(lines), dtype="float64" if c.kind == "number" else object)
+    for name, values in zip(carried, raw[len(present):], strict=True):
+        columns[name] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame({name: columns[name] for name in ("row", *SCORES.names, *carried)})
+    absent = tuple(c.name for c in SCORES.columns if c.name not in by_key)
+    return ScoresFile(path, frame, absent, carried, skipped)
+
+
+def _raw_columns(path: Path, fmt: CsvFormat, names: list[str], *, student: str, question: str,
+                 score: str) -> tuple[list[int], list[list[str]], int]:
+    """Line numbers and the cells of each named column, of the rows with a score; and the rows without.
+
+    Raises:
+        InputFileError: a (student, question) pair repeats.
+
+    """
+    lines: list[int] = []
+    raw: list[list[str]] = [[] for _ in names]
     seen: dict[tuple[str, str], int] = {}
     skipped = 0
     for line, cells in iter_rows(path, fmt):
-        if not cells[by_key["score"]].strip():
+        if not cells[score].strip():
             skipped += 1
             continue
-        pair = (cells[by_key["student_id"]].strip(), cells[by_key["question_id"]].strip())
+        pair = (cells[student].strip(), cells[question].strip())
         if pair in seen:
             raise InputFileError(
                 f"{path}: row {line}: student {pair[0]!r} answered {pair[1]} already in row {seen[pair]}; "
                 "a scores.csv holds one row per answer (report each run on its own)"
             )
         seen[pair] = line
-        data["row"].append(line)
-        for c in present:
-            data[c.name].append(_parse(cells[by_key[c.name]], c, path, line))
-        for name in carried:
-            data[name].append(cells[name])
-    frame = pd.DataFrame(data)
-    for c in SCORES.columns:
-        if c.name not in data:
-            default = next(f.default for f in fields(ScoreRow) if f.name == c.name)
-            frame[c.name] = [default] * len(frame)
-    frame = frame[["row", *SCORES.names, *carried]]
-    absent = tuple(c.name for c in SCORES.columns if c.name not in by_key)
-    return ScoresFile(path, frame, absent, carried, skipped)
+        lines.append(line)
+        for values, name in zip(raw, names, strict=True):
+            values.append(cells[name])
+    return lines, raw, skipped
 
 
 def split_list(text: str) -> tuple[str, ...]:
     """A list cell's items: split on ";", stripped, empty items dropped."""
-    return tuple(i.strip() for i in text.split(";") if i.strip())
+    return tuple(filter(None, map(str.strip, text.split(";")))) if text else ()
 
 
-def _parse(raw: str, column: Column, path: Path, line: int) -> object:
+def _convert(values: list[str], column: Column, path: Path, lines: list[int]) -> pd.Series:
+    """One column's cells as values of its kind.
+
+    Raises:
+        InputFileError: a cell that is not a number (in range), naming its row.
+
+    """
     if column.kind == "list":
-        return split_list(raw)
+        return pd.Series([split_list(v) for v in values], dtype=object)
     if column.kind == "text":
-        return raw.strip()
+        return pd.Series([v.strip() for v in values], dtype=object)
+    out: list[float | int | None] = []
+    for raw, line in zip(values, lines, strict=True):
+        out.append(_number(raw, column, path, line))
+    return pd.Series(out, dtype="float64" if column.kind == "number" else object)
+
+
+def _number(raw: str, column: Column, path: Path, line: int) -> float | int | None:
     text = raw.strip()
     if not text:
         return None
     try:
-        value = float(text) if column.kind == "number" else int(text)
+        value: float | int = float(text) if column.kind == "number" else int(text)
     except ValueError:
         value = math.nan
     ok = isinstance(value, int) or math.isfinite(value)

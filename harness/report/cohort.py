@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,7 +184,7 @@ def attention(stats: CohortStats, *, below: float) -> pd.DataFrame:
     many_flagged = (stats.flagged > 0) & (stats.flagged * 2 >= stats.answered)
     chosen = (overall < below) | (sd_below > 1) | many_blank | many_flagged
     rows = []
-    for i in np.flatnonzero(chosen):
+    for i in map(int, np.flatnonzero(chosen)):
         weakest = stats.weakest_topic(i)
         rows.append((stats.people[i], float(overall[i]), int(stats.answered[i]), weakest,
                      float(stats.topic_means[i, stats.topics.index(weakest)]) if weakest else np.nan,
@@ -201,28 +202,46 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
     Key points and misconceptions are taken by id (`*_ids`); a row without
     ids (a file from before the id columns, or a hand-made frame) has its
     labels looked up in the bank (title, label or id), and a label the bank
-    does not know stands for its own id.
+    does not know stands for its own id. Labels of ids the bank lacks are
+    kept for display.
     """
     ids = _LabelIds(bank)
     tally = CohortTally()
 
-    def col(name: str) -> Sequence[object]:
+    def col(name: str) -> list[Any]:
         return frame[name].tolist() if name in frame.columns else [()] * len(frame)
 
+    qids = [str(q) for q in frame["question_id"].tolist()]
+    labels = list(zip(*(col(n) for n in _LABELS), strict=True))
+    found = [ids.found(qid, names, given)
+             for qid, names, given in zip(qids, labels, zip(*(col(n) for n in _IDS), strict=True), strict=True)]
     graded = []
-    for row in zip(frame["question_id"], frame["topic"], frame["score"], col("flags"), col("covered"),
-                   col("partial"), col("missed"), col("misconceptions"), col("covered_ids"), col("partial_ids"),
-                   col("missed_ids"), col("misconception_ids"), strict=True):
-        qid, topic, score, flags, *labels = row
-        found = [given or ids(str(qid), names) for names, given in zip(labels[:4], labels[4:], strict=True)]
-        for names, given in zip(labels[:4], found, strict=True):
-            if len(names) == len(given):
-                tally.add_labels(str(qid), given, names)
+    for topic, score, flags, (covered, partial, missed, wrong) in zip(col("topic"), col("score"), col("flags"),
+                                                                     found, strict=True):
         blank = BLANK_FLAG in flags
         graded.append(Graded(str(topic), float(score), blank, bool(flags) and not blank,
-                             (*found[0], *found[1], *found[2]), found[2], found[3]))
-    tally.add_many([str(s) for s in frame["student_id"]], [str(q) for q in frame["question_id"]], graded)
+                             (*covered, *partial, *missed), missed, wrong))
+    tally.add_many([str(s) for s in frame["student_id"].tolist()], qids, graded)
+    unknown = {q for q in tally.questions if not ids.knows(q, _counted(tally, q))}
+    for qid, names, given in zip(qids, labels, found, strict=True):
+        if qid in unknown:  # keep the labels the file gives ids the bank lacks, for display
+            for n, g in zip(names, given, strict=True):
+                if len(n) == len(g):
+                    tally.add_labels(qid, g, n)
     return tally
+
+
+_LABELS = ("covered", "partial", "missed", "misconceptions")
+_IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
+
+
+def _counted(tally: CohortTally, question_id: str) -> set[str]:
+    k = tally.questions[question_id]
+    return {*tally.seen[k], *tally.misconceptions[k]}
+
+
+_LABELS = ("covered", "partial", "missed", "misconceptions")
+_IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
 
 
 class _LabelIds:
@@ -231,6 +250,15 @@ class _LabelIds:
     def __init__(self, bank: Bank | None) -> None:
         self.bank = bank
         self.maps: dict[str, dict[str, str]] = {}
+
+    def found(self, question_id: str, labels: Sequence[tuple[str, ...]],
+              given: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+        """The ids of each list: as given, or (none given) looked up from the labels."""
+        return tuple(g if g or not n else self(question_id, n) for n, g in zip(labels, given, strict=True))
+
+    def knows(self, question_id: str, keys: set[str]) -> bool:
+        """True when the bank has every one of these ids of the question."""
+        return keys <= set(self._map(question_id).values())
 
     def __call__(self, question_id: str, labels: Sequence[str]) -> tuple[str, ...]:
         found = self.maps.get(question_id)

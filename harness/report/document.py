@@ -69,4 +69,4 @@ def day(value: datetime | pd.Timestamp | None) -> str:
 
 def stamp(value: datetime | pd.Timestamp) -> str:
     """A time as `YYYY-MM-DD HH:MM`."""
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+    return str(pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"))

@@ -16,6 +16,7 @@ from harness.report.cohort import CohortReport
 from harness.report.cohort_layout import cohort_document
 from harness.report.document import Document, L, Section, day, num, signed, stamp
 
+
 def layout(report: CandidateReport | CohortReport, words: L, *, lang: str) -> Document:
     """The report's document in the language of `words` (see `report_labels.labels`)."""
     if isinstance(report, CandidateReport):

@@ -30,8 +30,8 @@ from harness.files.write import safe_cell
 from harness.report.candidate import CandidateReport
 from harness.report.charts import score_color
 from harness.report.cohort import CohortReport
-from harness.report.labels import labels
 from harness.report.document import Cell, Document, Section
+from harness.report.labels import labels
 from harness.report.layout import layout
 
 FORMATS = ("md", "html", "csv")
