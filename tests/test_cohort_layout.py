@@ -109,3 +109,12 @@ def test_golden_files_exist() -> None:
     assert sorted(p.name for p in Path(GOLDEN).glob("*.md")) == [
         "cohort-bare.en.md", "cohort-run.en.md", "cohort-run.zh.md",
     ]
+
+
+def test_charts_are_drawn_only_when_asked_for() -> None:
+    report = run_report()
+    drawn = layout(report, labels("en"), lang="en")
+    bare = layout(report, labels("en"), lang="en", charts=False)
+    assert [bool(s.chart) for s in drawn.sections][:3] == [True, False, True]  # topics bars, person x topic map
+    assert not any(s.chart for s in bare.sections)
+    assert markdown(drawn) == markdown(bare)

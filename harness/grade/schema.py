@@ -138,6 +138,7 @@ QUESTIONS = _table("questions.csv", QuestionRow)
 # which the grader computes once per distinct (question, answer) and keeps as `result_cells`.
 ANSWER_COLUMNS = ("student_id", "question_id", "answer", "source_row")
 RESULT_COLUMNS = tuple(c for c in SCORES.columns if c.name not in ANSWER_COLUMNS)
+_DEFAULTS = {f.name: f.default for f in fields(ScoreRow) if f.default is not MISSING}
 
 
 def point_label(point: KeyPoint) -> str:
@@ -194,8 +195,7 @@ def result_cells(values: Mapping[str, object]) -> tuple[str, ...]:
         KeyError: a required result column (topic, score) is missing.
 
     """
-    defaults = {f.name: f.default for f in fields(ScoreRow) if f.default is not MISSING}
-    return tuple(cell(values[c.name] if c.name in values else defaults[c.name], c) for c in RESULT_COLUMNS)
+    return tuple(cell(values[c.name] if c.name in values else _DEFAULTS[c.name], c) for c in RESULT_COLUMNS)
 
 
 def score_header(extra_names: Sequence[str]) -> list[str]:
@@ -273,8 +273,8 @@ def read_scores(path: Path) -> ScoresFile:
         columns[c.name] = _convert(values, c, path, lines)
     for c in SCORES.columns:
         if c.name not in columns:
-            default = next(f.default for f in fields(ScoreRow) if f.name == c.name)
-            columns[c.name] = pd.Series([default] * len(lines), dtype="float64" if c.kind == "number" else object)
+            columns[c.name] = pd.Series([_DEFAULTS[c.name]] * len(lines),
+                                        dtype="float64" if c.kind == "number" else object)
     for name, values in zip(carried, raw[len(present):], strict=True):
         columns[name] = pd.Series(values, dtype=object)
     frame = pd.DataFrame({name: columns[name] for name in ("row", *SCORES.names, *carried)})
@@ -324,7 +324,9 @@ def _convert(values: list[str], column: Column, path: Path, lines: list[int]) ->
 
     """
     if column.kind == "list":
-        return pd.Series([split_list(v) for v in values], dtype=object)
+        memo: dict[str, tuple[str, ...]] = {}  # list cells repeat a lot (one result, many answers)
+        return pd.Series([memo[v] if v in memo else memo.setdefault(v, split_list(v)) for v in values],
+                         dtype=object)
     if column.kind == "text":
         return pd.Series([v.strip() for v in values], dtype=object)
     out: list[float | int | None] = []

@@ -212,22 +212,24 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
         return frame[name].tolist() if name in frame.columns else [()] * len(frame)
 
     qids = [str(q) for q in frame["question_id"].tolist()]
-    labels = list(zip(*(col(n) for n in _LABELS), strict=True))
-    found = [ids.found(qid, names, given)
-             for qid, names, given in zip(qids, labels, zip(*(col(n) for n in _IDS), strict=True), strict=True)]
+    labels = [col(n) for n in _LABELS]
+    found = [col(n) for n in _IDS]
+    for k in range(len(_IDS)):
+        if any(n and not g for n, g in zip(labels[k], found[k], strict=True)):
+            found[k] = [g if g or not n else ids(q, n) for q, n, g in zip(qids, labels[k], found[k], strict=True)]
     graded = []
-    for topic, score, flags, (covered, partial, missed, wrong) in zip(col("topic"), col("score"), col("flags"),
-                                                                     found, strict=True):
+    for topic, score, flags, covered, partial, missed, wrong in zip(col("topic"), col("score"), col("flags"),
+                                                                   *found, strict=True):
         blank = BLANK_FLAG in flags
         graded.append(Graded(str(topic), float(score), blank, bool(flags) and not blank,
                              (*covered, *partial, *missed), missed, wrong))
     tally.add_many([str(s) for s in frame["student_id"].tolist()], qids, graded)
     unknown = {q for q in tally.questions if not ids.knows(q, _counted(tally, q))}
-    for qid, names, given in zip(qids, labels, found, strict=True):
+    for i, qid in enumerate(qids):
         if qid in unknown:  # keep the labels the file gives ids the bank lacks, for display
-            for n, g in zip(names, given, strict=True):
-                if len(n) == len(g):
-                    tally.add_labels(qid, g, n)
+            for names, given in zip(labels, found, strict=True):
+                if len(names[i]) == len(given[i]):
+                    tally.add_labels(qid, given[i], names[i])
     return tally
 
 
@@ -240,10 +242,6 @@ def _counted(tally: CohortTally, question_id: str) -> set[str]:
     return {*tally.seen[k], *tally.misconceptions[k]}
 
 
-_LABELS = ("covered", "partial", "missed", "misconceptions")
-_IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
-
-
 class _LabelIds:
     """Label -> id, per question, from the bank's key points and misconceptions."""
 
@@ -251,16 +249,12 @@ class _LabelIds:
         self.bank = bank
         self.maps: dict[str, dict[str, str]] = {}
 
-    def found(self, question_id: str, labels: Sequence[tuple[str, ...]],
-              given: Sequence[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
-        """The ids of each list: as given, or (none given) looked up from the labels."""
-        return tuple(g if g or not n else self(question_id, n) for n, g in zip(labels, given, strict=True))
-
     def knows(self, question_id: str, keys: set[str]) -> bool:
         """True when the bank has every one of these ids of the question."""
         return keys <= set(self._map(question_id).values())
 
     def __call__(self, question_id: str, labels: Sequence[str]) -> tuple[str, ...]:
+        """The ids of these labels of the question (a label the bank lacks stands for itself)."""
         found = self.maps.get(question_id)
         if found is None:
             found = self.maps[question_id] = self._map(question_id)

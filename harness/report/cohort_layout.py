@@ -21,8 +21,8 @@ from harness.report.document import Document, L, Section, num, stamp
 PROBLEMS_SHOWN = 50
 
 
-def cohort_document(r: CohortReport, w: L, lang: str) -> Document:
-    """The cohort report's document in the language of `w` (see `labels.labels`)."""
+def cohort_document(r: CohortReport, w: L, lang: str, *, charts: bool = True) -> Document:
+    """The cohort report's document in the language of `w` (see `labels.labels`); `charts=False` draws none."""
     lines = [*_run_lines(r, w),
              w["k_summary"].format(people=r.people, answers=r.answers, questions=r.questions, mean=num(r.mean))]
     if r.skipped_rows:
@@ -35,9 +35,9 @@ def cohort_document(r: CohortReport, w: L, lang: str) -> Document:
         (w["attention_card"], str(len(r.attention))),
     )
     sections = (
-        _cohort_topics(r, w),
+        _cohort_topics(r, w, charts),
         _cohort_attention(r, w),
-        _cohort_grid(r, w),
+        _cohort_grid(r, w, charts),
         _question_section(r.hardest, w, w["hardest_head"], "", w["none"]),
         _question_section(
             r.negative, w, w["negative_head"], w["negative_note"] if len(r.negative) else "", w["no_negative"]
@@ -71,7 +71,7 @@ def _problems(r: CohortReport, w: L) -> tuple[Section, ...]:
                     note=w["problems_more"].format(n=more) if more else ""),)
 
 
-def _cohort_topics(r: CohortReport, w: L) -> Section:
+def _cohort_topics(r: CohortReport, w: L, charts: bool) -> Section:
     bars = [
         Bar(
             str(t.topic),
@@ -102,7 +102,7 @@ def _cohort_topics(r: CohortReport, w: L) -> Section:
         note=w["spread_head"],
         numeric=frozenset({0, 2, 3, 4, 5, 6, 7}),
         score=frozenset({2}),
-        chart=bar_chart(bars, title=w["bar_chart"]) if bars else "",
+        chart=bar_chart(bars, title=w["bar_chart"]) if bars and charts else "",
         empty=w["no_data"],
     )
 
@@ -143,11 +143,11 @@ def _cohort_attention(r: CohortReport, w: L) -> Section:
     )
 
 
-def _cohort_grid(r: CohortReport, w: L) -> Section:
+def _cohort_grid(r: CohortReport, w: L, charts: bool) -> Section:
     topics = [str(c) for c in r.person_topic.columns[1:-1]]
     people = [str(p) for p in r.person_topic["person"]]
     values = r.person_topic[topics].to_numpy(float).tolist()
-    chart = heatmap(people, topics, values, title=w["heatmap"]) if people else ""
+    chart = heatmap(people, topics, values, title=w["heatmap"]) if people and charts else ""
     rows = tuple(
         (person, *(num(v) for v in means), num(overall))
         for person, means, overall in zip(people, values, r.person_topic["overall"].tolist(), strict=True)

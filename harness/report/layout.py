@@ -17,17 +17,17 @@ from harness.report.cohort_layout import cohort_document
 from harness.report.document import Document, L, Section, day, num, signed, stamp
 
 
-def layout(report: CandidateReport | CohortReport, words: L, *, lang: str) -> Document:
-    """The report's document in the language of `words` (see `report_labels.labels`)."""
+def layout(report: CandidateReport | CohortReport, words: L, *, lang: str, charts: bool = True) -> Document:
+    """The report's document in the language of `words` (see `labels.labels`); `charts=False` draws none."""
     if isinstance(report, CandidateReport):
-        return _candidate(report, words, lang)
-    return cohort_document(report, words, lang)
+        return _candidate(report, words, lang, charts)
+    return cohort_document(report, words, lang, charts=charts)
 
 
 # --- candidate ------------------------------------------------------------------
 
 
-def _candidate(r: CandidateReport, w: L, lang: str) -> Document:
+def _candidate(r: CandidateReport, w: L, lang: str, charts: bool) -> Document:
     practised = r.topics[r.topics["attempts"] > 0]
     lines = [
         w["generated"].format(when=stamp(r.generated_at)),
@@ -44,15 +44,15 @@ def _candidate(r: CandidateReport, w: L, lang: str) -> Document:
         (w["weakest_topic"], str(practised["topic"].iloc[0]) if len(practised) else "—"),
     )
     sections = (
-        _candidate_topics(r, w),
+        _candidate_topics(r, w, charts),
         _candidate_points(r, w),
         _candidate_next(r, w),
-        _candidate_progress(r, w),
+        _candidate_progress(r, w, charts),
     )
     return Document(w["candidate_title"].format(user=r.user), tuple(lines), cards, sections, lang)
 
 
-def _candidate_topics(r: CandidateReport, w: L) -> Section:
+def _candidate_topics(r: CandidateReport, w: L, charts: bool) -> Section:
     bars = [
         Bar(str(t.topic), float(t.mean), note="" if t.attempts else w["not_practised"])
         for t in r.topics.itertuples()
@@ -75,7 +75,7 @@ def _candidate_topics(r: CandidateReport, w: L) -> Section:
         rows,
         numeric=frozenset({0, 2, 3, 4, 5}),
         score=frozenset({2}),
-        chart=bar_chart(bars, title=w["bar_chart"]) if bars else "",
+        chart=bar_chart(bars, title=w["bar_chart"]) if bars and charts else "",
         empty=w["no_data"],
     )
 
@@ -139,7 +139,7 @@ def daily_progress(progress: pd.DataFrame, topics: list[str]) -> pd.DataFrame:
     return wide.rename_axis("date").reset_index()
 
 
-def _candidate_progress(r: CandidateReport, w: L) -> Section:
+def _candidate_progress(r: CandidateReport, w: L, charts: bool) -> Section:
     order = [str(t) for t in r.topics["topic"] if t in set(r.progress["topic"])]
     series = [
         Series(
@@ -156,7 +156,7 @@ def _candidate_progress(r: CandidateReport, w: L) -> Section:
     rows = tuple(
         (str(d["date"]), *(num(d[t]) for t in order), num(d["overall"])) for _, d in daily.iterrows()
     )
-    chart = line_chart(series, title=w["line_chart"], empty=w["no_data"])
+    chart = line_chart(series, title=w["line_chart"], empty=w["no_data"]) if charts else ""
     return Section(
         w["progress_head"],
         (w["date"], *order, w["overall"]),

@@ -84,7 +84,7 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
         return csv_text(report)
     if fmt not in FORMATS:
         raise HarnessError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    doc = layout(report, labels(lang), lang=lang)
+    doc = layout(report, labels(lang), lang=lang, charts=fmt == "html")  # Markdown draws no charts
     return html(doc) if fmt == "html" else markdown(doc)
 
 
