@@ -145,3 +145,11 @@ def test_a_bad_whole_number_names_its_row(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as exc:
         read_scores(path)
     assert str(exc.value) == f"{path}: row 2: source_row: 'x' is not a whole number"
+
+
+def test_reading_some_columns_only(tmp_path: Path) -> None:
+    path = write_rows(tmp_path / "scores.csv", SCORES, [ScoreRow("s1", "q", "t", 50.0, missed_ids=("a",),
+                                                                 answer="long answer")])
+    scores = read_scores(path, columns=("missed_ids",))
+    assert list(scores.frame.columns) == ["row", "student_id", "question_id", "topic", "score", "missed_ids"]
+    assert scores.frame["missed_ids"].tolist() == [("a",)] and scores.absent == ()

@@ -20,7 +20,7 @@ existed falls back to its labels (see `report.cohort.tally_scores`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -241,8 +241,11 @@ def header_key(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
-def read_scores(path: Path) -> ScoresFile:
+def read_scores(path: Path, *, columns: Collection[str] | None = None) -> ScoresFile:
     """Read a scores.csv (or the run folder holding one).
+
+    With `columns`, only those (and the required ones) are read; the frame
+    then holds no other columns, carried-through ones included.
 
     Raises:
         InputFileError: unreadable file, not a scores.csv, a bad cell or a
@@ -262,22 +265,23 @@ def read_scores(path: Path) -> ScoresFile:
             f"(it needs {', '.join(c.name for c in SCORES.columns if c.required)}); "
             "give RUN_DIR/scores.csv of a grade run"
         )
-    present = [c for c in SCORES.columns if c.name in by_key]
-    known = {by_key[c.name] for c in present}
-    carried = tuple(h for h in header if h not in known)
+    wanted = SCORES.names if columns is None else {c.name for c in SCORES.columns if c.required} | set(columns)
+    present = [c for c in SCORES.columns if c.name in by_key and c.name in wanted]
+    known = {by_key[c.name] for c in SCORES.columns if c.name in by_key}
+    carried = tuple(h for h in header if h not in known) if columns is None else ()
     names = [by_key[c.name] for c in present] + list(carried)
     lines, raw, skipped = _raw_columns(path, fmt, names, student=by_key["student_id"],
                                        question=by_key["question_id"], score=by_key["score"])
-    columns: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
+    data: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
     for c, values in zip(present, raw, strict=False):
-        columns[c.name] = _convert(values, c, path, lines)
+        data[c.name] = _convert(values, c, path, lines)
     for c in SCORES.columns:
-        if c.name not in columns:
-            columns[c.name] = pd.Series([_DEFAULTS[c.name]] * len(lines),
-                                        dtype="float64" if c.kind == "number" else object)
+        if c.name not in data and c.name in wanted:
+            data[c.name] = pd.Series([_DEFAULTS[c.name]] * len(lines),
+                                     dtype="float64" if c.kind == "number" else object)
     for name, values in zip(carried, raw[len(present):], strict=True):
-        columns[name] = pd.Series(values, dtype=object)
-    frame = pd.DataFrame({name: columns[name] for name in ("row", *SCORES.names, *carried)})
+        data[name] = pd.Series(values, dtype=object)
+    frame = pd.DataFrame({name: data[name] for name in ("row", *SCORES.names, *carried) if name in data})
     absent = tuple(c.name for c in SCORES.columns if c.name not in by_key)
     return ScoresFile(path, frame, absent, carried, skipped)
 

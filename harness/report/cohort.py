@@ -235,6 +235,7 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
 
 _LABELS = ("covered", "partial", "missed", "misconceptions")
 _IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
+COLUMNS_READ = ("flags", *_LABELS, *_IDS)  # the scores.csv columns `tally_scores` uses, beside the required
 
 
 def _counted(tally: CohortTally, question_id: str) -> set[str]:
