@@ -146,7 +146,7 @@ def write_students(path: Path, stats: CohortStats, *, topics: Sequence[str]) -> 
         out.raw_rows([[*STUDENTS.names, *map(safe_cell, topics)]])
         out.raw_rows(
             row_cells(StudentRow(stats.people[i], int(stats.answered[i]), int(stats.blanks[i]),
-                                 float(stats.overall[i]), stats.weakest_topic(i)), STUDENTS)
+                                 float(stats.overall[i]), stats.weakest[i]), STUDENTS)
             + [cell(stats.topic_means[i, j], mean) for j in where]
             for i in stats.first_seen
         )

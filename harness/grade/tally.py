@@ -80,11 +80,7 @@ class CohortStats:
     misconceptions: Mapping[str, Counter[str]]
     labels: Mapping[tuple[str, str], str]
     first_seen: tuple[int, ...]
-
-    def weakest_topic(self, person: int) -> str:
-        """The person's lowest topic mean (ties: the first topic by name); "" if none."""
-        row = self.topic_means[person]
-        return "" if np.all(np.isnan(row)) else self.topics[int(np.nanargmin(row))]
+    weakest: tuple[str, ...]  # each person's lowest topic mean (ties: the first topic by name)
 
 
 class CohortTally:
@@ -173,6 +169,8 @@ class CohortTally:
             topic_means[:, j] = np.where(k > 0, np.nansum(m[:, cols], axis=1) / np.maximum(k, 1), np.nan)
         answers = done.sum(axis=0)
         rank = {x: i for i, x in enumerate(people)}
+        low = np.where(np.isnan(topic_means), np.inf, topic_means).argmin(axis=1) if len(topics) else []
+        weakest = tuple(topics[j] for j in low)  # everyone answered something, so some topic mean
         return CohortStats(
             people=tuple(people), questions=tuple(questions), topics=topics,
             topic_of={x: self.topic_of[x] for x in questions}, scores=m, topic_means=topic_means,
@@ -184,7 +182,7 @@ class CohortTally:
             seen={x: self.seen[self.questions[x]] for x in questions},
             missed={x: self.missed[self.questions[x]] for x in questions},
             misconceptions={x: self.misconceptions[self.questions[x]] for x in questions},
-            labels=dict(self.labels), first_seen=tuple(rank[x] for x in self.people),
+            labels=dict(self.labels), first_seen=tuple(rank[x] for x in self.people), weakest=weakest,
         )
 
 

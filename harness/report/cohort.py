@@ -185,7 +185,7 @@ def attention(stats: CohortStats, *, below: float) -> pd.DataFrame:
     chosen = (overall < below) | (sd_below > 1) | many_blank | many_flagged
     rows = []
     for i in map(int, np.flatnonzero(chosen)):
-        weakest = stats.weakest_topic(i)
+        weakest = stats.weakest[i]
         rows.append((stats.people[i], float(overall[i]), int(stats.answered[i]), weakest,
                      float(stats.topic_means[i, stats.topics.index(weakest)]) if weakest else np.nan,
                      bool(overall[i] < below), float(sd_below[i]), int(blank[i]), int(stats.flagged[i])))

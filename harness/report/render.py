@@ -97,14 +97,20 @@ def md_escape(text: str, *, line: bool = False) -> str:
     return _MD_LEADING.sub(r"\\\1", flat) if line else flat
 
 
-def _md_cell(cell: Cell) -> str:
-    parts = cell if isinstance(cell, tuple) else (cell,)
-    return " / ".join(md_escape(p) for p in parts if p)
+def _md_cell(cell: Cell, memo: dict[str, str]) -> str:
+    """A table cell (a tuple joined by " / "); `memo` keeps escapes, since tables repeat their values."""
+    if isinstance(cell, str):
+        done = memo.get(cell)
+        if done is None:
+            done = memo[cell] = md_escape(cell)
+        return done
+    return " / ".join(_md_cell(p, memo) for p in cell if p)
 
 
 def markdown(doc: Document) -> str:
     """The document as GitHub-flavoured Markdown."""
     out = [f"# {md_escape(doc.title)}", ""]
+    memo: dict[str, str] = {}
     out += [md_escape(line, line=True) + "  " for line in doc.lines] + [""]
     for s in doc.sections:
         out += [f"## {s.title}", ""]
@@ -115,7 +121,7 @@ def markdown(doc: Document) -> str:
             continue
         out.append("| " + " | ".join(md_escape(h) for h in s.headers) + " |")
         out.append("|" + "|".join("---:" if i in s.numeric else "---" for i in range(len(s.headers))) + "|")
-        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in s.rows]
+        out += ["| " + " | ".join([_md_cell(c, memo) for c in row]) + " |" for row in s.rows]
         out.append("")
     return "\n".join(out)
 
