@@ -42,28 +42,38 @@ PROBLEMS_SHOWN = 10
               "20,000 rows).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of report.md's headings and notes (data is shown as written).")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Score on a Dask cluster: a scheduler's address (tcp://HOST:8786) or local / local:N "
+              "(N worker processes here). Needs the extra: pip install 'interview-harness[dask]'.")
+@click.option("--parquet", "write_parquet", is_flag=True,
+              help="Also write scores.parquet (the same table as scores.csv, typed; needs pyarrow).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
           strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          lang: str, quiet: bool) -> None:
+          lang: str, dask_address: str | None, write_parquet: bool, quiet: bool) -> None:
     """Score every answer in SUBMISSIONS.csv and write per-answer, per-person and per-question results.
 
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
     in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16, delimited by comma,
-    semicolon or tab. Writes scores.csv, students.csv, questions.csv,
-    report.md (the cohort report `harness report --scores` gives) and run.json.
+    semicolon or tab; or a .parquet file with the long layout's columns.
+    Writes scores.csv, students.csv, questions.csv, report.md (the cohort
+    report `harness report --scores` gives) and run.json.
 
     Example: harness grade answers.csv --bank my-bank --out results/week1
+
+    On a cluster: harness grade answers.parquet --dask tcp://10.0.0.5:8786 --parquet
     """
     from harness.grade.run import grade_file
 
     console = make_console(soft_wrap=True)
-    with _Display(console, console.is_terminal and not quiet) as display:
+    show = console.is_terminal and not quiet
+    with (_Display(console, show) if dask_address is None else
+          _Display(console, show, loading=f"Starting the scorer on the Dask workers ({dask_address})...")) as display:
         run = grade_file(submissions, bank=bank_dir, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
-                         progress=display.update)
+                         progress=display.update, dask=dask_address, parquet=write_parquet)
     _warn(run)
     if quiet:
         click.echo(str(run.out_dir))
@@ -74,8 +84,8 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
 class _Display:
     """The terminal display of a run: a spinner while the embedder loads, then a progress bar."""
 
-    def __init__(self, console: Console, show: bool) -> None:
-        self.console, self.show = console, show
+    def __init__(self, console: Console, show: bool, *, loading: str = "Loading the embedder...") -> None:
+        self.console, self.show, self.loading = console, show, loading
         self.live: Status | Bar | None = None
         self.task: TaskID | None = None
 
@@ -96,7 +106,7 @@ class _Display:
             return
         if p.stage == "loading":
             self._stop()
-            self.live = self.console.status("Loading the embedder...")
+            self.live = self.console.status(self.loading)
             self.live.start()
             return
         if not isinstance(self.live, Bar):
@@ -134,5 +144,4 @@ def _summary(console: Console, run: GradeRun) -> None:
     )
     if c.skipped_rows:
         console.print(f"Skipped {c.skipped_rows:,} bad row(s) (see the warnings above and run.json)")
-    console.print(f"Results: {run.out_dir} (scores.csv, students.csv, questions.csv, report.md, run.json)",
-                  soft_wrap=True)
+    console.print(f"Results: {run.out_dir} ({', '.join(run.outputs)})", soft_wrap=True)

@@ -12,9 +12,9 @@ answers.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from harness.grade.schema import BLANK_FLAG, RESULT_COLUMNS, point_label, result_cells
@@ -27,6 +27,7 @@ DEFAULT_CACHE = 20_000
 DEFAULT_HOLD = 20_000
 MIN_BATCH = 256  # new distinct answers worth a scorer call (each call has a fixed cost)
 SCORE_BATCH = 512  # at most this many per call, so the progress bar moves within a batch
+MAX_WAITING_ROWS = 200_000  # rows read ahead while their batches are scored elsewhere (bounds memory)
 _SCORE_CELL = [c.name for c in RESULT_COLUMNS].index("score")
 
 
@@ -77,25 +78,71 @@ class GradingCounts:
 Sink = Callable[[list[tuple[Answer, Graded]]], None]
 
 
+class PendingRows(Protocol):
+    """A batch being scored; `result()` waits for its graded rows, in the order sent."""
+
+    def result(self) -> list[Graded]: ...
+
+
+class BatchScorer(Protocol):
+    """Where batches are scored: submit now, collect later (`grade.distributed.DaskScorer` on a cluster).
+
+    The grader keeps at most `window` batches in flight and collects them in
+    the order sent; 0 means each is collected before the next is sent.
+    """
+
+    @property
+    def window(self) -> int: ...
+
+    def submit(self, items: Sequence[tuple[str, str]]) -> PendingRows: ...
+
+
+class InProcess:
+    """Batches scored in this process by `scorer`, each when its rows are collected."""
+
+    window = 0
+
+    def __init__(self, scorer: ScorerLike) -> None:
+        self.scorer = scorer
+
+    def submit(self, items: Sequence[tuple[str, str]]) -> PendingRows:
+        """The batch, to be scored when `result()` is called."""
+        return _Deferred(self.scorer, items)
+
+
+@dataclass(frozen=True)
+class _Deferred:
+    scorer: ScorerLike
+    items: Sequence[tuple[str, str]]
+
+    def result(self) -> list[Graded]:
+        return [compact(s, self.scorer.bank) for s in self.scorer.score_many(self.items)]
+
+
 def grade_cohort(subs: Submissions, scorer: ScorerLike, *, tally: CohortTally, sink: Sink,
                  chunk_size: int = DEFAULT_CHUNK, cache_size: int = DEFAULT_CACHE,
                  hold_rows: int = DEFAULT_HOLD,
-                 progress: Callable[[Progress], None] | None = None) -> GradingCounts:
+                 progress: Callable[[Progress], None] | None = None,
+                 batches: BatchScorer | None = None) -> GradingCounts:
     """Grade every answer of `subs`, passing graded rows, in file order, to `sink` and `tally`.
 
     Chunks are held (up to `hold_rows` answers) until at least `MIN_BATCH`
     new distinct answers have gathered, so the scorer is called with batches
     worth a call even late in a large cohort, when most answers repeat.
+    `batches` scores them elsewhere (default: `scorer`, in this process);
+    while its batches are in flight the next chunks are read, up to its
+    window and `MAX_WAITING_ROWS` rows waiting.
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
     """
-    grader = _Grader(subs, scorer, tally, sink, cache_size, progress)
+    grader = _Grader(subs, scorer, tally, sink, cache_size, progress, batches or InProcess(scorer))
     for chunk in subs.chunks(chunk_size):
         grader.hold(chunk)
         if len(grader.todo) >= MIN_BATCH or len(grader.held) >= max(hold_rows, chunk_size):
             grader.flush()
     grader.flush()
+    grader.drain()
     return GradingCounts(
         answers=tally.answers, blanks=grader.blanks, scored=grader.scored, reused=grader.reused,
         rows_read=subs.rows_read, skipped_rows=subs.problems.skipped_rows, problems=subs.problems.count,
@@ -103,69 +150,125 @@ def grade_cohort(subs: Submissions, scorer: ScorerLike, *, tally: CohortTally, s
     )
 
 
+Key = tuple[str, str]
+
+
+@dataclass(eq=False)
+class _Unit:
+    """Held rows sent together: the new answers they need scored, and where the others come from.
+
+    `found` holds results cached when the rows were read; `borrowed` names
+    earlier units, still in flight, that score an answer these rows repeat.
+    """
+
+    held: list[Answer]
+    items: list[Key]
+    found: dict[Key, Graded]
+    borrowed: dict[Key, _Unit]
+    bytes_before: int
+    bytes_read: int
+    pending: list[PendingRows] = field(default_factory=list)
+    fresh: dict[Key, Graded] = field(default_factory=dict)
+
+
 class _Grader:
-    """The state of one `grade_cohort` run: held rows, the results cache, counts."""
+    """The state of one `grade_cohort` run: held rows, units in flight, the results cache, counts."""
 
     def __init__(self, subs: Submissions, scorer: ScorerLike, tally: CohortTally, sink: Sink,
-                 cache_size: int, progress: Callable[[Progress], None] | None) -> None:
-        self.subs, self.scorer, self.tally, self.sink = subs, scorer, tally, sink
-        self.cache: OrderedDict[tuple[str, str], Graded] = OrderedDict()
+                 cache_size: int, progress: Callable[[Progress], None] | None, batches: BatchScorer) -> None:
+        self.subs, self.scorer, self.tally, self.sink, self.batches = subs, scorer, tally, sink, batches
+        self.cache: OrderedDict[Key, Graded] = OrderedDict()
         self.cache_size = cache_size
         self.progress = progress
         self.blank_by_question: dict[str, Graded] = {}
         self.held: list[Answer] = []
-        self.todo: dict[tuple[str, str], None] = {}
+        self.todo: dict[Key, None] = {}
+        self.found: dict[Key, Graded] = {}
+        self.borrowed: dict[Key, _Unit] = {}
+        self.units: deque[_Unit] = deque()
+        self.in_flight: dict[Key, _Unit] = {}  # answers being scored, by the unit that sent them
+        self.batches_out = self.rows_waiting = 0
         self.blanks = self.scored = self.reused = 0
         self.bytes_before = 0
         self.start = time.perf_counter()
 
     def hold(self, chunk: list[Answer]) -> None:
         """Keep a chunk's rows and note its answers not scored recently."""
-        cache, todo = self.cache, self.todo
+        cache, todo, in_flight = self.cache, self.todo, self.in_flight
         for a in chunk:
             if a.text:
                 key = (a.question_id, a.text)
                 if key in cache:
                     cache.move_to_end(key)
+                    self.found[key] = cache[key]
+                elif key in in_flight:
+                    self.borrowed[key] = in_flight[key]
                 else:
                     todo[key] = None
         self.held.extend(chunk)
 
     def flush(self) -> None:
-        """Score the new answers, then tally and write every held row."""
+        """Send the new answers to be scored; collect the oldest units while too many are waiting."""
         if not self.held:
             return
-        items, held = list(self.todo), self.held
-        results: list[Score] = []
+        items = list(self.todo)
+        unit = _Unit(self.held, items, self.found, self.borrowed, self.bytes_before, self.subs.bytes_read)
         for i in range(0, len(items), SCORE_BATCH):
-            results += self.scorer.score_many(items[i : i + SCORE_BATCH])
-            self._report(self.tally.answers + len(held) * len(results) / len(items), len(results) / len(items))
-        fresh = dict(zip(items, (compact(s, self.scorer.bank) for s in results), strict=True))
+            unit.pending.append(self.batches.submit(items[i : i + SCORE_BATCH]))
+        self.in_flight.update(dict.fromkeys(items, unit))
+        self.units.append(unit)
+        self.batches_out += len(unit.pending)
+        self.rows_waiting += len(unit.held)
+        self.held, self.todo, self.found, self.borrowed = [], {}, {}, {}
+        self.bytes_before = unit.bytes_read
+        while self.units and (not self.units[0].pending or self.batches_out > self.batches.window
+                              or self.rows_waiting > MAX_WAITING_ROWS):
+            self._finish(self.units.popleft())
+
+    def drain(self) -> None:
+        """Collect every unit still in flight."""
+        while self.units:
+            self._finish(self.units.popleft())
+
+    def _finish(self, unit: _Unit) -> None:
+        """Collect a unit's scores, then tally and write its rows."""
+        held, items = unit.held, unit.items
+        results: list[Graded] = []
+        for pending in unit.pending:
+            results += pending.result()
+            self.batches_out -= 1
+            self._report(unit, self.tally.answers + len(held) * len(results) / len(items), len(results) / len(items))
+        unit.fresh = fresh = dict(zip(items, results, strict=True))
+        for key in items:
+            del self.in_flight[key]
         self.cache.update(fresh)
-        graded = [self._result(a) for a in held]
+        graded = [self._result(a, unit) for a in held]
         self.tally.add_many([a.student_id for a in held], [a.question_id for a in held], graded)
         self.scored += len(fresh)
         self.reused += sum(1 for a in held if a.text) - len(fresh)
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         self.sink(list(zip(held, graded, strict=True)))
-        self.held, self.todo = [], {}
-        self._report(self.tally.answers, 1.0)
-        self.bytes_before = self.subs.bytes_read
+        self.rows_waiting -= len(held)
+        self._report(unit, self.tally.answers, 1.0)
 
-    def _result(self, a: Answer) -> Graded:
+    def _result(self, a: Answer, unit: _Unit) -> Graded:
         if a.text:
-            return self.cache[(a.question_id, a.text)]
+            key = (a.question_id, a.text)
+            graded = unit.fresh.get(key)
+            if graded is None:
+                graded = unit.found.get(key)
+            return graded if graded is not None else unit.borrowed[key].fresh[key]
         self.blanks += 1
         graded = self.blank_by_question.get(a.question_id)
         if graded is None:
             graded = self.blank_by_question[a.question_id] = blank_result(self.scorer.bank, a.question_id)
         return graded
 
-    def _report(self, answers: float, fraction: float) -> None:
+    def _report(self, unit: _Unit, answers: float, fraction: float) -> None:
         if self.progress is not None:
-            before = self.bytes_before
-            read = before + (self.subs.bytes_read - before) * fraction
+            before = unit.bytes_before
+            read = before + (unit.bytes_read - before) * fraction
             self.progress(Progress(int(answers), int(read), self.subs.size, time.perf_counter() - self.start))
 
 

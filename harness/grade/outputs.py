@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -122,20 +122,30 @@ class ScoresWriter:
     def __init__(self, path: Path, extra_names: Sequence[str]) -> None:
         self._csv = SafeCsvWriter(path)
         self._csv.row(score_header(extra_names))
+        self._cells = ScoreCells(extra_names)
+
+    def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
+        self._csv.raw_rows(self._cells(rows))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._csv.close()
+
+
+class ScoreCells:
+    """The scores.csv cells of graded rows, in the file's column order (scores.parquet holds the same)."""
+
+    def __init__(self, extra_names: Sequence[str]) -> None:
         # A row is assembled as (ANSWER_COLUMNS..., RESULT_COLUMNS..., extras...), then put in file order.
         source = [*ANSWER_COLUMNS, *(c.name for c in RESULT_COLUMNS)]
         order = [source.index(name) for name in SCORES.names]
         self._pick = itemgetter(*order, *range(len(source), len(source) + len(extra_names)))
 
-    def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
+    def __call__(self, rows: list[tuple[Answer, Graded]]) -> Iterator[tuple[str | int, ...]]:
         # Graded.cells are neutralised already; question ids come from the bank.
         pick = self._pick
-        self._csv.raw_rows(pick((safe_cell(a.student_id), a.question_id, safe_cell(a.text), a.row, *g.cells,
-                                 *map(safe_cell, a.extras))) for a, g in rows)
-
-    def close(self) -> None:
-        """Close the file."""
-        self._csv.close()
+        return (pick((safe_cell(a.student_id), a.question_id, safe_cell(a.text), a.row, *g.cells,
+                      *map(safe_cell, a.extras))) for a, g in rows)
 
 
 def write_students(path: Path, stats: CohortStats, *, topics: Sequence[str]) -> None:

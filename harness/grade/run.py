@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from harness import __version__
 from harness.files.write import write_atomic
-from harness.grade.grader import GradingCounts, Progress, ScorerLike, grade_cohort
+from harness.grade.grader import BatchScorer, GradingCounts, Progress, ScorerLike, grade_cohort
 from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
@@ -37,7 +39,18 @@ from harness.types import Bank
 
 if TYPE_CHECKING:
     from harness.encoders.cache import CachingEncoder
+    from harness.grade.distributed import DaskAddress, DaskScorer
+    from harness.grade.submissions import Answer
+    from harness.grade.tally import Graded
     from harness.scoring.scorer import Scorer
+
+
+class ScoreSink(Protocol):
+    """A writer of graded rows: scores.csv, scores.parquet."""
+
+    def __call__(self, rows: list[tuple[Answer, Graded]]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,14 +63,16 @@ class GradeRun:
     people: int
     mean: float
     problems: tuple[str, ...]
+    outputs: tuple[str, ...] = OUTPUT_FILES
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
                out: Path | None = None, results_dir: Path | None = None, calibration: Path | None = None,
                layout: Literal["auto", "long", "wide"] = "auto", strict: bool = False,
                chunk_size: int = DEFAULT_CHUNK, lang: str = "en",
-               progress: Callable[[Progress], None] | None = None) -> GradeRun:
-    """Grade the submissions CSV at `path` into a new run folder.
+               progress: Callable[[Progress], None] | None = None,
+               dask: str | None = None, parquet: bool = False) -> GradeRun:
+    """Grade the submissions file (CSV, or `.parquet` in the long layout) at `path` into a new run folder.
 
     `bank` is a loaded bank or its folder (default: the bundled one);
     `embedder` a name or an encoder (wrapped in a `ReusingEncoder` unless it
@@ -65,10 +80,14 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     under `results_dir`). `progress` hears a "loading" report before the
     scorer loads, a "grading" report with 0 answers when grading starts, then
     reports as answers are graded. The file is checked before the model loads.
+    `dask` scores on a Dask cluster (`tcp://host:8786`, `local`, `local:N`;
+    see `grade.distributed`): the workers load the embedder, this process
+    only the calibration. `parquet` also writes scores.parquet.
 
     Raises:
         HarnessError: a bad bank, submissions file, embedder, calibration or output folder
-            (InputFileError, OutputError, ...); in strict mode the first bad row.
+            (InputFileError, OutputError, ...); in strict mode the first bad row; with `dask`,
+            a cluster that cannot be reached or whose workers cannot score (DaskError).
 
     """
     from harness.bank.loader import load_bank
@@ -77,17 +96,45 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     if not isinstance(bank, Bank):
         bank = load_bank(bank)
     subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict)
+    address = _dask_address(dask)
     folder = RunFolder(out or default_out_dir(results_dir or default_results_dir()))
-    try:
-        _tell(progress, "loading", subs)
-        scorer = load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir)
-    except BaseException:
-        folder.discard()
-        raise
-    _tell(progress, "grading", subs)
-    settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang}
-    return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
-                       settings=settings, lang=lang)
+    settings: dict[str, Any] = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang}
+    with ExitStack() as stack:
+        try:
+            _tell(progress, "loading", subs)
+            if address is None:
+                scorer: ScorerLike = load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir)
+                batches: BatchScorer | None = None
+            else:
+                scorer = batches = stack.enter_context(_open_dask(address, bank, embedder, calibration=calibration,
+                                                                  results_dir=results_dir))
+                settings["dask"] = {"address": str(address), "workers": batches.workers}
+        except BaseException:
+            folder.discard()
+            raise
+        _tell(progress, "grading", subs)
+        return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
+                           settings=settings, lang=lang, batches=batches, parquet=parquet)
+
+
+def _dask_address(dask: str | None) -> DaskAddress | None:
+    if dask is None:
+        return None
+    from harness.grade.distributed import parse_address
+
+    return parse_address(dask)
+
+
+def _open_dask(address: DaskAddress, bank: Bank, embedder: str | CachingEncoder, *, calibration: Path | None,
+               results_dir: Path | None) -> ContextManager[DaskScorer]:
+    """The cluster's scorer; the calibration is found here and sent to the workers with the bank."""
+    from harness.encoders import canonical_name
+    from harness.grade.distributed import ScorerSpec, open_dask
+    from harness.scoring.calibration import resolve
+
+    name = canonical_name(embedder if isinstance(embedder, str) else embedder.name)
+    cal = resolve(name, path=calibration, results_dir=results_dir)
+    return open_dask(address, ScorerSpec(bank, name, cal))
 
 
 def _tell(progress: Callable[[Progress], None] | None, stage: Literal["loading", "grading"],
@@ -118,11 +165,14 @@ def load_scorer(bank: Bank, embedder: str | CachingEncoder, *, calibration: Path
 
 def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                 chunk_size: int = DEFAULT_CHUNK, progress: Callable[[Progress], None] | None = None,
-                settings: dict[str, Any] | None = None, lang: str = "en") -> GradeRun:
+                settings: dict[str, Any] | None = None, lang: str = "en",
+                batches: BatchScorer | None = None, parquet: bool = False) -> GradeRun:
     """Grade `subs` into `folder` and move the folder into place.
 
-    On any error (or Ctrl-C) the temporary folder is deleted, so no partial
-    run is left looking complete.
+    `batches` scores elsewhere (a Dask cluster; default: `scorer` in this
+    process); `parquet` writes scores.parquet beside scores.csv. On any error
+    (or Ctrl-C) the temporary folder is deleted, so no partial run is left
+    looking complete.
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
@@ -133,29 +183,46 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
     from harness.report.render import render
 
     started = datetime.now(timezone.utc)
+    outputs = (*OUTPUT_FILES, *(["scores.parquet"] if parquet else []))
     with folder:
         tally = CohortTally()
-        writer = ScoresWriter(folder / "scores.csv", subs.extra_names)
+        writers = _score_writers(folder, subs.extra_names, parquet=parquet)
+
+        def sink(rows: list[tuple[Answer, Graded]]) -> None:
+            for writer in writers:
+                writer(rows)
+
         try:
-            counts = grade_cohort(subs, scorer, tally=tally, sink=writer, chunk_size=chunk_size,
-                                  progress=progress)
+            counts = grade_cohort(subs, scorer, tally=tally, sink=sink, chunk_size=chunk_size, progress=progress,
+                                  batches=batches)
         finally:
-            writer.close()
+            for writer in writers:
+                writer.close()
         stats = tally.stats()
         bank = subs.bank
         write_students(folder / "students.csv", stats, topics=[t for t in bank.topics if t in stats.topics])
         write_questions(folder / "questions.csv", stats, bank=bank)
-        record = _run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats)
+        record = _run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats,
+                             outputs=outputs)
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
         write_atomic(folder / "report.md", render(report, "md", lang=lang), encoding="utf-8")
         out = folder.commit()
-    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems)
+    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems, outputs)
+
+
+def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:
+    writers: list[ScoreSink] = [ScoresWriter(folder / "scores.csv", extra_names)]
+    if parquet:
+        from harness.grade.parquet import ParquetScoresWriter
+
+        writers.append(ParquetScoresWriter(folder / "scores.parquet", extra_names))
+    return writers
 
 
 def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *, started: datetime,
-                settings: dict[str, Any], stats: CohortStats) -> dict[str, Any]:
+                settings: dict[str, Any], stats: CohortStats, outputs: tuple[str, ...]) -> dict[str, Any]:
     bank = subs.bank
     rubric_versions = {q: bank.rubrics[q].version_id for q in bank.questions if q in stats.topic_of}
     mean = float(stats.overall.mean()) if len(stats.people) else 0.0
@@ -179,7 +246,7 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
         "settings": settings,
         "counts": {**asdict(counts), "questions": len(stats.questions), "people_graded": len(stats.people)},
         "mean_score": round(mean, 2),
-        "outputs": list(OUTPUT_FILES),
+        "outputs": list(outputs),
         "problems": [str(p) for p in subs.problems.kept],
         "problems_not_listed": subs.problems.count - len(subs.problems.kept),
     }

@@ -27,11 +27,12 @@ import io
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, header_names, open_text
 from harness.files.records import DECODE_ERRORS, read_rows
+from harness.grade import parquet
 from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
 from harness.grade.problems import Problem, ProblemLog, ReadCounts
 from harness.types import Bank
@@ -219,8 +220,11 @@ class Submissions:
         first = f"; first problem: {self.problems.kept[0]}" if self.problems.kept else ""
         return f"{self.path}: none of the {self.rows_read} rows could be graded{first}"
 
-    def _open_rows(self) -> tuple[IO[str], Iterator[tuple[int, list[str]]]]:
+    def _open_rows(self) -> tuple[IO[Any], Iterator[tuple[int, list[str]]]]:
         """The file as text, and its usable non-empty rows below the header."""
+        if self.format == parquet.FORMAT:
+            self._raw, rows = parquet.open_rows(self.path)
+            return self._raw, rows
         raw = self._raw = self.path.open("rb")
         text = io.TextIOWrapper(raw, encoding=self.format.encoding, errors=DECODE_ERRORS, newline="")
         rows = read_rows(text, delimiter=self.format.delimiter, encoding=self.format.encoding,
@@ -306,6 +310,8 @@ def open_submissions(path: Path, bank: Bank, *, layout: Layout | None = None,
 
 
 def _detect(path: Path) -> CsvFormat:
+    if parquet.is_parquet(path):
+        return parquet.FORMAT
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
@@ -328,6 +334,8 @@ def _read_head(path: Path, fmt: CsvFormat) -> tuple[list[str], bool]:
         InputFileError: the header row is missing, empty, cannot be parsed or holds bad bytes.
 
     """
+    if fmt == parquet.FORMAT:
+        return parquet.read_head(path)
     bad: list[int] = []
 
     def on_bad(line: int, why: str) -> None:
