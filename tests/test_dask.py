@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import logging
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from grade_helpers import tiny_bank
+from grade_helpers import GRADE_DATA, tiny_bank
 
 from harness.errors import EmbedderError
 from harness.grade import distributed as dd
+from harness.grade import grader as grader_module
 from harness.grade.distributed import DaskError, ScorerSpec, open_dask, parse_address
-from harness.grade.grader import compact
+from harness.grade.grader import Progress, compact
+from harness.grade.run import grade_file
 from harness.scoring.calibration import resolve
 from harness.scoring.scorer import Scorer
 from harness.types import Bank
@@ -80,3 +86,106 @@ def test_a_worker_that_cannot_build_the_scorer_stops_the_run_before_grading(clus
     with pytest.raises(EmbedderError, match="unknown embedder 'no-such-embedder'"), \
             open_dask(parse_address(cluster), broken):
         pytest.fail("no scorer may be handed out")
+
+
+# --- whole runs: grade_file on the cluster against grade_file in this process -----------------------
+
+TABLES = ("scores.csv", "students.csv", "questions.csv")
+
+
+def _cohort(path: Path, bank: Bank, people: int = 60) -> Path:
+    """A long cohort over the tiny bank: common answers, personal ones, blanks."""
+    items = _items(bank, 45)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["student_id", "question_id", "answer", "group"])
+        for p in range(people):
+            for k, qid in enumerate(bank.questions):
+                pick = [t for q, t in items if q == qid][(p * 7 + k) % 15]
+                text = "" if (p + k) % 17 == 0 else pick if p % 4 else f"{pick}，我觉得是{p}"
+                out.writerow([f"学生{p:03d}", qid, text, f"g{p % 3}"])
+    return path
+
+
+def _table(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def assert_same_tables(run: Path, expected: Path) -> None:
+    """The three CSVs match cell by cell; numbers to within 1e-6."""
+    for name in TABLES:
+        got, want = _table(run / name), _table(expected / name)
+        assert len(got) == len(want) and got[0] == want[0], name
+        for g_row, w_row in zip(got, want):
+            for g, w in zip(g_row, w_row, strict=True):
+                try:
+                    assert abs(float(g) - float(w)) <= 1e-6, (name, g_row[:2])
+                except ValueError:
+                    assert g == w, (name, g_row[:2])
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory, spec: ScorerSpec) -> Path:
+    return _cohort(tmp_path_factory.mktemp("cohort") / "cohort.csv", spec.bank)
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory: pytest.TempPathFactory, cohort: Path, use_encoder: Any) -> Path:
+    """The cohort graded the ordinary way, in this process."""
+    out = tmp_path_factory.mktemp("runs") / "here"
+    grade_file(cohort, bank=GRADE_DATA / "bank", embedder=use_encoder, out=out)
+    return out
+
+
+def test_a_dask_run_writes_what_an_in_process_run_writes(cluster: str, cohort: Path, in_process: Path,
+                                                         tmp_path: Path) -> None:
+    run = grade_file(cohort, bank=GRADE_DATA / "bank", out=tmp_path / "dask", dask=cluster, parquet=True)
+    assert_same_tables(run.out_dir, in_process)
+    header, *rows = _table(run.out_dir / "scores.csv")
+    assert len({row[header.index("score")] for row in rows}) > 10  # the scores differ: the comparison means something
+    record = json.loads((run.out_dir / "run.json").read_text(encoding="utf-8"))
+    here = json.loads((in_process / "run.json").read_text(encoding="utf-8"))
+    assert record["settings"]["dask"] == {"address": cluster, "workers": 2}
+    assert (record["embedder"], record["calibration"], record["counts"]["answers"]) == (
+        here["embedder"], here["calibration"], here["counts"]["answers"])
+    assert record["outputs"] == [*here["outputs"], "scores.parquet"]
+    assert run.counts.scored == here["counts"]["scored"]
+
+
+def test_a_worker_killed_mid_run_costs_only_its_batches(cluster: str, cohort: Path, in_process: Path,
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    import distributed
+
+    monkeypatch.setattr(grader_module, "MIN_BATCH", 8)  # many small batches, so some are in flight at the kill
+    killed: list[str] = []
+    with distributed.Client(cluster, set_as_default=False) as watcher:
+        pids = watcher.run(os.getpid)
+
+        def kill_a_busy_worker(p: Progress) -> None:
+            if killed or p.stage != "grading" or not p.answers:
+                return
+            busy = [w for w, keys in watcher.processing().items() if keys]
+            if busy:
+                killed.append(busy[0])
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        run = grade_file(cohort, bank=GRADE_DATA / "bank", out=tmp_path / "dask", dask=cluster, chunk_size=20,
+                         progress=kill_a_busy_worker)
+        assert killed, "no batch was in flight after the first was collected; the test proves nothing"
+        watcher.wait_for_workers(2, timeout=60)  # the nanny restarts it, for the tests after this one
+    assert_same_tables(run.out_dir, in_process)
+
+
+def test_an_unreachable_scheduler_writes_nothing(cohort: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(DaskError, match=f"cannot reach a Dask scheduler at tcp://127.0.0.1:{port} within 5 s"):
+        grade_file(cohort, bank=GRADE_DATA / "bank", out=tmp_path / "runs" / "out", dask=f"127.0.0.1:{port}")
+    assert time.monotonic() - start < 10
+    assert not any((tmp_path / "runs").iterdir())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from grade_helpers import GRADE_DATA
 
 from harness import __version__
 from harness.grade import distributed as dd
@@ -132,3 +133,47 @@ def test_the_version_probe_runs_where_the_harness_is_missing() -> None:
     done = subprocess.run([sys.executable, "-c", worker], input=cloudpickle.dumps(captured[0]),
                           capture_output=True, check=True)
     assert done.stdout.decode().strip() == "None"
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(*args: str | Path) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from harness.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_grade_help_offers_dask_and_parquet() -> None:
+    code, out, _ = _cli("grade", "--help")
+    out = " ".join(out.split())  # as wrapped to any width
+    assert code == 0
+    assert "--dask ADDRESS" in out and "pip install 'interview-harness[dask]'" in out and "--parquet" in out
+
+
+def test_grade_dask_without_the_extra_names_it_and_writes_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    code, out, err = _cli("grade", GRADE_DATA / "long.csv", "--bank", GRADE_DATA / "bank", "--out",
+                          tmp_path / "runs" / "out", "--dask", "local:2")
+    assert (code, out) == (1, "")
+    assert err == ("Error: --dask needs Dask's distributed scheduler, which is not installed; "
+                   "run: pip install 'interview-harness[dask]'\n")
+    assert not any((tmp_path / "runs").iterdir())
+
+
+def test_grade_dask_with_a_bad_address(tmp_path: Path) -> None:
+    code, _, err = _cli("grade", GRADE_DATA / "long.csv", "--bank", GRADE_DATA / "bank", "--out", tmp_path / "out",
+                        "--dask", "http://x:1")
+    assert code == 1 and err.startswith("Error: --dask 'http://x:1': give a scheduler address (tcp://HOST:8786")
+    assert not (tmp_path / "out").exists()
