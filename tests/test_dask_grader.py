@@ -23,6 +23,7 @@ class Remote:
     def __init__(self, bank: Bank, window: int) -> None:
         self.scorer = FakeScorer(bank)
         self.window = window
+        self.batch_size = 512
         self.sent: list[list[tuple[str, str]]] = []
         self.out = 0
         self.most_out = 0

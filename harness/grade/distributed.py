@@ -50,6 +50,7 @@ WORKERS_TIMEOUT = 30.0  # seconds for a first worker to join a scheduler that ha
 POLL_SECONDS = 5.0  # how often a wait for a batch checks that workers remain
 LOST_TIMEOUT = 120.0  # seconds without any worker before a running grade gives up
 IN_FLIGHT_PER_WORKER = 2  # batches queued per worker: one running, one ready to start
+BATCH_SIZE = 128  # answers per task: about a second's work, against milliseconds of Dask overhead
 INSTALL_HINT = "pip install 'interview-harness[dask]'"
 _REMOTE = re.compile(r"^(?:(tcp|tls)://)?([\w.\-\[\]:]+):(\d{1,5})$")
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
@@ -141,6 +142,11 @@ class DaskScorer:
     def window(self) -> int:
         """How many batches may be in flight at once."""
         return IN_FLIGHT_PER_WORKER * max(self.workers, 1)
+
+    @property
+    def batch_size(self) -> int:
+        """Answers per batch: small enough to spread a few hundred over every worker."""
+        return BATCH_SIZE
 
     def submit(self, items: Sequence[tuple[str, str]]) -> Pending:
         """Send one batch of distinct (question id, answer) pairs to be graded."""

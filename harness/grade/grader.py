@@ -87,12 +87,16 @@ class PendingRows(Protocol):
 class BatchScorer(Protocol):
     """Where batches are scored: submit now, collect later (`grade.distributed.DaskScorer` on a cluster).
 
-    The grader keeps at most `window` batches in flight and collects them in
-    the order sent; 0 means each is collected before the next is sent.
+    The grader sends at most `batch_size` answers in a batch, keeps at most
+    `window` batches in flight and collects them in the order sent; 0 means
+    each is collected before the next is sent.
     """
 
     @property
     def window(self) -> int: ...
+
+    @property
+    def batch_size(self) -> int: ...
 
     def submit(self, items: Sequence[tuple[str, str]]) -> PendingRows: ...
 
@@ -101,6 +105,7 @@ class InProcess:
     """Batches scored in this process by `scorer`, each when its rows are collected."""
 
     window = 0
+    batch_size = SCORE_BATCH
 
     def __init__(self, scorer: ScorerLike) -> None:
         self.scorer = scorer
@@ -213,8 +218,9 @@ class _Grader:
             return
         items = list(self.todo)
         unit = _Unit(self.held, items, self.found, self.borrowed, self.bytes_before, self.subs.bytes_read)
-        for i in range(0, len(items), SCORE_BATCH):
-            unit.pending.append(self.batches.submit(items[i : i + SCORE_BATCH]))
+        size = self.batches.batch_size
+        for i in range(0, len(items), size):
+            unit.pending.append(self.batches.submit(items[i : i + size]))
         self.in_flight.update(dict.fromkeys(items, unit))
         self.units.append(unit)
         self.batches_out += len(unit.pending)
