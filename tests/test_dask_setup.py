@@ -177,3 +177,49 @@ def test_grade_dask_with_a_bad_address(tmp_path: Path) -> None:
                         "--dask", "http://x:1")
     assert code == 1 and err.startswith("Error: --dask 'http://x:1': give a scheduler address (tcp://HOST:8786")
     assert not (tmp_path / "out").exists()
+
+
+class SlowFuture:
+    """A future that finishes just as a poll times out (the race `_wait` must survive), or fails."""
+
+    def __init__(self, outcome: object, polls: int = 1) -> None:
+        self.outcome, self.polls = outcome, polls
+
+    def done(self) -> bool:
+        return self.polls < 0
+
+    def result(self, timeout: float | None = None) -> object:
+        if timeout is not None and self.polls >= 0:
+            self.polls -= 1
+            raise TimeoutError("timed out after 5 s.")
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+class Scheduler:
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def scheduler_info(self) -> dict[str, Any]:
+        return {"workers": {f"tcp://w{i}:1": {} for i in range(self.workers)}}
+
+
+def test_a_batch_that_finishes_as_the_poll_times_out_is_collected() -> None:
+    assert dd._wait(SlowFuture(["rows"], polls=2), Scheduler(2)) == ["rows"]  # type: ignore[arg-type]
+
+
+def test_dask_failures_are_named() -> None:
+    from distributed import KilledWorker
+
+    with pytest.raises(DaskError, match="running on each of several Dask workers as they died"):
+        dd._wait(SlowFuture(KilledWorker("batch-1", "tcp://w:1", 3)), Scheduler(2))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="the scorer's own error"):  # a batch's own error is passed on
+        dd._wait(SlowFuture(ValueError("the scorer's own error")), Scheduler(2))  # type: ignore[arg-type]
+
+
+def test_a_cluster_left_without_workers_gives_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 1000, 100))
+    monkeypatch.setattr(dd.time, "monotonic", lambda: float(next(clock)))
+    with pytest.raises(DaskError, match="every Dask worker has left for 120 s"):
+        dd._wait(SlowFuture(["rows"], polls=10), Scheduler(0))  # type: ignore[arg-type]

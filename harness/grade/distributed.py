@@ -265,27 +265,39 @@ def _wait(future: Future[Any], client: Client) -> Any:
     from distributed.client import FutureCancelledError
 
     alone_since: float | None = None
-    while True:
+    while not future.done():  # type: ignore[no-untyped-call]
         try:
-            return future.result(timeout=POLL_SECONDS)
-        except KilledWorker as exc:
-            raise DaskError("a batch of answers was running on each of several Dask workers as they died "
-                            f"({exc}); check the workers' memory and logs") from exc
-        except FutureCancelledError as exc:
-            raise DaskError(f"the Dask scheduler dropped a batch ({exc}); is it still running?") from exc
+            future.result(timeout=POLL_SECONDS)
         except (TimeoutError, asyncio.TimeoutError):
-            if future.done():  # type: ignore[no-untyped-call]
-                raise  # the batch itself raised it
-        if client.scheduler_info().get("workers"):
-            alone_since = None
-        elif alone_since is None:
-            alone_since = time.monotonic()
-        elif time.monotonic() - alone_since > LOST_TIMEOUT:
-            raise DaskError(f"every Dask worker has left for {LOST_TIMEOUT:g} s; start workers again and grade again")
+            alone_since = _alone_since(client, alone_since)
+        except Exception:  # the batch failed: its error is raised (and named) below
+            break
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise DaskError("a batch of answers was running on each of several Dask workers as they died "
+                        f"({exc}); check the workers' memory and logs") from exc
+    except FutureCancelledError as exc:
+        raise DaskError(f"the Dask scheduler dropped a batch ({exc}); is it still running?") from exc
+
+
+def _alone_since(client: Client, since: float | None) -> float | None:
+    """When the cluster was last seen without workers (None: it has some).
+
+    Raises:
+        DaskError: it has had none for `LOST_TIMEOUT` seconds.
+    """
+    if client.scheduler_info().get("workers"):
+        return None
+    if since is None:
+        return time.monotonic()
+    if time.monotonic() - since > LOST_TIMEOUT:
+        raise DaskError(f"every Dask worker has left for {LOST_TIMEOUT:g} s; start workers again and grade again")
+    return since
 
 
 def _quietly_unregister(client: Client, name: str) -> None:
     try:
         client.unregister_worker_plugin(name)  # type: ignore[no-untyped-call]
-    except Exception:  # noqa: BLE001 - the cluster may be gone already; the run's outcome stands
+    except Exception:  # the cluster may be gone already; the run's outcome stands
         logging.getLogger(__name__).debug("could not unregister %s", name, exc_info=True)

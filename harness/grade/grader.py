@@ -7,6 +7,12 @@ cache. Blank answers are not sent to the scorer: they score 0, flagged
 scored (scores.csv is written as we go) and into a `CohortTally`, so memory
 is bounded by the caches and the rows held for a batch, not by the number of
 answers.
+
+Batches go through a `BatchScorer`: in this process (`InProcess`, each
+batch scored when collected, before the next chunk is read) or on a Dask
+cluster (`grade.distributed.DaskScorer`), where the next chunks are read
+and sent while earlier batches are scored, up to its window of batches and
+`MAX_WAITING_ROWS` rows; rows are still tallied and written in file order.
 """
 
 from __future__ import annotations
