@@ -6,6 +6,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -213,7 +214,7 @@ def test_dask_failures_are_named() -> None:
     from distributed import KilledWorker
 
     with pytest.raises(DaskError, match="running on each of several Dask workers as they died"):
-        dd._wait(SlowFuture(KilledWorker("batch-1", "tcp://w:1", 3)), Scheduler(2))  # type: ignore[arg-type]
+        dd._wait(SlowFuture(KilledWorker("batch-1", SimpleNamespace(address="tcp://w:1"), 3)), Scheduler(2))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="the scorer's own error"):  # a batch's own error is passed on
         dd._wait(SlowFuture(ValueError("the scorer's own error")), Scheduler(2))  # type: ignore[arg-type]
 
