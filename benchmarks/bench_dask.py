@@ -10,22 +10,27 @@ Everything is measured in one run, on this machine:
    *free-text* one of `--free` answers, every one distinct.
 2. Each graded end to end with `grade_file`, first in this process, then on
    a `LocalCluster` of `--workers` worker processes (`--dask local:N`); the
-   Dask time includes starting the cluster and each worker loading the model
-   once, the in-process time loading the model once. The outputs are
-   checked equal. Printed: both times, and their ratio.
-3. Per-worker throughput: distinct answers scored per second per worker in
-   the free-text Dask run (grading time only).
-4. The driver's own ceiling, with scoring taken away: a `--driver`-row
-   cohort graded with every result known in advance (reading, checking,
-   tallying and writing every output: rows/s); and the rate at which the
-   driver and the scheduler move distinct answers through Dask when the
-   workers do no work (a task that returns ready rows: distinct answers/s).
+   Dask run includes starting the cluster and each worker loading the model
+   once, the in-process run loading the model once. The outputs are checked
+   equal. Printed: wall-clock and CPU seconds of both (the Dask run's CPU is
+   the driver's, with the scheduler, plus the workers'), and their ratios.
+3. Per-worker throughput: distinct answers scored per CPU-second of the
+   workers in the free-text run, less their start-up (measured apart: a
+   cluster started, the scorers built, nothing graded).
+4. The driver's own ceiling, with scoring taken away, per CPU-second: a
+   `--driver`-row cohort graded with every result known in advance
+   (reading and checking; then reading, checking, tallying and writing every
+   output: rows); and the rate at which the driver and the scheduler move
+   distinct answers through Dask when the workers do no work (a task that
+   returns ready rows).
 5. From these, a table of expected answers/s for 1, 4, 16 and 64 workers,
-   for each kind of cohort, and the number of workers beyond which the
-   driver is the bottleneck.
+   each worker and the driver on a core of their own, for each kind of
+   cohort, and the number of workers beyond which the driver is the
+   bottleneck.
 
-A busy machine slows both runs of a pair alike only roughly; the figures
-are for orders of magnitude, the ratio for this machine at this moment.
+Rates are per CPU-second because on a shared machine wall-clock time
+measures the neighbours as much as the harness; the wall-clock ratio is
+printed too, for this machine at this moment.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import csv
 import os
 import platform
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -71,21 +77,48 @@ def free_text(path: Path, bank: Bank, n: int, seed: int) -> None:
 
 @dataclass(frozen=True)
 class Timed:
-    """One end-to-end run: wall seconds in all, seconds grading (after loading), its counts."""
+    """One end-to-end run: wall seconds in all and grading (after loading), CPU seconds, its counts.
 
-    total: float
+    `cpu` is this process's (the driver's, and a LocalCluster's scheduler's) and
+    `workers_cpu` its children's: the local workers, once they have exited.
+    """
+
+    wall: float
     grading: float
+    cpu: float
+    workers_cpu: float
     answers: int
     scored: int
     out: Path
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(this process, its exited children) CPU seconds, user + system."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
 def grade(path: Path, bank: Bank, out: Path, dask: str | None) -> Timed:
     from harness.grade.run import grade_file
 
-    start = time.perf_counter()
+    (me, children), start = cpu_seconds(), time.perf_counter()
     run = grade_file(path, bank=bank, out=out, dask=dask)
-    return Timed(time.perf_counter() - start, run.counts.seconds, run.counts.answers, run.counts.scored, out)
+    wall = time.perf_counter() - start
+    me2, children2 = cpu_seconds()
+    return Timed(wall, run.counts.seconds, me2 - me, children2 - children, run.counts.answers, run.counts.scored,
+                 out)
+
+
+def startup_cpu(bank: Bank, workers: int) -> float:
+    """CPU seconds of the local workers starting and building their scorers, with nothing to grade."""
+    from harness.grade.distributed import ScorerSpec, open_dask, parse_address
+    from harness.scoring.calibration import resolve
+
+    spec = ScorerSpec(bank, "use-multilingual", resolve("use-multilingual"))
+    before = cpu_seconds()[1]
+    with open_dask(parse_address(f"local:{workers}"), spec):
+        pass
+    return cpu_seconds()[1] - before
 
 
 def same_scores(a: Path, b: Path) -> bool:
@@ -130,22 +163,22 @@ def sample_rows(bank: Bank) -> dict[str, Graded]:
 
 
 def driver_rows_per_s(path: Path, bank: Bank, rows: dict[str, Graded], out: Path) -> tuple[float, float]:
-    """(rows/s reading and checking only, rows/s for the whole run: read, tally, write every output)."""
+    """Rows per CPU-second: (reading and checking only, the whole run: read, tally, write every output)."""
     from harness.grade.outputs import RunFolder
     from harness.grade.run import run_grading
     from harness.grade.submissions import open_submissions
 
     subs = open_submissions(path, bank)
-    start = time.perf_counter()
+    start = time.process_time()
     n = sum(len(chunk) for chunk in subs.chunks())
-    read = n / (time.perf_counter() - start)
-    start = time.perf_counter()
+    read = n / (time.process_time() - start)
+    start = time.process_time()
     run = run_grading(open_submissions(path, bank), Ids(bank), folder=RunFolder(out), batches=Known(rows))  # type: ignore[arg-type]
-    return read, run.counts.answers / (time.perf_counter() - start)
+    return read, run.counts.answers / (time.process_time() - start)
 
 
 def dispatch_per_s(path: Path, bank: Bank, rows: dict[str, Graded], workers: int) -> float:
-    """Distinct answers/s the driver and scheduler move through Dask when the workers do no work."""
+    """Distinct answers per CPU-second the driver and scheduler move through Dask when the workers do no work."""
     import logging
 
     import distributed
@@ -169,10 +202,10 @@ def dispatch_per_s(path: Path, bank: Bank, rows: dict[str, Graded], workers: int
             def submit(self, items: Sequence[tuple[str, str]]) -> Any:
                 return client.submit(ready, list(items), table, pure=False)
 
-        start = time.perf_counter()
+        start = time.process_time()  # the driver's threads and the scheduler's, all in this process
         counts = grade_cohort(open_submissions(path, bank), Ids(bank), tally=CohortTally(),  # type: ignore[arg-type]
                               sink=lambda rows: None, batches=Null())
-        return counts.scored / (time.perf_counter() - start)
+        return counts.scored / (time.process_time() - start)
 
 
 # --- the model -----------------------------------------------------------------------------------
@@ -202,33 +235,41 @@ def main() -> None:
         generate(cohorts["model-answer"], bank, args.answers, args.seed)
         free_text(cohorts["free-text"], bank, args.free, args.seed)
         share, per_worker = {}, 0.0
+        start = startup_cpu(bank, args.workers)
+        print(f"start-up of --dask local:{args.workers} (cluster, {args.workers} workers importing the harness "
+              f"and loading the model): {start:.1f} CPU s", flush=True)
         for kind, path in cohorts.items():
             here = grade(path, bank, tmp / f"{kind}-here", None)
             there = grade(path, bank, tmp / f"{kind}-dask", f"local:{args.workers}")
             assert same_scores(here.out, there.out), f"{kind}: the Dask run's outputs differ"
             share[kind] = here.scored / here.answers
-            print(f"{kind}: {here.answers:,} answers, {here.scored:,} distinct scored; in-process {here.total:.1f} s "
-                  f"({here.grading:.1f} s grading), --dask local:{args.workers} {there.total:.1f} s "
-                  f"({there.grading:.1f} s grading); in-process / Dask = {here.total / there.total:.2f} "
-                  f"(grading only {here.grading / there.grading:.2f}); outputs equal", flush=True)
+            scoring = there.workers_cpu - start
+            print(f"{kind}: {here.answers:,} answers, {here.scored:,} distinct scored, outputs equal\n"
+                  f"  in-process      {here.wall:6.1f} s ({here.grading:5.1f} s grading), {here.cpu:6.1f} CPU s\n"
+                  f"  --dask local:{args.workers}  {there.wall:6.1f} s ({there.grading:5.1f} s grading), "
+                  f"{there.cpu + there.workers_cpu:6.1f} CPU s (driver {there.cpu:.1f}, workers "
+                  f"{there.workers_cpu:.1f} of which scoring about {scoring:.1f})\n"
+                  f"  in-process / Dask: wall {here.wall / there.wall:.2f} (grading only "
+                  f"{here.grading / there.grading:.2f}), CPU {here.cpu / (there.cpu + there.workers_cpu):.2f}",
+                  flush=True)
             if kind == "free-text":
-                per_worker = there.scored / there.grading / args.workers
-        print(f"per worker: {per_worker:,.0f} distinct answers/s (free-text run, {args.workers} workers "
-              f"sharing {os.cpu_count()} cores)", flush=True)
+                per_worker = there.scored / max(scoring, 1e-9)
+        print(f"per worker: {per_worker:,.0f} distinct answers per CPU-second of scoring (free-text run)", flush=True)
         rows = sample_rows(bank)
         big = tmp / "driver.csv"
         generate(big, bank, args.driver, args.seed)
         read, whole = driver_rows_per_s(big, bank, rows, tmp / "driver-run")
-        print(f"driver: reading and checking {read:,.0f} rows/s; reading, tallying and writing every output "
-              f"{whole:,.0f} rows/s ({args.driver:,} rows, results known in advance)", flush=True)
+        print(f"driver, per CPU-second: reading and checking {read:,.0f} rows; reading, tallying and writing "
+              f"every output {whole:,.0f} rows ({args.driver:,} rows, results known in advance)", flush=True)
         dispatch = dispatch_per_s(cohorts["free-text"], bank, rows, args.workers)
-        print(f"driver + scheduler through Dask, workers idle: {dispatch:,.0f} distinct answers/s", flush=True)
+        print(f"driver + scheduler through Dask, workers idle: {dispatch:,.0f} distinct answers per CPU-second",
+              flush=True)
     print_table(per_worker, share, whole, dispatch)
 
 
 def print_table(per_worker: float, share: dict[str, float], driver: float, dispatch: float) -> None:
-    print("\nexpected answers/s = min(workers x per-worker rate / distinct share, driver rows/s, "
-          "dispatch rate / distinct share)")
+    print("\nexpected answers/s, each worker and the driver on a core of their own = min(workers x per-worker "
+          "rate / distinct share, driver rows/s, dispatch rate / distinct share)")
     print(f"{'workers':>8} " + " ".join(f"{kind + ' (' + format(s, '.0%') + ' distinct)':>34}"
                                        for kind, s in share.items()))
     for w in WORKER_COUNTS:

@@ -31,8 +31,9 @@ pytestmark = pytest.mark.slow
 def cluster(session_cache: Path) -> Iterator[str]:
     """A scheduler and 2 worker processes for the module; workers use the tests' embedding cache."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=logging.ERROR, env={"HARNESS_CACHE": str(session_cache)}) as c:
+    with dd._environ_kept(), distributed.LocalCluster(  # OMP_NUM_THREADS=1 for the workers, not for other tests
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+            env={"HARNESS_CACHE": str(session_cache)}) as c:
         yield str(c.scheduler_address)
 
 

