@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.errors import InputFileError, OutputError
 from harness.files.write import SafeCsvWriter, safe_cell, write_atomic
+from harness.grade.problems import ReadCounts
 from harness.grade.schema import (
     ANSWER_COLUMNS,
     QUESTIONS,
@@ -202,6 +203,7 @@ class RunFacts:
     skipped_rows: int
     problems: tuple[str, ...]
     problems_not_listed: int
+    rows: ReadCounts | None = None  # absent from run.json files written before the counts existed
 
 
 def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
@@ -219,6 +221,7 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
         calibration=str(record["calibration"]), finished=datetime.fromisoformat(record["finished"]),
         answers=int(counts["answers"]), blanks=int(counts["blanks"]), skipped_rows=int(counts["skipped_rows"]),
         problems=tuple(map(str, record["problems"])), problems_not_listed=int(record["problems_not_listed"]),
+        rows=ReadCounts(**{k: int(v) for k, v in counts["rows"].items()}) if "rows" in counts else None,
     )
 
 
