@@ -92,7 +92,7 @@ def test_pipe_mode_end_to_end_is_deterministic(tmp_path: Path) -> None:
                          stdin="@clip-idea\nCLIP 用对比学习。\n")
     assert report.returncode == 0, report.stderr
     assert "clip-idea · clip · easy" in report.stdout and "Score " in report.stdout
-    assert "1 answer saved for bob" in report.stdout
+    assert f"1 answer saved for bob in {results / 'history.sqlite'}" in report.stdout
 
 
 def test_answer_errors_are_plain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +150,7 @@ def test_history_summary(tmp_path: Path) -> None:
 def test_history_empty(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "zoe"],
                                 catch_exceptions=False)
-    assert result.output == "No attempts by zoe yet. Run harness answer to start.\n"
+    assert result.output == f"No attempts by zoe yet in {tmp_path / 'history.sqlite'}. Run harness answer to start.\n"
 
 
 def test_history_csv_and_plot(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Answers from a pipe: `harness answer < answers.txt`.
 
 `read_answers` turns the piped bytes into `PipedAnswer`s (the format is in
-`parse_piped`); `run` scores them one by one through a `Session`, yielding
-each `Feedback` as it comes, or a `Stopped` when it has to stop early.
+`parse_piped`); `run` checks every `@QUESTION-ID` first, then scores the
+answers one by one through a `Session`, yielding each `Feedback` as it
+comes, a `Skipped` for an answer left out, or a `Stopped` when it has to
+stop early.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from harness.errors import InputFileError
+from harness.errors import InputFileError, UnknownQuestionError
 from harness.practice.launch import Practice
 from harness.practice.session import Feedback
+from harness.types import Bank
 
 SEPARATOR = "---"
 SKIP = ":skip"
@@ -32,6 +35,13 @@ class PipedAnswer:
 @dataclass(frozen=True)
 class Stopped:
     """The run stopped before the last answer; `message` says why."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An answer left out (its `@QUESTION-ID` is not in the bank, and skipping was asked for)."""
 
     message: str
 
@@ -87,30 +97,64 @@ def _answer(lines: list[str], start: int) -> list[PipedAnswer]:
     return [PipedAnswer(qid, body, start + first)] if body or qid else []
 
 
-def run(practice: Practice, answers: Sequence[PipedAnswer]) -> Iterator[Feedback | Stopped]:
-    """Score each answer in turn, yielding its feedback; skips yield nothing.
+def check_ids(bank: Bank, answers: Sequence[PipedAnswer]) -> list[str]:
+    """Every `@QUESTION-ID` the bank lacks, one line each: `line 5: unknown question id ...`."""
+    from harness.bank.lookup import find_question
 
-    The scorer starts loading here, embedding the rubrics the answers name
-    first. A `Stopped` ends the run: the `-n` limit was reached, or an answer
-    without `@QUESTION-ID` found no question left.
+    problems = []
+    for item in answers:
+        if item.question_id == "":
+            problems.append(f"line {item.line}: `@` without a question id; write @QUESTION-ID, "
+                            "or leave the line out to answer the next scheduled question")
+        elif item.question_id is not None and item.question_id not in bank.questions:
+            try:
+                find_question(bank, item.question_id)
+            except UnknownQuestionError as exc:
+                problems.append(f"line {item.line}: {exc}")
+    return problems
+
+
+def unknown_ids_error(problems: Sequence[str]) -> UnknownQuestionError:
+    """The error naming every bad `@QUESTION-ID`: nothing has been scored or saved."""
+    head = (f"standard input: {problems[0]}" if len(problems) == 1
+            else f"standard input: {len(problems)} unknown question ids:\n  " + "\n  ".join(problems))
+    return UnknownQuestionError(f"{head}\nNothing was scored or saved. Fix the ids (`harness bank list` "
+                                "shows them all), or pass --skip-unknown to score the other answers.")
+
+
+def run(practice: Practice, answers: Sequence[PipedAnswer], *,
+        skip_unknown: bool = False) -> Iterator[Feedback | Skipped | Stopped]:
+    """Check every `@QUESTION-ID`, then score each answer in turn, yielding its feedback.
+
+    A bad id stops the run before anything is scored or stored, unless
+    `skip_unknown`: then each bad answer yields a `Skipped` first and the
+    rest are scored. Answers that are just `:skip` yield nothing. The scorer
+    starts loading here, embedding the rubrics the answers name first. A
+    `Stopped` ends the run: the `-n` limit was reached, or an answer without
+    `@QUESTION-ID` found no question left.
 
     Raises:
-        UnknownQuestionError: an `@QUESTION-ID` not in the bank.
+        UnknownQuestionError: an `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
         HarnessError: scoring or storing failed.
 
     """
-    from harness.bank.lookup import find_question
-
     session = practice.session
-    named = dict.fromkeys(a.question_id for a in answers if a.question_id in session.bank.rubrics)
+    problems = check_ids(session.bank, answers)
+    if problems and not skip_unknown:
+        raise unknown_ids_error(problems)
+    for problem in problems:
+        yield Skipped(f"Skipped the answer at {problem}")
+    good = [a for a in answers if a.question_id is None or a.question_id in session.bank.questions]
+    named = dict.fromkeys(a.question_id for a in good if a.question_id is not None)
     practice.start_loading([session.bank.questions[qid] for qid in named if qid is not None])
-    for item in answers:
+    for item in good:
         if session.limit is not None and len(session.asked) >= session.limit:
-            yield Stopped(f"Stopped after {session.limit} questions (-n); "
-                          f"{len(answers) - len(session.asked)} answers left unread.")
+            left = len(good) - len(session.asked)
+            yield Stopped(f"Stopped after {session.limit} question{'s' * (session.limit != 1)} (-n); "
+                          f"{left} answer{'s' * (left != 1)} left unread.")
             return
-        if item.question_id:
-            question = find_question(session.bank, item.question_id)
+        if item.question_id is not None:
+            question = session.bank.questions[item.question_id]
         else:
             pick = session.next()
             if pick is None:
