@@ -275,12 +275,19 @@ def feedback_view(feedback: Feedback) -> RenderableType:
 
 
 def print_feedback(console: Console, feedback: Feedback) -> None:
-    """Print `feedback_view`, its key point table whole when piped (no sentence cut or wrapped)."""
-    head, points, *rest = feedback_parts(feedback)
-    console.print(head)
+    """Print `feedback_view`; piped, every row of the key point table and the reference stay whole lines."""
+    head, points, *misconceptions, reference, comparison = feedback_parts(feedback)
+    whole = not console.is_terminal
+    console.print(head, soft_wrap=whole)
     print_table(console, points)
-    for part in rest:
-        console.print(part)
+    for line in misconceptions:
+        console.print(line, soft_wrap=whole)
+    if whole:
+        console.print("Reference answer:", style="bold")
+        console.print(feedback.reference, soft_wrap=True, markup=False)
+    else:
+        console.print(reference)
+    console.print(comparison, soft_wrap=whole)
 
 
 def feedback_parts(feedback: Feedback) -> list[RenderableType]:

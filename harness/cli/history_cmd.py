@@ -90,7 +90,7 @@ def _print_history(found: History, db: Path, *, list_attempts: bool, scope: str)
     print_table(console, _topic_table(found))
     if list_attempts:
         print_table(console, _attempt_table(found))
-    console.print(_legend(found))
+    console.print(_legend(found), soft_wrap=True)
 
 
 def _topic_table(found: History) -> RenderableType:

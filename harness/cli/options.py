@@ -64,8 +64,7 @@ def language_warning(bank: Bank, embedder_name: str) -> str | None:
     if not letters or cjk / len(letters) < CJK_SHARE:
         return None
     return (f"Warning: {embedder_name} reads English only (it maps most Chinese characters to [UNK]) and "
-            f"this bank is {cjk / len(letters):.0%} Chinese, so its scores mean little; "
-            "use --embedder use-multilingual.")
+            "this bank is written mostly in Chinese, so its scores mean little; use --embedder use-multilingual.")
 
 
 def warn_language(bank: Bank, embedder_name: str) -> None:
@@ -87,9 +86,10 @@ def announce_calibration(embedder_name: str, *, calibration_path: Path | None = 
     from harness.scoring.calibration_choice import choose, notice
 
     try:
-        chosen = choose(canonical_name(embedder_name), path=calibration_path, results_dir=results_dir)
+        embedder_id = canonical_name(embedder_name)
+        chosen = choose(embedder_id, path=calibration_path, results_dir=results_dir)
     except HarnessError:
         return
-    message = notice(chosen, explicit=calibration_path is not None)
+    message = notice(chosen, embedder_id=embedder_id, explicit=calibration_path is not None)
     if message:
         click.echo(message, err=True)

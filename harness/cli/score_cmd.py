@@ -79,6 +79,7 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
     from harness.scoring import calibration as cal_mod
 
     cal_mod.save(fitted, target)
+    from harness.scoring.calibration_choice import reset_hint
     used = target == _user_path(results, encoder_name)
     if as_json:
         echo_json({"calibration": {"id": fitted.id, "embedder_id": fitted.embedder_id, "path": str(target),
@@ -90,8 +91,7 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
     print_table(console, _table(results_table, f"Agreement with human grades, {encoder_name}, questions held out"))
     console.print(f"Saved calibration {fitted.id} for {encoder_name} to {target}")
     if used:
-        console.print(f"Later runs with {encoder_name} use it and say so; `harness calibrate --reset"
-                      f"{_embedder_flag(embedder_name)}` goes back to the shipped one.")
+        console.print(f"Later runs with {encoder_name} use it and say so; {reset_hint(encoder_name)}.")
     else:
         console.print(f"Use it with --calibration {target}")
 
@@ -118,10 +118,6 @@ def _user_path(results: Path, embedder_id: str) -> Path:
     from harness.scoring.calibration_choice import user_path
 
     return user_path(results, embedder_id)
-
-
-def _embedder_flag(embedder_name: str) -> str:
-    return "" if embedder_name == "use-multilingual" else f" --embedder {embedder_name}"
 
 
 def _reset(results: Path, embedder_name: str, *, as_json: bool) -> None:

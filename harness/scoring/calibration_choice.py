@@ -20,7 +20,13 @@ from harness.errors import CalibrationError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "calibrations"
 SUFFIX = ".npz"  # as calibration_file.SUFFIX (tests check they agree)
-RESET_HINT = "`harness calibrate --reset` goes back to the shipped one"
+DEFAULT_EMBEDDER = "use-multilingual"  # as encoders.DEFAULT_EMBEDDER, without importing the encoders
+
+
+def reset_hint(embedder_id: str) -> str:
+    """The command that goes back to the shipped calibration of this embedder."""
+    flag = "" if embedder_id == DEFAULT_EMBEDDER else f" --embedder {embedder_id}"
+    return f"`harness calibrate --reset{flag}` goes back to the shipped one"
 
 
 def slug(embedder_id: str) -> str:
@@ -64,13 +70,13 @@ def choose(embedder_id: str, *, path: Path | None = None, results_dir: Path | No
     )
 
 
-def notice(chosen: Path, *, explicit: bool = False) -> str | None:
+def notice(chosen: Path, *, embedder_id: str, explicit: bool = False) -> str | None:
     """One line naming a calibration that is not the shipped one (None for the shipped one)."""
     if is_shipped(chosen):
         return None
     if explicit:
         return f"Note: scoring with calibration {chosen} (--calibration), not the shipped one."
-    return f"Note: scoring with your calibration {chosen} (made by `harness calibrate`); {RESET_HINT}."
+    return f"Note: scoring with your calibration {chosen} (made by `harness calibrate`); {reset_hint(embedder_id)}."
 
 
 def reset(results_dir: Path, embedder_id: str, *, now: datetime | None = None) -> Path | None:
