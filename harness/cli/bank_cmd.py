@@ -60,7 +60,11 @@ def list_(bank_dir: Path | None, topic: str | None, as_json: bool) -> None:
 @click.argument("question_id")
 @json_option
 def show(bank_dir: Path | None, question_id: str, as_json: bool) -> None:
-    """Show one question and its rubric: references, key points, misconceptions."""
+    """Show one question and its rubric.
+
+    The reference answers, key points (weight, keywords) and misconceptions
+    (penalty, correction); --json prints every field.
+    """
     b = load_bank(bank_dir)
     q = find_question(b, question_id)
     if as_json:
@@ -110,9 +114,10 @@ def render_question(console: Console, q: Question, rubric: Rubric) -> None:
 @bank_option
 @json_option
 def validate(bank_path: Path | None, bank_dir: Path | None, as_json: bool) -> None:
-    """Check a bank (default: --bank or the bundled one); exit 1 on any problem.
+    """Check a bank and list every problem; exit 1 on any.
 
-    Every problem is printed with its file and field.
+    BANK_PATH defaults to --bank, else the bundled bank. Every problem is
+    printed with its file and field.
     """
     root = bank_path or bank_dir or default_bank_dir()
     try:

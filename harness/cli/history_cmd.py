@@ -45,11 +45,14 @@ if TYPE_CHECKING:
 @json_option
 def history(user: str | None, topics: tuple[str, ...], question_id: str | None, list_attempts: bool,
             plot_path: Path | None, csv_path: Path | None, results_dir: Path | None, as_json: bool) -> None:
-    """Your scores over time: per topic the first, latest, best and recent average.
+    """Your scores over time, per topic and per attempt.
 
-    S1, S2, ... under the table say which embedder and calibration each score
-    came from; run `harness rescore` to bring old scores up to date. --json
-    prints the summaries and every attempt.
+    Per topic: the first, latest and best score and the recent average.
+    S1, S2, ... under the table say which embedder and calibration each
+    score came from; run `harness rescore` to bring old scores up to date.
+    --json prints the summaries and every attempt.
+
+    Example: harness history --topic clip --attempts
     """
     from harness.paths import default_results_dir
     from harness.practice import store
@@ -146,9 +149,10 @@ def _legend(found: History) -> str:
 @json_option
 def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | None, embedder_name: str,
             results_dir: Path | None, as_json: bool) -> None:
-    """Re-score stored attempts with the current rubrics, embedder and calibration.
+    """Re-score stored attempts with the current rubrics and scorer.
 
-    Old scores are kept; the new ones become current, so `harness history`
+    Uses the current rubric versions, embedder and calibration. Old scores
+    are kept; the new ones become current, so `harness history`
     compares like with like. Only attempts scored with another rubric,
     embedder or calibration are re-scored, unless --force.
 

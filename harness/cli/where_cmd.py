@@ -17,8 +17,9 @@ from harness.cli.options import bank_option, results_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def where(ctx: click.Context, bank_dir: Path | None, results_dir: Path | None, as_json: bool) -> None:
-    """Show every folder the harness uses: bank, history, runs, calibrations, cache.
+    """Show every folder the harness uses, and what chose it.
 
+    Bank, history, grade runs, calibrations and the embedding cache.
     History and runs live in one place per user: `results/` of a source
     checkout, else the per-user data folder; --results or $HARNESS_RESULTS
     moves them.
