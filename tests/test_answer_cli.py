@@ -276,3 +276,13 @@ def test_language_warning_only_for_an_english_embedder_on_a_chinese_bank(tmp_pat
     csv.write_text("question_id,topic,question,reference_answer\nq1,t,What is a prototype?,A first model.\n",
                    encoding="utf-8")
     assert language_warning(import_questions(csv, tmp_path / "en"), "st:all-MiniLM-L6-v2") is None
+
+
+def test_parse_entry_takes_every_command_line_out_of_the_answer() -> None:
+    from harness.cli.answer_cmd import Entry, parse_entry
+
+    assert parse_entry("答案\n:hint", ":hint") == Entry("答案", ":hint")  # Enter pressed on the :hint line
+    assert parse_entry("第一行\n  :HINT  \n第二行") == Entry("第一行\n第二行", ":hint")  # submitted with Esc Enter
+    assert parse_entry(":hint\n答案\n:skip") == Entry("答案", ":skip")
+    assert parse_entry(":q") == Entry("", ":quit") and parse_entry(":exit") == Entry("", ":quit")
+    assert parse_entry("用 :hint 看提示\n") == Entry("用 :hint 看提示\n", None)  # not alone on its line

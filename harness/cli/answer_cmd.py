@@ -189,6 +189,7 @@ class _Editor:
         from prompt_toolkit.key_binding import KeyBindings
 
         kb = KeyBindings()
+        self._command: str | None = None  # the command whose line Enter was pressed on
 
         @kb.add("c-d")
         def _submit(event: object) -> None:
@@ -208,7 +209,6 @@ class _Editor:
             self._command = command_word(buffer.document.current_line)
             event.app.exit(result=buffer.text)  # type: ignore[attr-defined]
 
-        self._command: str | None = None
         self._loader = loader
         self._prompt: PromptSession[str] = PromptSession(
             multiline=True, key_bindings=kb, prompt_continuation="  ",
