@@ -174,6 +174,9 @@ class RescoreScorer:
     def score_many(self, items: list[tuple[str, str]]) -> list[Score]:
         return [make_score(q, 55.0, calibration="cal-2", rubric=self.rubric(q)) for q, _ in items]
 
+    def rubric_vectors(self, question_ids: list[str]) -> None:
+        pass
+
     @staticmethod
     def rubric(qid: str) -> str:
         from harness.bank.loader import load_bank

@@ -177,3 +177,12 @@ def test_stopped_message_counts_in_words(fresh_db: sqlite3.Connection, answer_ba
     practice = make_practice(fresh_db, answer_bank, FakeScorer(), limit=1)
     results = list(piped.run(practice, parse_piped("@clip-idea\na\n---\n@vit-patch\nb\n")))
     assert results[-1] == Stopped("Stopped after 1 question (-n); 1 answer left unread.")
+
+
+def test_warm_reports_loading_and_rubrics_as_it_goes(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    scorer = FakeScorer()
+    steps: list[tuple[str, int, int]] = []
+    answers = [PipedAnswer(qid, "答案", i) for i, qid in enumerate(answer_bank.questions)] * 2
+    piped.warm(make_practice(fresh_db, answer_bank, scorer), answers, progress=lambda *s: steps.append(s))
+    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 5, 5)]
+    assert scorer.prepared == [list(answer_bank.questions)]  # each rubric once

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from harness.cli.console import make_console, plural, print_table
+from harness.cli.console import make_console, plural, print_table, progress_bar
 from harness.cli.options import announce_calibration, bank_option, embedder_option, results_option, warn_language
 
 if TYPE_CHECKING:
@@ -232,9 +232,14 @@ def _piped(practice: Practice, results: Path, *, as_json: bool, skip_unknown: bo
     if not answers:
         click.echo(piped.NO_ANSWERS, err=True)
         return
+    good, skipped = piped.select(practice.session.bank, answers, skip_unknown=skip_unknown)
+    for note in skipped:
+        click.echo(note.message, err=True)
+    with progress_bar() as progress:
+        piped.warm(practice, good, progress=progress)
     console = make_console()
-    for result in piped.run(practice, answers, skip_unknown=skip_unknown):
-        if isinstance(result, (piped.Stopped, piped.Skipped)):
+    for result in piped.score(practice, good):
+        if isinstance(result, piped.Stopped):
             click.echo(result.message, err=True)
         elif as_json:
             click.echo(json.dumps(piped.as_record(result), ensure_ascii=False))

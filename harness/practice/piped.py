@@ -1,15 +1,15 @@
 """Answers from a pipe: `harness answer < answers.txt`.
 
 `read_answers` turns the piped bytes into `PipedAnswer`s (the format is in
-`parse_piped`); `run` checks every `@QUESTION-ID` first, then scores the
-answers one by one through a `Session`, yielding each `Feedback` as it
-comes, a `Skipped` for an answer left out, or a `Stopped` when it has to
-stop early.
+`parse_piped`); `run` checks every `@QUESTION-ID` first (`select`), loads
+the scorer and the rubrics (`warm`), then scores the answers one by one
+through a `Session` (`score`), yielding each `Feedback` as it comes, a
+`Skipped` for an answer left out, or a `Stopped` when it has to stop early.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from harness.errors import InputFileError, UnknownQuestionError
@@ -17,8 +17,17 @@ from harness.practice.launch import Practice
 from harness.practice.session import Feedback
 from harness.types import Bank
 
+Progress = Callable[[str, int, int], None]
+
+
+def _ignore(step: str, done: int, total: int) -> None:
+    """A progress callback that reports nowhere."""
+
 SEPARATOR = "---"
 SKIP = ":skip"
+LOADING = "Loading the embedder"
+EMBEDDING = "Embedding rubrics"
+RUBRIC_CHUNK = 8
 NO_ANSWERS = ("No answers on standard input. Pipe answers separated by a line `---`, each "
               "optionally starting with `@QUESTION-ID` (see `harness answer --help`).")
 
@@ -122,34 +131,56 @@ def unknown_ids_error(problems: Sequence[str]) -> UnknownQuestionError:
                                 "shows them all), or pass --skip-unknown to score the other answers.")
 
 
-def run(practice: Practice, answers: Sequence[PipedAnswer], *,
-        skip_unknown: bool = False) -> Iterator[Feedback | Skipped | Stopped]:
-    """Check every `@QUESTION-ID`, then score each answer in turn, yielding its feedback.
-
-    A bad id stops the run before anything is scored or stored, unless
-    `skip_unknown`: then each bad answer yields a `Skipped` first and the
-    rest are scored. Answers that are just `:skip` yield nothing. The scorer
-    starts loading here, embedding the rubrics the answers name first. A
-    `Stopped` ends the run: the `-n` limit was reached, or an answer without
-    `@QUESTION-ID` found no question left.
+def select(bank: Bank, answers: Sequence[PipedAnswer], *,
+           skip_unknown: bool = False) -> tuple[list[PipedAnswer], list[Skipped]]:
+    """The answers to score, and a `Skipped` for each whose `@QUESTION-ID` is bad (with `skip_unknown`).
 
     Raises:
-        UnknownQuestionError: an `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
+        UnknownQuestionError: any `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
+
+    """
+    problems = check_ids(bank, answers)
+    if problems and not skip_unknown:
+        raise unknown_ids_error(problems)
+    good = [a for a in answers if a.question_id is None or a.question_id in bank.questions]
+    return good, [Skipped(f"Skipped the answer at {problem}") for problem in problems]
+
+
+def warm(practice: Practice, answers: Sequence[PipedAnswer], *, progress: Progress = _ignore) -> None:
+    """Load the scorer and embed the rubrics the answers name, `RUBRIC_CHUNK` at a time.
+
+    `progress(step, done, total)` follows both steps: a bank's first
+    embedding takes a while on a cold cache (the vectors are cached on disk).
+
+    Raises:
+        HarnessError: the scorer cannot load.
+
+    """
+    named = list(dict.fromkeys(a.question_id for a in answers if a.question_id is not None))
+    progress(LOADING, 0, 1)
+    practice.loader.start()
+    scorer = practice.loader.get()
+    progress(LOADING, 1, 1)
+    for start in range(0, len(named), RUBRIC_CHUNK):
+        scorer.rubric_vectors(named[start:start + RUBRIC_CHUNK])
+        progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(named)), len(named))
+
+
+def score(practice: Practice, answers: Sequence[PipedAnswer]) -> Iterator[Feedback | Stopped]:
+    """Score each answer in turn, yielding its feedback; answers that are just `:skip` yield nothing.
+
+    A `Stopped` ends the run: the `-n` limit was reached, or an answer
+    without `@QUESTION-ID` found no question left. Every `@QUESTION-ID` must
+    be in the bank (see `select`).
+
+    Raises:
         HarnessError: scoring or storing failed.
 
     """
     session = practice.session
-    problems = check_ids(session.bank, answers)
-    if problems and not skip_unknown:
-        raise unknown_ids_error(problems)
-    for problem in problems:
-        yield Skipped(f"Skipped the answer at {problem}")
-    good = [a for a in answers if a.question_id is None or a.question_id in session.bank.questions]
-    named = dict.fromkeys(a.question_id for a in good if a.question_id is not None)
-    practice.start_loading([session.bank.questions[qid] for qid in named if qid is not None])
-    for item in good:
+    for item in answers:
         if session.limit is not None and len(session.asked) >= session.limit:
-            left = len(good) - len(session.asked)
+            left = len(answers) - len(session.asked)
             yield Stopped(f"Stopped after {session.limit} question{'s' * (session.limit != 1)} (-n); "
                           f"{left} answer{'s' * (left != 1)} left unread.")
             return
@@ -165,6 +196,24 @@ def run(practice: Practice, answers: Sequence[PipedAnswer], *,
             session.mark_asked(question)
             continue
         yield session.submit(question, item.text, started_at=session.clock())
+
+
+def run(practice: Practice, answers: Sequence[PipedAnswer], *, skip_unknown: bool = False,
+        progress: Progress = _ignore) -> Iterator[Feedback | Skipped | Stopped]:
+    """`select`, `warm` and `score` in one: nothing is scored or stored when an `@QUESTION-ID` is bad.
+
+    With `skip_unknown`, each bad answer yields a `Skipped` first and the rest
+    are scored.
+
+    Raises:
+        UnknownQuestionError: an `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
+        HarnessError: the scorer cannot load, or scoring or storing failed.
+
+    """
+    good, skipped = select(practice.session.bank, answers, skip_unknown=skip_unknown)
+    yield from skipped
+    warm(practice, good, progress=progress)
+    yield from score(practice, good)
 
 
 def as_record(feedback: Feedback) -> dict[str, object]:

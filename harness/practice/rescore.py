@@ -20,6 +20,8 @@ from harness.types import Bank, Score
 BATCH = 64
 LOADING = "Loading the embedder"
 RESCORING = "Re-scoring attempts"
+EMBEDDING = "Embedding rubrics"
+RUBRIC_CHUNK = 8
 T = TypeVar("T")
 
 
@@ -33,6 +35,10 @@ class RescorerLike(Protocol):
     def calibration_id(self) -> str: ...
 
     def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]: ...
+
+    def rubric_vectors(self, question_ids: Sequence[str]) -> object:
+        """Embed (or read from the disk cache) these questions' rubrics."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,8 @@ def rescore(
     """Re-score a user's (None: everyone's) stale attempts and store the new scores in one transaction.
 
     `load` builds the scorer; `progress(step, done, total)` is called as the
-    embedder loads and after each batch of `BATCH` attempts (a progress bar
-    in the terminal).
+    embedder loads, as the rubrics are embedded and after each batch of
+    `BATCH` attempts (a progress bar in the terminal).
 
     Raises:
         HarnessError: the scorer cannot load, or scoring or storing failed;
@@ -96,6 +102,10 @@ def rescore(
     scorer = load()
     progress(LOADING, 1, 1)
     todo = stale(rows, scorer, bank=bank, force=force)
+    questions = list(dict.fromkeys(a.question_id for a in todo))
+    for start in range(0, len(questions), RUBRIC_CHUNK):  # a bank's first embedding is slow on a cold cache
+        scorer.rubric_vectors(questions[start:start + RUBRIC_CHUNK])
+        progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(questions)), len(questions))
     new: list[Score] = []
     for batch in batches(todo):
         new.extend(scorer.score_many([(a.question_id, a.answer) for a in batch]))
