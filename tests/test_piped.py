@@ -184,5 +184,6 @@ def test_warm_reports_loading_and_rubrics_as_it_goes(fresh_db: sqlite3.Connectio
     steps: list[tuple[str, int, int]] = []
     answers = [PipedAnswer(qid, "答案", i) for i, qid in enumerate(answer_bank.questions)] * 2
     piped.warm(make_practice(fresh_db, answer_bank, scorer), answers, progress=lambda *s: steps.append(s))
-    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 5, 5)]
+    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 0, 5),
+                     ("Embedding rubrics", 5, 5)]
     assert scorer.prepared == [list(answer_bank.questions)]  # each rubric once

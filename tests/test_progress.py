@@ -31,9 +31,9 @@ def test_evaluation_reports_rubrics_answers_and_scoring(scorer) -> None:  # type
                        np.arange(len(ids)) % 6.0, np.full(len(ids), 5.0))
     steps: list[tuple[str, int, int]] = []
     evaluation.evaluate(scorer, graded, cross_validate=False, progress=lambda *s: steps.append(s))
-    assert steps[0] == ("Embedding rubrics", 3, 3)
+    assert steps[:2] == [("Embedding rubrics", 0, 3), ("Embedding rubrics", 3, 3)]
     answers = [s for s in steps if s[0] == "Embedding answers (tiny)"]
-    assert [s[1] for s in answers] == [256, 300] and answers[-1][2] == 300
+    assert [s[1] for s in answers] == [0, 256, 300] and answers[-1][2] == 300
     assert [s for s in steps if s[0] == "Scoring"][-1] == ("Scoring", 300, 300)
 
 

@@ -88,8 +88,8 @@ def test_rescore_stores_new_scores_and_reports(fresh_db: sqlite3.Connection, ans
                            progress=lambda *step: steps.append(step))
     assert done == rescore.RescoreResult("use-multilingual", "cal-2", 2, 0, ((55 - 40) + (55 - 60)) / 2,
                                          ("gone-question",))
-    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 2, 2),
-                     ("Re-scoring attempts", 2, 2)]
+    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 0, 2),
+                     ("Embedding rubrics", 2, 2), ("Re-scoring attempts", 0, 2), ("Re-scoring attempts", 2, 2)]
     assert scorer.embedded == [["clip-idea", "vit-patch"]]
     assert scorer.batches == [2]
     alice = store.attempts(fresh_db, user="alice")

@@ -161,6 +161,7 @@ def warm(practice: Practice, answers: Sequence[PipedAnswer], *, progress: Progre
     practice.loader.start()
     scorer = practice.loader.get()
     progress(LOADING, 1, 1)
+    progress(EMBEDDING, 0, len(named))
     for start in range(0, len(named), RUBRIC_CHUNK):
         scorer.rubric_vectors(named[start:start + RUBRIC_CHUNK])
         progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(named)), len(named))

@@ -103,10 +103,12 @@ def rescore(
     progress(LOADING, 1, 1)
     todo = stale(rows, scorer, bank=bank, force=force)
     questions = list(dict.fromkeys(a.question_id for a in todo))
+    progress(EMBEDDING, 0, len(questions))
     for start in range(0, len(questions), RUBRIC_CHUNK):  # a bank's first embedding is slow on a cold cache
         scorer.rubric_vectors(questions[start:start + RUBRIC_CHUNK])
         progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(questions)), len(questions))
     new: list[Score] = []
+    progress(RESCORING, 0, len(todo))
     for batch in batches(todo):
         new.extend(scorer.score_many([(a.question_id, a.answer) for a in batch]))
         progress(RESCORING, len(new), len(todo))

@@ -99,6 +99,7 @@ def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore)
     items = list(zip(graded.question_ids, graded.answers))
     embed_rubrics(scorer, graded.question_ids, progress=progress)
     analyses = []
+    progress(f"Embedding answers ({graded.name})", 0, len(items))
     for start in range(0, len(items), CHUNK):
         analyses.extend(scorer.analyse_many(items[start:start + CHUNK]))
         progress(f"Embedding answers ({graded.name})", len(analyses), len(items))
@@ -117,6 +118,7 @@ def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Prog
     ids = list(dict.fromkeys(question_ids))
     for qid in ids:
         find_question(scorer.bank, qid)
+    progress("Embedding rubrics", 0, len(ids))
     for start in range(0, len(ids), RUBRIC_CHUNK):
         scorer.rubric_vectors(ids[start:start + RUBRIC_CHUNK])
         progress("Embedding rubrics", min(start + RUBRIC_CHUNK, len(ids)), len(ids))
@@ -126,6 +128,7 @@ def _score(scorer: Scorer, graded: GradedSet, progress: Progress) -> np.ndarray:
     """The scorer's own scores on 0..1, `CHUNK` answers at a time."""
     items = list(zip(graded.question_ids, graded.answers))
     scores: list[float] = []
+    progress("Scoring", 0, len(items))
     for start in range(0, len(items), CHUNK):
         scores.extend(s.score / 100 for s in scorer.score_many(items[start:start + CHUNK]))
         progress("Scoring", len(scores), len(items))
