@@ -145,3 +145,16 @@ def test_piped_feedback_keeps_the_matching_sentence_whole() -> None:
     text = out.getvalue()
     assert sentence in text and "…" not in text.replace("……", "")
     assert reference in text.splitlines()  # the reference is one whole line too
+
+
+def test_bank_list_on_an_80_column_terminal_groups_by_topic_and_keeps_ids_whole() -> None:
+    from harness.cli.bank_cmd import _list_table
+
+    bank = load_bank()
+    out = StringIO()
+    print_table(Console(file=out, width=80, force_terminal=True, color_system=None),
+                _list_table(bank, list(bank.questions.values()), grouped=True))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert all(any(line.split()[:1] == [qid] for line in lines) for qid in bank.questions)
+    assert all(any(line.strip() == topic for line in lines) for topic in bank.topics)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from harness.bank.loader import default_bank_dir, load_bank
 from harness.bank.lookup import find_question
@@ -42,17 +43,27 @@ def list_(bank_dir: Path | None, topic: str | None, as_json: bool) -> None:
     if as_json:
         echo_json({"bank": _bank_record(b), "questions": [_question_record(q, b.rubrics[q.id]) for q in questions]})
         return
-    from rich.table import Table
-
     console = make_console(soft_wrap=True)
     console.print(f"{plural(len(questions), 'question')} in {plural(len(b.topics), 'topic')}, bank {b.root}")
+    print_table(console, _list_table(b, questions, grouped=console.is_terminal))
+
+
+def _list_table(b: Bank, questions: list[Question], *, grouped: bool) -> Table:
+    """One row per question; `grouped` puts each topic on a line of its own (narrow terminals)."""
+    from rich.table import Table
+
     table = Table(box=None, header_style="bold", padding=(0, 1), pad_edge=False)
-    for col in ("id", "topic", "difficulty", "points"):
+    for col in ("id", *(() if grouped else ("topic",)), "difficulty", "points"):
         table.add_column(col, no_wrap=True, justify="right" if col == "points" else "left")
     table.add_column("question", overflow="fold")
+    topic = None
     for q in questions:
-        table.add_row(q.id, q.topic, q.difficulty, str(len(b.rubrics[q.id].key_points)), q.prompt)
-    print_table(console, table)
+        if grouped and q.topic != topic:
+            table.add_row(f"[bold cyan]{q.topic}[/]")
+        topic = q.topic
+        cells = (q.id, *(() if grouped else (q.topic,)), q.difficulty, str(len(b.rubrics[q.id].key_points)))
+        table.add_row(*cells, q.prompt)
+    return table
 
 
 @bank.command()
