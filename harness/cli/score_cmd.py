@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from harness.cli.console import echo_json, make_console, print_table, progress_bar
+from harness.cli.console import echo_json, make_console, plural, print_table, progress_bar
 from harness.cli.options import announce_calibration, embedder_option, json_option, results_option, warn_language
 from harness.scoring.evaluation import Evaluation
 
@@ -182,5 +182,5 @@ def evaluate(graded: Path, bank_dir: Path | None, embedder_name: str, calibratio
     how = "questions held out (group k-fold)" if cross_validate else f"calibration {scorer.calibration_id}"
     console = make_console(soft_wrap=True)
     print_table(console, _table([result], f"Agreement with human grades, {scorer.embedder_id}, {how}"))
-    console.print(f"{result.n_answers:,} answers scored in {result.seconds:.1f} s "
+    console.print(f"{plural(result.n_answers, 'answer')} scored in {result.seconds:.1f} s "
                   f"({result.n_answers / max(result.seconds, 1e-9):.0f} answers/s)")
