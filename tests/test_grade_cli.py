@@ -108,7 +108,7 @@ def test_bad_rows_are_warned_about_and_skipped(run: Run, fake_scorer: list[FakeS
         "delimiter ','\n"
         f"Warning: {path}: row 4: cannot parse the row as CSV (',' expected after '\"'); check its quotes\n"
     )
-    assert "Skipped 2 bad row(s) (see the warnings above and run.json)" in out
+    assert "Skipped 2 bad rows (see the warnings above and run.json)" in out
     assert [r["student_id"] for r in scores(tmp_path / "run")] == ["s1", "s4"]
 
 

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, Time
 from rich.progress import Progress as Bar
 from rich.status import Status
 
-from harness.cli.console import make_console
-from harness.cli.options import bank_option, embedder_option
+from harness.cli.console import echo_json, make_console, plural
+from harness.cli.options import announce_calibration, bank_option, embedder_option, json_option, warn_language
 
 if TYPE_CHECKING:
     from harness.grade.grader import Progress
@@ -43,10 +43,14 @@ PROBLEMS_SHOWN = 10
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of report.md's headings and notes (data is shown as written).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
+@json_option
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
           strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          lang: str, quiet: bool) -> None:
-    """Score every answer in SUBMISSIONS.csv and write per-answer, per-person and per-question results.
+          lang: str, quiet: bool, as_json: bool) -> None:
+    """Score a cohort's answers and report per person and question.
+
+    Reads SUBMISSIONS.csv and writes a new run folder with per-answer,
+    per-person and per-question results.
 
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
@@ -56,16 +60,22 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
 
     Example: harness grade answers.csv --bank my-bank --out results/week1
     """
+    from harness.bank.loader import load_bank
     from harness.grade.run import grade_file
 
+    bank = load_bank(bank_dir)
+    warn_language(bank, embedder_name)
+    announce_calibration(embedder_name, calibration_path=calibration_path, results_dir=results_dir)
     console = make_console(soft_wrap=True)
-    with _Display(console, console.is_terminal and not quiet) as display:
-        run = grade_file(submissions, bank=bank_dir, embedder=embedder_name, out=out_dir,
+    with _Display(console, console.is_terminal and not quiet and not as_json) as display:
+        run = grade_file(submissions, bank=bank, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
                          progress=display.update)
     _warn(run)
-    if quiet:
+    if as_json:
+        echo_json(summary_record(run))
+    elif quiet:
         click.echo(str(run.out_dir))
     else:
         _summary(console, run)
@@ -124,15 +134,30 @@ def _warn(run: GradeRun) -> None:
         click.echo(f"Warning: {more} more problem(s); all are listed in {run.out_dir / 'run.json'}", err=True)
 
 
+def summary_record(run: GradeRun) -> dict[str, object]:
+    """The summary `grade --json` prints: counts as numbers, paths as strings."""
+    from harness.grade.outputs import OUTPUT_FILES
+
+    c = run.counts
+    return {
+        "out_dir": str(run.out_dir), "answers": c.answers, "people": run.people, "questions": run.questions,
+        "blanks": c.blanks, "scored": c.scored, "skipped_rows": c.skipped_rows, "seconds": round(c.seconds, 3),
+        "answers_per_second": round(c.answers / c.seconds, 1) if c.seconds > 0 else None,
+        "mean_score": round(run.mean, 2), "problems": list(run.problems),
+        "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES},
+    }
+
+
 def _summary(console: Console, run: GradeRun) -> None:
     c = run.counts
     rate = c.answers / c.seconds if c.seconds > 0 else 0.0
     console.print(
-        f"Graded {c.answers:,} answers from {run.people:,} people on {run.questions} questions "
-        f"in {c.seconds:.1f} s ({rate:,.1f} answers/s; {c.scored:,} distinct answers scored, "
+        f"Graded {plural(c.answers, 'answer')} from {plural(run.people, 'person', 'people')} on "
+        f"{plural(run.questions, 'question')} in {c.seconds:.1f} s ({rate:,.1f} answers/s; "
+        f"{c.scored:,} distinct {'answer' if c.scored == 1 else 'answers'} scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )
     if c.skipped_rows:
-        console.print(f"Skipped {c.skipped_rows:,} bad row(s) (see the warnings above and run.json)")
+        console.print(f"Skipped {plural(c.skipped_rows, 'bad row')} (see the warnings above and run.json)")
     console.print(f"Results: {run.out_dir} (scores.csv, students.csv, questions.csv, report.md, run.json)",
                   soft_wrap=True)

@@ -77,10 +77,11 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     if not isinstance(bank, Bank):
         bank = load_bank(bank)
     subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict)
-    folder = RunFolder(out or default_out_dir(results_dir or default_results_dir()))
+    results = results_dir or default_results_dir()
+    folder = RunFolder(out or default_out_dir(results))
     try:
         _tell(progress, "loading", subs)
-        scorer = load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir)
+        scorer = load_scorer(bank, embedder, calibration=calibration, results_dir=results)
     except BaseException:
         folder.discard()
         raise

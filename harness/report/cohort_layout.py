@@ -17,6 +17,7 @@ from harness.grade.tally import PASS_MARK
 from harness.report.charts import Bar, bar_chart, heatmap
 from harness.report.cohort import CohortReport
 from harness.report.document import Document, L, Section, num, stamp
+from harness.report.labels import counted
 
 PROBLEMS_SHOWN = 50
 
@@ -119,7 +120,7 @@ def reasons(row: Any, w: L, *, mark: float) -> str:
     if not math.isnan(sd) and sd > 1:
         out.append(w["r_sd"].format(sd=f"{sd:.1f}"))
     if row.flagged:
-        out.append(w["r_flagged"].format(n=row.flagged))
+        out.append(w["r_flagged"].format(**counted(n=int(row.flagged))))
     if row.blank:
         out.append(w["r_blank"].format(n=row.blank))
     return "; ".join(out)

@@ -17,7 +17,7 @@ _EN: dict[str, str] = {
     "candidate_title": "Practice report: {user}",
     "cohort_title": "Cohort report: {source}",
     "generated": "Generated {when} UTC",
-    "c_summary": "{attempts} attempts on {questions} of {bank} questions; mean of latest scores {mean}",
+    "c_summary": "{attempts} attempt{attempts_s} on {questions} of {bank} questions; mean of latest scores {mean}",
     "c_span": "first attempt {first}, latest {last}",
     "k_summary": "{people} people, {answers} answers, {questions} questions; mean {mean}",
     "k_skipped": "{n} rows without a score were left out",
@@ -41,7 +41,7 @@ _EN: dict[str, str] = {
     "not_practised": "not practised yet",
     "points_head": "Key points to work on",
     "points_note": "Points your latest answer still misses or only partly covers, most often missed first.",
-    "missed_of": "missed {missed}, partly {partial} in {seen} attempts",
+    "missed_of": "missed {missed}, partly {partial} in {seen} attempt{seen_s}",
     "latest": "Latest answer",
     "status_missed": "missed",
     "status_partial": "partly covered",
@@ -72,7 +72,7 @@ _EN: dict[str, str] = {
     "reasons": "Why",
     "r_below": "mean below {mark}",
     "r_sd": "{sd} SD below the cohort mean",
-    "r_flagged": "{n} answers flagged",
+    "r_flagged": "{n} answer{n_s} flagged",
     "r_blank": "{n} left blank",
     "show_table": "Show the numbers",
     "attention_card": "Need attention",
@@ -194,3 +194,15 @@ def labels(lang: str) -> Mapping[str, str]:
     if lang == "zh":
         return _ZH
     raise HarnessError(f"unknown report language {lang!r}; use one of: {', '.join(LANGUAGES)}")
+
+
+def counted(**counts: int | str) -> dict[str, int | str]:
+    """Format values plus an `<name>_s` plural suffix for each integer ("" for 1, else "s").
+
+    English labels write `{n} answer{n_s}`; Chinese ones ignore the suffix.
+    """
+    out: dict[str, int | str] = dict(counts)
+    for name, value in counts.items():
+        if isinstance(value, int):
+            out[f"{name}_s"] = "" if value == 1 else "s"
+    return out
