@@ -10,16 +10,17 @@ surface variants (punctuation, spacing), Zipf-weighted so that some answers
 are very common; 3% are blank and 1% are unique (a pool answer plus a
 personal remark). Each size runs in its own process, which:
 
-1. writes the cohort as a long CSV and loads the scorer as `harness grade`
-   does, embedding the rubrics (cached in any run after the first, so not
-   timed);
+1. writes the cohort as a long CSV, loads the embedder and embeds the
+   rubrics into the disk cache (as any `harness grade` run after the first
+   finds them, so not timed);
 2. times the embedder itself (`encoder.inner.encode`, batches of 2,000) on the
-   cohort's distinct non-blank answer texts, before and after grading (the
-   better of the two counts);
-3. grades the cohort exactly as `harness grade` does (`run_grading`: stream,
-   score, write every output, with a fresh scorer each run), timing it and
-   measuring peak RSS during grading (VmHWM after resetting it through
-   /proc/self/clear_refs).
+   cohort's distinct non-blank answer texts, interleaved with the grading runs
+   (the best run counts);
+3. grades the cohort through `harness.grade.run.grade_file`, the call
+   `harness grade` makes (a fresh scorer each run; stream, score, write every
+   output and the report), timing it from its "grading" progress report (the
+   scorer is loaded then) and measuring peak RSS during grading (VmHWM after
+   resetting it through /proc/self/clear_refs).
 
 The cohort recombines reference sentences, so many clauses recur across
 distinct answers (as when candidates learnt the same model answer); grading
@@ -149,22 +150,24 @@ class EmbedClock:
         return timed
 
 
-def grade_once(path: Path, bank: Any, scorer: Any, out: Path, *, chunk_size: int,
+def grade_once(path: Path, bank: Any, encoder: Any, out: Path, *, chunk_size: int,
                clock: EmbedClock) -> dict[str, Any]:
-    from harness.grade.outputs import RunFolder
-    from harness.grade.run import run_grading
-    from harness.grade.submissions import open_submissions
+    """Grade `path` with `grade_file`, as `harness grade` does; time it from the moment grading starts."""
+    from harness.grade.run import grade_file
 
-    baseline_rss = _status("VmRSS")
-    peak_ok = _reset_peak()
-    in_embedder = clock.cpu
-    wall, cpu = time.perf_counter(), time.process_time()
-    run = run_grading(open_submissions(path, bank), scorer, folder=RunFolder(out), chunk_size=chunk_size)
-    grade_s, grade_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    marks: dict[str, Any] = {}
+
+    def progress(p: Any) -> None:
+        if p.stage == "grading" and "wall" not in marks:  # the scorer is loaded: grading starts now
+            marks.update(wall=time.perf_counter(), cpu=time.process_time(), embed=clock.cpu,
+                         rss=_status("VmRSS"), peak_ok=_reset_peak())
+
+    run = grade_file(path, bank=bank, embedder=encoder, out=out, chunk_size=chunk_size, progress=progress)
+    grade_s, grade_cpu = time.perf_counter() - marks["wall"], time.process_time() - marks["cpu"]
     with (out / "scores.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = sum(1 for _ in csv.reader(fh)) - 1
-    return {"grade_s": grade_s, "grade_cpu": grade_cpu, "grade_embed_cpu": clock.cpu - in_embedder,
-            "baseline_rss": baseline_rss, "peak_rss": _status("VmHWM") if peak_ok else 0, "rows": rows,
+    return {"grade_s": grade_s, "grade_cpu": grade_cpu, "grade_embed_cpu": clock.cpu - marks["embed"],
+            "baseline_rss": marks["rss"], "peak_rss": _status("VmHWM") if marks["peak_ok"] else 0, "rows": rows,
             "counts": run.counts}
 
 
@@ -172,7 +175,7 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
             clause_memo: int | None) -> dict[str, Any]:
     from harness.encoders import get_encoder
     from harness.encoders.reuse import ReusingEncoder
-    from harness.scoring.scorer import Scorer
+    from harness.grade.run import load_scorer
 
     bank = load_bank(bank_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,16 +186,16 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
         clauses = [c for t in texts for c in (split_clauses(t) or [t])]
         encoder = get_encoder("use-multilingual", cache_dir=Path(tmp) / "cache")
         encoder.warm_up()
+        # Embed the rubrics once into the disk cache, as any `harness grade` run after the first finds them.
+        load_scorer(bank, encoder).rubric_vectors(list(bank.questions))
         embeds, grades = [], []
         for i in range(repeat):  # interleaved, so a busy spell on the machine hits both alike
             embeds.append(embed_time(encoder.inner, texts))
             # A fresh scorer per run, as `harness grade` builds it: nothing remembered from the last run
-            # but the rubric vectors' disk cache, which any run after the first reads.
+            # but the rubric vectors' disk cache.
             reusing = ReusingEncoder(encoder, max_clauses=clause_memo)
-            scorer = Scorer.load(bank, encoder=reusing)
-            scorer.rubric_vectors(list(bank.questions))
             clock = EmbedClock(encoder.inner)
-            grades.append(grade_once(path, bank, scorer, Path(tmp) / f"run{i}", chunk_size=chunk_size,
+            grades.append(grade_once(path, bank, reusing, Path(tmp) / f"run{i}", chunk_size=chunk_size,
                                      clock=clock))
             grades[-1]["clauses_reused"] = reusing.clauses_reused
             clock.remove()
@@ -254,7 +257,7 @@ def main() -> None:
               f"{r['answers'] / r['grade_s']:9,.0f} {r['embed_cpu']:10.1f} "
               f"{r['grade_cpu'] / r['embed_cpu']:6.2f} {r['grade_s'] / r['embed_s']:10.2f} "
               f"{_mb(r['baseline_rss']):>10} {_mb(r['peak_rss']):>9}")
-    print("\ngrading: `run_grading` over the whole cohort (read, score, write every output), split into "
+    print("\ngrading: `grade_file` over the whole cohort (read, score, write every output), split into "
           "the time inside the embedder and the rest (features, reading, writing); embedder: "
           "`encoder.inner.encode` on the cohort's distinct answer texts; ratio = grading / embedder "
           "(target <= 1.25). CPU seconds of the process, best of --repeat interleaved runs, unless "

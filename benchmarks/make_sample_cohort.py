@@ -13,7 +13,6 @@ misconceptions, so the report finds the rubric statements.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import random
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from harness.bank.loader import load_bank  # noqa: E402
-from harness.grade.outputs import SCORE_COLUMNS  # noqa: E402
+from harness.grade.schema import BLANK_FLAG, SCORES, ScoreRow, point_label, write_rows  # noqa: E402
 from harness.types import Bank  # noqa: E402
 
 NAMES = (
@@ -51,46 +50,51 @@ NAMES = (
     "马超",
     "Leo Guo",
 )
-# scores.csv as `harness grade` writes it, less the answers themselves (rows below are positional).
-HEADER = tuple(c for c in SCORE_COLUMNS if c != "answer")
 
 
-def simulate(bank: Bank, people: int, seed: int) -> list[tuple[str, ...]]:
-    """One scores.csv row per person and question."""
+def simulate(bank: Bank, people: int, seed: int) -> list[ScoreRow]:
+    """One scores.csv row per person and question (without the answers themselves)."""
     rng = random.Random(seed)
     topic_shift = {t: rng.gauss(0, 12) for t in bank.topics}
     question_shift = {q: rng.gauss(0, 8) for q in bank.questions}
     inverted = sorted(bank.questions)[len(bank.questions) // 2]
-    rows: list[tuple[str, ...]] = []
+    rows: list[ScoreRow] = []
     line = 2
     for i in range(people):
         name = NAMES[i] if i < len(NAMES) else f"student-{i + 1:03d}"
         ability = rng.gauss(62, 15)
         for qid, q in bank.questions.items():
             if rng.random() < 0.03:
-                rows.append(
-                    (name, qid, q.topic, "0.0", "", "", "", "", "blank", "No answer given", str(line))
-                )
+                rows.append(ScoreRow(name, qid, q.topic, 0.0, flags=(BLANK_FLAG,), feedback="No answer given",
+                                     source_row=line))
                 line += 1
                 continue
             level = 124 - ability if qid == inverted else ability
             score = min(100.0, max(0.0, level + topic_shift[q.topic] + question_shift[qid] + rng.gauss(0, 9)))
-            rows.append((name, qid, q.topic, f"{score:.1f}", *_points(bank, qid, score, rng), str(line)))
+            rows.append(_row(bank, (name, qid, q.topic, round(score, 1)), rng, source_row=line))
             line += 1
     return rows
 
 
-def _points(bank: Bank, qid: str, score: float, rng: random.Random) -> tuple[str, ...]:
-    covered, partial, missed = [], [], []
-    rubric = bank.rubrics[qid]
+def _row(bank: Bank, key: tuple[str, str, str, float], rng: random.Random, *, source_row: int) -> ScoreRow:
+    """The row of a non-blank answer: key points covered, partly covered or missed by chance."""
+    status: dict[str, list[str]] = {"covered": [], "partial": [], "missed": []}
+    rubric = bank.rubrics[key[1]]
+    score = key[3]
     for k, p in enumerate(rubric.key_points):
         chance = 1 / (1 + math.exp(-(score - 35 - 9 * k) / 10))
         draw = rng.random()
-        (covered if draw < chance else partial if draw < chance + 0.15 else missed).append(p.title)
-    wrong = [m.text for m in rubric.misconceptions if score < 45 and rng.random() < 0.35]
-    todo = missed + partial
-    feedback = ("需补充：" + "; ".join(todo)) if todo else "要点齐全"
-    return ("; ".join(covered), "; ".join(partial), "; ".join(missed), "; ".join(wrong), "", feedback)
+        status["covered" if draw < chance else "partial" if draw < chance + 0.15 else "missed"].append(p.id)
+    wrong = [m for m in rubric.misconceptions if score < 45 and rng.random() < 0.35]
+    title = {p.id: point_label(p) for p in rubric.key_points}
+    names = {s: tuple(title[i] for i in ids) for s, ids in status.items()}
+    todo = names["missed"] + names["partial"]
+    return ScoreRow(
+        *key, covered=names["covered"], partial=names["partial"], missed=names["missed"],
+        misconceptions=tuple(m.text for m in wrong), feedback=("需补充：" + "; ".join(todo)) if todo else "要点齐全",
+        source_row=source_row, covered_ids=tuple(status["covered"]), partial_ids=tuple(status["partial"]),
+        missed_ids=tuple(status["missed"]), misconception_ids=tuple(m.id for m in wrong),
+    )
 
 
 def main() -> None:
@@ -103,11 +107,7 @@ def main() -> None:
     bank = load_bank(args.bank)
     rows = simulate(bank, args.people, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "scores.csv"
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(HEADER)
-        writer.writerows(rows)
+    path = write_rows(args.out / SCORES.file, SCORES, rows)
     print(f"wrote {len(rows)} rows for {args.people} people to {path}")
 
 

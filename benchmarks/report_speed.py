@@ -4,7 +4,8 @@
 
 Cohort: a synthetic scores.csv (see make_sample_cohort.py) of PEOPLE people x
 every question of the bundled bank, read, reported and rendered in each
-format. Candidate: ATTEMPTS synthetic attempts over the bundled bank. Prints
+format, and all of it as `harness report --scores` does (load the bank, read,
+build, Markdown). Candidate: ATTEMPTS synthetic attempts over the bundled bank. Prints
 the best of three runs of each step and the size of each output.
 """
 
@@ -24,12 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pandas as pd  # noqa: E402
-from make_sample_cohort import HEADER, simulate  # noqa: E402
+from make_sample_cohort import simulate  # noqa: E402
 
 from harness.bank.loader import load_bank  # noqa: E402
+from harness.grade.schema import SCORES, read_scores, write_rows  # noqa: E402
 from harness.practice.store import FRAME_COLUMNS  # noqa: E402
+from harness.report.build import load_cohort  # noqa: E402
 from harness.report.candidate import candidate_report  # noqa: E402
-from harness.report.cohort import cohort_report, read_scores  # noqa: E402
+from harness.report.cohort import cohort_report, tally_scores  # noqa: E402
 from harness.report.render import render  # noqa: E402
 from harness.types import Bank, Evidence, PointResult, Score  # noqa: E402
 
@@ -91,17 +94,20 @@ def main() -> None:
     args = parser.parse_args()
     bank = load_bank()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "scores.csv"
-        rows = simulate(bank, args.people, seed=7)
-        pd.DataFrame(rows, columns=list(HEADER)).to_csv(path, index=False, encoding="utf-8-sig")
-        t_read, (frame, _) = best(lambda: read_scores(path))
-        t_report, report = best(lambda: cohort_report(frame, bank=bank, now=NOW))
-        print(f"cohort: {args.people} people x {len(bank.questions)} questions = {len(frame)} answers")
+        path = write_rows(Path(tmp) / SCORES.file, SCORES, simulate(bank, args.people, seed=7))
+        t_read, scores = best(lambda: read_scores(path))
+        t_report, report = best(
+            lambda: cohort_report(tally_scores(scores.frame, bank=bank).stats(), bank=bank, now=NOW)
+        )
+        print(f"cohort: {args.people} people x {len(bank.questions)} questions = {len(scores.frame)} answers")
         print(f"  read scores.csv        {t_read * 1000:8.0f} ms")
         print(f"  build report           {t_report * 1000:8.0f} ms")
         for fmt in ("md", "html", "csv"):
             t, text = best(lambda fmt=fmt: render(report, fmt))
             print(f"  render {fmt:<4}            {t * 1000:8.0f} ms  ({len(text.encode()) / 1024:,.0f} KiB)")
+        t_all, _ = best(lambda: render(load_cohort(path, bank_dir=None, now=NOW), "md"))
+        print(f"  all: load bank, read, build, Markdown {t_all * 1000:8.0f} ms  (`harness report --scores` "
+              "less start-up)")
     frame = history(bank, args.attempts)
     t_report, report = best(lambda: candidate_report(frame, bank=bank, now=NOW))
     print(f"candidate: {args.attempts} attempts over {len(bank.questions)} questions")

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from harness.bank.loader import load_bank
-from harness.grade.outputs import SCORE_COLUMNS
+from harness.grade.schema import SCORES, ScoreRow, point_label, write_rows
 from harness.practice.store import FRAME_COLUMNS
+from harness.report.cohort import CohortReport, cohort_report, tally_scores
 from harness.types import Bank, Evidence, PointResult, Score
 
 BANK_DIR = Path(__file__).parent / "data" / "report"
 T0 = datetime(2026, 4, 1, 9, 0, tzinfo=timezone.utc)
 NOW = datetime(2026, 4, 30, 12, 0, tzinfo=timezone.utc)
-# scores.csv as `harness grade` writes it, less the `answer` column (reports do not need it, and
-# files edited by hand or from older runs may lack it): the rows below are positional.
-SCORES_HEADER = tuple(c for c in SCORE_COLUMNS if c != "answer")
+# scores.csv as written before the key point id columns (and without the answers): reports still read it.
+OLD_SCORES_HEADER = ("student_id", "question_id", "topic", "score", "covered", "partial", "missed",
+                     "misconceptions", "flags", "feedback", "source_row")
 INJECTION = "<script>document.title='pwned';document.documentElement.setAttribute('data-pwned','1')</script>"
 
 
@@ -77,8 +79,14 @@ def attempts_frame(bank: Bank, rows: Sequence[tuple], user: str = "alice") -> pd
     return frame
 
 
-def write_scores(path: Path, rows: Sequence[Sequence[object]], header: Sequence[str] = SCORES_HEADER) -> Path:
-    """A scores.csv as `grade` writes it (UTF-8 with BOM); short rows are padded."""
+def write_scores(path: Path, rows: Sequence[ScoreRow]) -> Path:
+    """A scores.csv as `grade` writes it, from row objects."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_rows(path, SCORES, rows)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    """A CSV with this header (UTF-8 with BOM); short rows are padded."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
@@ -88,27 +96,28 @@ def write_scores(path: Path, rows: Sequence[Sequence[object]], header: Sequence[
     return path
 
 
-def cohort_rows(bank: Bank, people: dict[str, dict[str, float]]) -> list[list[object]]:
-    """scores.csv rows: person -> {question id: score}; a point is missed when the score is below 50."""
-    rows: list[list[object]] = []
+def cohort_rows(bank: Bank, people: dict[str, dict[str, float]]) -> list[ScoreRow]:
+    """scores.csv rows: person -> {question id: score}; every point is missed below 50, covered from 50."""
+    rows: list[ScoreRow] = []
     for person, scores in people.items():
         for qid, score in scores.items():
-            titles = [p.title for p in bank.rubrics[qid].key_points]
-            missed = "; ".join(titles) if score < 50 else ""
-            covered = "" if score < 50 else "; ".join(titles)
-            rows.append(
-                [
-                    person,
-                    qid,
-                    bank.questions[qid].topic,
-                    f"{score:.1f}",
-                    covered,
-                    "",
-                    missed,
-                    "",
-                    "",
-                    "",
-                    len(rows) + 2,
-                ]
-            )
+            points = bank.rubrics[qid].key_points
+            labels, ids = tuple(point_label(p) for p in points), tuple(p.id for p in points)
+            low = score < 50
+            rows.append(ScoreRow(
+                person, qid, bank.questions[qid].topic, score,
+                covered=() if low else labels, missed=labels if low else (),
+                covered_ids=() if low else ids, missed_ids=ids if low else (), source_row=len(rows) + 2,
+            ))
     return rows
+
+
+def frame_of(rows: Sequence[ScoreRow]) -> pd.DataFrame:
+    """The frame `read_scores` would give for these rows."""
+    return pd.DataFrame([asdict(r) for r in rows], columns=list(SCORES.names))
+
+
+def report_of(rows: Sequence[ScoreRow], bank: Bank | None, **kw: object) -> CohortReport:
+    """The cohort report of these rows."""
+    stats = tally_scores(frame_of(rows), bank=bank).stats()
+    return cohort_report(stats, bank=bank, now=NOW, **kw)  # type: ignore[arg-type]

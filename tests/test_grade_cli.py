@@ -252,3 +252,76 @@ def test_real_scores_agree_across_layouts_and_encodings(run: Run, real_scorer: N
     expected = results.pop("long")
     assert len(expected) == 12
     assert {name: got for name, got in results.items() if got != expected} == {}
+
+
+# --- report.md is the cohort report of the run ------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_report_md_is_what_harness_report_prints_for_the_run(run: Run, fake_scorer: list[FakeScorer],
+                                                              tmp_path: Path, lang: str) -> None:
+    bad = GRADE_DATA / "unknown_question.csv"  # a skipped row: Input problems too
+    for source, folder in ((LONG, tmp_path / "run"), (bad, tmp_path / "bad")):
+        assert run("grade", source, "--bank", BANK, "--out", folder, "--lang", lang, "-q")[0] == 0
+    for folder in (tmp_path / "run", tmp_path / "bad"):
+        written = (folder / "report.md").read_text(encoding="utf-8")
+        # Without --bank the report takes the run's bank from run.json; the file or the folder alike.
+        for given in (folder, folder / "scores.csv"):
+            code, out, err = run("report", "--scores", given, "--format", "md", "--lang", lang)
+            assert (code, err) == (0, "")
+            assert out == written
+    heading = {"en": "## Input problems", "zh": "## 输入问题"}[lang]
+    assert heading in (tmp_path / "bad" / "report.md").read_text(encoding="utf-8")
+    assert heading not in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+
+def test_report_of_a_bank_import_shows_the_statements_of_missed_points(run: Run, fake_scorer: list[FakeScorer],
+                                                                        tmp_path: Path) -> None:
+    """Points derived from reference answers are labelled by their whole clause; the report finds them by id."""
+    long_clause = "CLIP trains an image encoder and a text encoder jointly on four hundred million pairs"
+    questions = tmp_path / "questions.csv"
+    questions.write_text("question_id,topic,question,reference_answer\n"
+                         f"q1,clip,What is CLIP?,\"{long_clause}, and it classifies zero-shot from prompts.\"\n",
+                         encoding="utf-8")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student_id,question_id,answer\ns1,q1,no idea\ns2,q1,a GAN\n", encoding="utf-8")
+    assert run("bank", "import", questions, "--out", tmp_path / "bank")[0] == 0
+    assert run("grade", answers, "--bank", tmp_path / "bank", "--out", tmp_path / "run", "-q")[0] == 0
+    code, out, err = run("report", "--scores", tmp_path / "run" / "scores.csv")
+    assert (code, err) == (0, "")
+    points = out.split("## Most-missed key points\n\n")[1].split("\n\n")[0].splitlines()[2:]
+    assert points == [  # label / question | missed | the rubric's statement, found by the point's id
+        f"| {long_clause} / q1 | 2/2 (100%) | {long_clause} |",
+        "| and it classifies zero-shot from prompts. / q1 | 2/2 (100%) | and it classifies zero-shot from prompts. |",
+    ]
+
+
+def test_report_refuses_a_broken_run_json(run: Run, fake_scorer: list[FakeScorer], tmp_path: Path) -> None:
+    assert run("grade", LONG, "--bank", BANK, "--out", tmp_path / "run", "-q")[0] == 0
+    (tmp_path / "run" / "run.json").write_text("{", encoding="utf-8")
+    code, out, err = run("report", "--scores", tmp_path / "run", "--bank", BANK)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: {tmp_path / 'run' / 'run.json'}: not the run.json of a `harness grade` run (")
+    assert err.endswith("; move it away to report the scores.csv alone\n")
+
+
+def test_terminal_display_shows_loading_then_a_bar_and_clears_it() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from harness.cli.grade_cmd import _Display
+    from harness.grade.grader import Progress
+
+    out = StringIO()
+    with _Display(Console(file=out, force_terminal=True, width=80), True) as display:
+        display.update(Progress(0, 0, 100, 0.0, stage="loading"))
+        display.update(Progress(0, 0, 100, 0.0, stage="grading"))
+        display.update(Progress(100, 100, 100, 2.0))
+    text = out.getvalue()
+    assert "Loading the embedder..." in text and "100 answers 50.0 answers/s" in text
+    assert text.endswith("\x1b[2K")  # transient: the bar is cleared at the end
+    quiet = StringIO()
+    with _Display(Console(file=quiet, force_terminal=True), False) as display:
+        display.update(Progress(0, 0, 100, 0.0, stage="loading"))
+    assert quiet.getvalue() == ""

@@ -35,3 +35,36 @@ def test_write_history_plot_failure_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "taken.png").mkdir()
     with pytest.raises(HarnessError, match="taken.png: cannot write the chart: Is a directory"):
         plots.write_history_plot(ROWS, tmp_path / "taken.png", title="t")
+
+
+TRICKY_NAMES = ["$", "a$b", "$x$", "\\", "C:\\new\\table", "$\\frac{$", "$a^$", "小明", "王$小\\明"]
+
+
+@pytest.mark.parametrize("user", TRICKY_NAMES)
+def test_user_text_is_drawn_as_it_is_never_parsed_as_tex(tmp_path: Path, user: str,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    rows = [*ROWS, stored(4, "x", f"topic {user}", 55, day=4)]
+    path = tmp_path / "p.png"
+    plots.write_history_plot(rows, path, title=f"Scores over time: {user}")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [r for r in caplog.records if "findfont" in r.getMessage()]
+
+
+def test_history_plot_with_a_dollar_in_the_user_name_through_the_cli(tmp_path: Path) -> None:
+    from harness.cli import main
+    from harness.practice import store
+
+    results = tmp_path / "results"
+    conn = store.connect(store.db_path(results))
+    for a in ROWS:
+        store.record(conn, [(store.NewAttempt("$\\frac{$", a.question_id, a.topic, "答", a.started_at,
+                                               a.submitted_at), _score(a.question_id, a.score))])
+    conn.close()
+    main(["history", "--results", str(results), "--user", "$\\frac{$", "--plot", str(tmp_path / "h.png")])
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _score(qid: str, value: float):  # type: ignore[no-untyped-def]
+    from harness.types import Score
+
+    return Score(qid, value, value, (), (), 0.5, 0, (), (), "1+aaa", "use-multilingual", "cal-1")

@@ -6,12 +6,12 @@ from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
-from report_fixtures import INJECTION, NOW, attempts_frame, cohort_rows, tiny_bank
+from report_fixtures import INJECTION, NOW, attempts_frame, cohort_rows, report_of, tiny_bank
 
 from harness.errors import HarnessError
 from harness.report.candidate import CandidateReport, candidate_report
 from harness.report.charts import Bar, Series, bar_chart, clip_label, heatmap, line_chart, score_color, text_width
-from harness.report.cohort import CohortReport, cohort_report
+from harness.report.cohort import CohortReport
 from harness.report.render import csv_safe, csv_text, md_escape, render
 
 BANK = tiny_bank()
@@ -31,24 +31,7 @@ def cohort(names: tuple[str, ...] = ("张三", "Bob", f"Eve{INJECTION}", "李四
         n: {"clip-idea": 20.0 + 20 * i, "clip-data": 30.0 + 20 * i, "vit-patch": 60.0 - 5 * i}
         for i, n in enumerate(names)
     }
-    rows = cohort_rows(BANK, people)
-    frame = pd.DataFrame(
-        [
-            {
-                "student_id": r[0],
-                "question_id": r[1],
-                "topic": r[2],
-                "score": float(r[3]),
-                "covered": tuple(filter(None, str(r[4]).split("; "))),
-                "partial": (),
-                "missed": tuple(filter(None, str(r[6]).split("; "))),
-                "misconceptions": (),
-                "flags": (),
-            }
-            for r in rows
-        ]
-    )
-    return cohort_report(frame, bank=BANK, now=NOW, source="run/<b>scores</b>.csv")
+    return report_of(cohort_rows(BANK, people), BANK, source="run/<b>scores</b>.csv")
 
 
 # --- Markdown ----------------------------------------------------------------------

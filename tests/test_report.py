@@ -5,16 +5,20 @@ import math
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from report_fixtures import NOW, T0, attempts_frame, cohort_rows, tiny_bank, write_scores
+from report_fixtures import (
+    NOW,
+    T0,
+    attempts_frame,
+    cohort_rows,
+    tiny_bank,
+    write_scores,
+)
 
 from harness.cli import main
-from harness.errors import InputFileError
 from harness.practice.scheduler import Review, plan
 from harness.report.candidate import candidate_report
-from harness.report.cohort import cohort_report, read_scores
 
 BANK = tiny_bank()
 # (question, score, day, statuses, closest clause)
@@ -135,150 +139,12 @@ def test_an_empty_history_gives_an_empty_report() -> None:
     assert list(r.next_questions["reason"]) == ["unseen"] * 4
 
 
-# --- cohort ----------------------------------------------------------------------
+# --- cohort (the model is tested in test_cohort_report.py) ---------------------
 
 
 @pytest.fixture()
 def cohort_csv(tmp_path: Path) -> Path:
     return write_scores(tmp_path / "run" / "scores.csv", cohort_rows(BANK, PEOPLE))
-
-
-def test_read_scores_splits_items_and_keeps_row_numbers(cohort_csv: Path) -> None:
-    frame, skipped = read_scores(cohort_csv.parent)  # a RUN_DIR works too
-    assert skipped == 0
-    assert list(frame.columns) == [
-        "row",
-        "student_id",
-        "question_id",
-        "topic",
-        "score",
-        "covered",
-        "partial",
-        "missed",
-        "misconceptions",
-        "flags",
-    ]
-    assert list(frame["row"][:3]) == [2, 3, 4]
-    last = frame.iloc[-1]
-    assert (last["student_id"], last["question_id"], last["score"]) == ("张三", "vit-patch", 30.0)
-    assert last["missed"] == ("Patches", "Position")
-    assert last["covered"] == () and last["flags"] == ()
-
-
-def test_read_scores_rejects_a_file_that_is_not_a_scores_csv(tmp_path: Path) -> None:
-    path = write_scores(
-        tmp_path / "answers.csv",
-        [["s1", "clip-idea", "答案"]],
-        header=("student_id", "question_id", "answer"),
-    )
-    with pytest.raises(InputFileError) as exc:
-        read_scores(path)
-    assert str(exc.value) == (
-        f"{path}: not a scores.csv from `harness grade`: no topic, score columns "
-        "(it needs student_id, question_id, topic, score); give RUN_DIR/scores.csv "
-        "of a grade run"
-    )
-
-
-@pytest.mark.parametrize("bad", ["abc", "150", "nan"])
-def test_read_scores_names_the_row_of_a_bad_score(tmp_path: Path, bad: str) -> None:
-    path = write_scores(
-        tmp_path / "scores.csv", [["s1", "clip-idea", "clip", "50"], ["s2", "clip-idea", "clip", bad]]
-    )
-    with pytest.raises(InputFileError) as exc:
-        read_scores(path)
-    assert str(exc.value) == f"{path}: row 3: score: {bad!r} is not a number from 0 to 100"
-
-
-def test_read_scores_skips_rows_without_a_score(tmp_path: Path) -> None:
-    path = write_scores(
-        tmp_path / "scores.csv", [["s1", "clip-idea", "clip", "50"], ["s2", "clip-idea", "clip", ""]]
-    )
-    frame, skipped = read_scores(path)
-    assert (len(frame), skipped) == (1, 1)
-
-
-def test_cohort_topics_people_and_questions(cohort_csv: Path) -> None:
-    frame, _ = read_scores(cohort_csv)
-    r = cohort_report(frame, bank=BANK, now=NOW, source="run/scores.csv")
-    assert (r.people, r.answers, r.questions, round(r.mean, 3)) == (5, 15, 3, 45.333)
-    t = r.topics
-    assert list(t["topic"]) == ["clip", "vit"]
-    assert list(t["mean"]) == [45, 46]
-    assert round(t["sd"].iloc[0], 3) == round(math.sqrt(800), 3)
-    assert list(t["lowest"]) == [5, 20] and list(t["highest"]) == [85, 80]
-    assert list(t["people"]) == [5, 5] and list(t["answers"]) == [10, 5]
-    g = r.person_topic
-    assert list(g.columns) == ["person", "clip", "vit", "overall"]
-    assert list(g["person"]) == ["张三", "p4", "p3", "p2", "p1"]
-    assert list(g["clip"]) == [5, 25, 45, 65, 85]
-
-
-def test_cohort_facility_and_negative_discrimination(cohort_csv: Path) -> None:
-    frame, _ = read_scores(cohort_csv)
-    r = cohort_report(frame, bank=BANK, now=NOW)
-    assert list(r.hardest["question_id"]) == ["clip-data", "vit-patch", "clip-idea"]  # ties broken by mean
-    assert list(r.hardest["facility"]) == [0.4, 0.4, 0.4]
-    assert list(r.negative["question_id"]) == ["vit-patch"]
-    x = np.array([20, 40, 60, 80, 30], float)
-    rest = np.array([85, 65, 45, 25, 5], float)
-    assert r.negative["discrimination"].iloc[0] == pytest.approx(np.corrcoef(x, rest)[0, 1], abs=1e-12)
-    assert (r.hardest["discrimination"][r.hardest["question_id"] != "vit-patch"] > 0).all()
-
-
-def test_cohort_most_missed_points_carry_the_rubric_statement(cohort_csv: Path) -> None:
-    frame, _ = read_scores(cohort_csv)
-    p = cohort_report(frame, bank=BANK, now=NOW).missed_points
-    assert list(zip(p["question_id"], p["title"], p["missed"], strict=True)) == [
-        ("clip-data", "数据规模", 3),
-        ("vit-patch", "Patches", 3),
-        ("vit-patch", "Position", 3),
-        ("clip-idea", "对比学习", 2),
-        ("clip-idea", "零样本迁移", 2),
-    ]
-    assert list(p["rate"]) == [0.6, 0.6, 0.6, 0.4, 0.4]
-    assert p["statement"].iloc[0] == "4 亿个从互联网收集的图文对。"
-    assert p["statement_en"].iloc[3] == "CLIP aligns images and texts with contrastive learning."
-
-
-def test_cohort_people_who_need_attention(cohort_csv: Path) -> None:
-    frame, _ = read_scores(cohort_csv)
-    a = cohort_report(frame, bank=BANK, now=NOW).attention
-    assert list(a["person"]) == ["张三", "p4", "p3", "p2"]
-    first = a.iloc[0]
-    assert (first["weakest_topic"], first["weakest_mean"], bool(first["below_mark"])) == ("clip", 5.0, True)
-    assert first["sd_below"] > 1 and a["sd_below"].iloc[1] < 1
-
-
-def test_blank_answers_count_for_attention_but_not_for_miss_rates() -> None:
-    rows = [
-        ["s1", "clip-data", "clip", "0.0", "", "", "", "", "blank"],
-        ["s1", "vit-patch", "vit", "0.0", "", "", "", "", "blank"],
-        ["s1", "clip-idea", "clip", "95", "对比学习; 零样本迁移"],
-        ["s2", "clip-data", "clip", "100", "数据规模"],
-        ["s2", "vit-patch", "vit", "40", "", "", "Patches; Position"],
-        ["s2", "clip-idea", "clip", "90", "对比学习; 零样本迁移"],
-    ]
-    frame = pd.DataFrame(
-        [
-            {
-                "student_id": r[0],
-                "question_id": r[1],
-                "topic": r[2],
-                "score": float(r[3]),
-                "covered": tuple(filter(None, r[4].split("; "))) if len(r) > 4 else (),
-                "partial": (),
-                "missed": tuple(filter(None, r[6].split("; "))) if len(r) > 6 else (),
-                "misconceptions": (),
-                "flags": (r[8],) if len(r) > 8 else (),
-            }
-            for r in rows
-        ]
-    )
-    r = cohort_report(frame, bank=BANK, now=NOW, attention_below=10)
-    assert list(r.missed_points["judged"]) == [1, 1]  # s1's blank vit-patch answer is not judged
-    assert list(r.attention["person"]) == ["s1"]
-    assert (r.attention["blank"].iloc[0], bool(r.attention["below_mark"].iloc[0])) == (2, False)
 
 
 # --- CLI -------------------------------------------------------------------------

@@ -16,13 +16,13 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from report_fixtures import INJECTION, NOW, attempts_frame, tiny_bank
+from report_fixtures import INJECTION, NOW, attempts_frame, report_of, tiny_bank
 
+from harness.grade.schema import ScoreRow
 from harness.report.candidate import candidate_report
 from harness.report.charts import score_color
-from harness.report.cohort import CohortReport, cohort_report
+from harness.report.cohort import CohortReport
 from harness.report.render import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -82,20 +82,10 @@ def cohort() -> CohortReport:
     rows = []
     for i, name in enumerate(NAMES):
         for qid, score in (("clip-idea", 20 + 15 * i), ("clip-data", 35 + 12 * i), ("vit-patch", 90 - 8 * i)):
-            rows.append(
-                {
-                    "student_id": name,
-                    "question_id": qid,
-                    "topic": BANK.questions[qid].topic,
-                    "score": float(score),
-                    "covered": (),
-                    "partial": (),
-                    "missed": ("数据规模",) if qid == "clip-data" and score < 50 else (),
-                    "misconceptions": (),
-                    "flags": (),
-                }
-            )
-    return cohort_report(pd.DataFrame(rows), bank=BANK, now=NOW, source=f"run{INJECTION}/scores.csv")
+            missed = qid == "clip-data" and score < 50
+            rows.append(ScoreRow(name, qid, BANK.questions[qid].topic, float(score),
+                                 missed=("数据规模",) if missed else (), missed_ids=("wit",) if missed else ()))
+    return report_of(rows, BANK, source=f"run{INJECTION}/scores.csv")
 
 
 def candidate_html() -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
@@ -10,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import StoreError
-from harness.practice import store
+from harness.practice import database, store
 from harness.types import Evidence, MisconceptionHit, PointResult, Score
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
@@ -90,7 +92,7 @@ def test_add_scores_unknown_attempt_changes_nothing(fresh_db: sqlite3.Connection
 
 def test_failed_batch_records_nothing(fresh_db: sqlite3.Connection) -> None:
     bad = make_score("clip-idea", 140)  # violates the 0-100 check
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError, match="refused the change .*CHECK constraint failed.*nothing was stored"):
         store.record(fresh_db, [(attempt(), make_score("clip-idea", 40)), (attempt(), bad)])
     assert store.attempts(fresh_db) == []
 
@@ -133,9 +135,15 @@ def test_damaged_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite"
     garbage = b"this is not a database" * 100
     path.write_bytes(garbage)
-    with pytest.raises(StoreError, match="damaged or not a SQLite file.*move the file aside"):
-        store.connect(path)
+    for writable in (True, False):
+        with pytest.raises(StoreError) as exc:
+            store.connect(path, writable=writable)
+        assert str(exc.value) == (
+            f"{path}: the history database is damaged or not a SQLite file (file is not a database). Nothing "
+            "was changed; move the file aside (e.g. rename it to history.sqlite.damaged) or restore a backup, "
+            "and a new history starts on the next run")
     assert path.read_bytes() == garbage
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite"]
 
 
 def test_truncated_database_is_refused(tmp_path: Path) -> None:
@@ -150,14 +158,166 @@ def test_truncated_database_is_refused(tmp_path: Path) -> None:
         store.connect(path)
 
 
-def test_foreign_database_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tables", [
+    ("CREATE TABLE customers (id INTEGER)",),
+    # another program's own migrations table must not pass for ours
+    ("CREATE TABLE migrations (version INTEGER)", "CREATE TABLE orders (id INTEGER)"),
+    ("CREATE TABLE migrations (name TEXT)", "INSERT INTO migrations VALUES ('create_users')"),
+])
+def test_foreign_database_is_refused_before_anything_writes_to_it(tmp_path: Path, tables: tuple[str, ...]) -> None:
     path = tmp_path / "history.sqlite"
     raw = sqlite3.connect(path)
-    raw.execute("CREATE TABLE customers (id INTEGER)")
+    for sql in tables:
+        raw.execute(sql)
     raw.commit()
     raw.close()
-    with pytest.raises(StoreError, match="not a harness history.*customers"):
-        store.connect(path)
+    before = path.read_bytes()
+    for writable in (True, False):
+        with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: this SQLite file is not a harness history "
+                                             r"\(it has tables .*\); nothing was changed. Use another --results"):
+            store.connect(path, writable=writable)
+    assert path.read_bytes() == before  # not switched to WAL, no migrations table added
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite"]
+
+
+def test_an_interrupted_first_migration_is_not_taken_for_a_foreign_file(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    raw.commit()
+    raw.close()
+    conn = store.connect(path)
+    assert [r[0] for r in conn.execute("SELECT name FROM migrations")] == [store.MIGRATIONS[0][0]]
+    conn.close()
+
+
+def read_only_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every sqlite3.connect open its file read-only, as SQLite does with a file it may not write."""
+    real = sqlite3.connect
+
+    def connect(path: str, **kwargs: object) -> sqlite3.Connection:
+        return real(f"file:{path}?mode=ro", uri=True, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+
+
+def history_file(tmp_path: Path, n: int = 1) -> Path:
+    path = tmp_path / "results" / "history.sqlite"
+    conn = store.connect(path)
+    for i in range(n):
+        store.record(conn, [(attempt(at=T0 + timedelta(days=i)), make_score("clip-idea", 40 + i))])
+    conn.close()
+    return path
+
+
+def test_read_only_history_is_refused_for_writing_and_read_for_reading(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = history_file(tmp_path)
+    before = path.read_bytes()
+    read_only_connect(monkeypatch)
+    with pytest.raises(StoreError) as exc:
+        store.connect(path, writable=True)
+    assert str(exc.value) == (
+        f"{path}: the history database is read-only, so nothing can be saved to it. Make the file and its "
+        f"folder writable (e.g. chmod u+w {path} {path.parent}), or use another --results folder")
+    conn = store.connect(path)
+    assert [a.score for a in store.attempts(conn)] == [40.0]
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: the history database is read-only"):
+        store.record(conn, [(attempt(), make_score("clip-idea", 1))])
+    assert not conn.in_transaction
+    conn.close()
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to a read-only file anyway")
+def test_chmod_read_only_history_is_refused_by_name(tmp_path: Path) -> None:
+    path = history_file(tmp_path)
+    path.chmod(0o444)
+    with pytest.raises(StoreError, match=f"^{re.escape(str(path))}: the history database is read-only.*chmod u\\+w"):
+        store.connect(path, writable=True)
+    conn = store.connect(path)
+    assert len(store.attempts(conn)) == 1
+    conn.close()
+
+
+def test_locked_history_is_named_with_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = history_file(tmp_path)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 200)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError) as exc:
+            store.connect(path, writable=True)
+        assert str(exc.value) == (
+            f"{path}: the history database is locked by another program (waited 0.2 s). Close the other program "
+            "(another harness session, or a database browser) and try again")
+        reader = store.connect(path)  # WAL: reading goes on while another writes
+        assert len(store.attempts(reader)) == 1
+        with pytest.raises(StoreError, match="locked by another program"):
+            store.record(reader, [(attempt(), make_score("clip-idea", 1))])
+        assert not reader.in_transaction
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.record(reader, [(attempt(), make_score("clip-idea", 2))])  # the same connection works again
+    assert [a.score for a in store.attempts(reader)] == [40.0, 2.0]
+    reader.close()
+
+
+def test_disk_full_rolls_back_and_says_so(tmp_path: Path) -> None:
+    path = history_file(tmp_path)
+    conn = store.connect(path)
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL on the next new page
+    with pytest.raises(StoreError) as exc:
+        store.record(conn, [(attempt(answer="长" * 20_000), make_score("clip-idea", 1))])
+    assert str(exc.value) == (
+        f"{path}: the disk is full, so nothing can be saved to the history database. Free some space on the "
+        f"disk that holds {path.parent} and try again")
+    assert not conn.in_transaction
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    store.record(conn, [(attempt(answer="短"), make_score("clip-idea", 2))])
+    assert [a.score for a in store.attempts(conn)] == [40.0, 2.0]
+    conn.close()
+
+
+@pytest.mark.parametrize(("error", "kind", "says"), [
+    (sqlite3.OperationalError("database or disk is full"), "full", "the disk is full"),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only", "is read-only"),
+    (sqlite3.OperationalError("database is locked"), "locked", "locked by another program"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "damaged", "damaged or not a SQLite file"),
+    (sqlite3.DatabaseError("file is not a database"), "damaged", "damaged or not a SQLite file"),
+    (sqlite3.OperationalError("unable to open database file"), "cannot-open", "cannot open the history database"),
+    (sqlite3.OperationalError("disk I/O error"), "io", "disk I/O error"),
+    (sqlite3.IntegrityError("NOT NULL constraint failed: scores.score"), "other", "refused the change"),
+])
+def test_hand_built_errors_are_told_apart_by_their_text(error: sqlite3.Error, kind: str, says: str) -> None:
+    from harness.practice.store_errors import explain
+    from harness.practice.store_errors import kind as kind_of
+
+    assert kind_of(error) == kind
+    message = str(explain("/r/history.sqlite", error))
+    assert message.startswith("/r/history.sqlite: ") and says in message
+
+
+def test_record_missing_skips_attempts_already_stored(fresh_db: sqlite3.Connection) -> None:
+    first = (attempt(at=T0), make_score("clip-idea", 40), T0)
+    second = (attempt(at=T0 + timedelta(days=1), answer="另一个"), make_score("clip-idea", 60), T0)
+    assert store.record_missing(fresh_db, [first]) == [1]
+    assert store.record_missing(fresh_db, [first, second, second]) == [2]
+    assert [a.score for a in store.attempts(fresh_db)] == [40.0, 60.0]
+    assert store.score_history(fresh_db, 1)[0][4] == T0.isoformat(timespec="microseconds")
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    conn = store.connect(tmp_path / "history.sqlite")
+    with pytest.raises(sqlite3.IntegrityError), store.transaction(conn):
+        conn.execute("PRAGMA defer_foreign_keys = ON")  # the bad row fails at COMMIT, not at INSERT
+        conn.execute("INSERT INTO scores (attempt_id, score, explanation, rubric_version, embedder_id, "
+                     "calibration_id, scored_at) VALUES (99, 1, '{}', 'r', 'e', 'c', 't')")
+    assert not conn.in_transaction
+    store.record(conn, [(attempt(), make_score("clip-idea", 5))])
+    conn.close()
 
 
 def test_two_sessions_write_at_once(tmp_path: Path) -> None:

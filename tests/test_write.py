@@ -54,3 +54,39 @@ def test_atomic_write_failure_leaves_the_old_file(tmp_path: Path, monkeypatch: p
 def test_write_atomic_encodes_as_asked(tmp_path: Path) -> None:
     write_atomic(tmp_path / "r.csv", "a,答\n", encoding="utf-8-sig")
     assert (tmp_path / "r.csv").read_bytes() == "\ufeffa,答\n".encode()
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755, 0o444], ids=oct)
+def test_atomic_write_keeps_an_existing_files_permissions(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "report.html"
+    path.write_text("old", encoding="utf-8")
+    path.chmod(mode)
+    write_atomic(path, "新的报告", encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == "新的报告"
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_atomic_write_gives_a_new_file_0644_under_umask_022(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "new.md", "x", encoding="utf-8")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o644
+
+
+def test_report_out_keeps_permissions_through_the_cli(tmp_path: Path) -> None:
+    from harness.cli import main
+
+    out = tmp_path / "cohort.md"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o600)
+    scores = tmp_path / "run"
+    scores.mkdir()
+    (scores / "scores.csv").write_text(
+        "\ufeffstudent_id,question_id,topic,score,covered,partial,missed,misconceptions,flags,feedback,answer\r\n"
+        "s1,clip-idea,clip,80,,,,,,,答案\r\n", encoding="utf-8")
+    main(["report", "--scores", str(scores), "--out", str(out)])
+    assert out.read_text(encoding="utf-8") != "old"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -70,10 +70,13 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
 
     with open_practice(bank_dir, results_dir=results_dir or default_results_dir(), embedder_name=embedder_name,
                        user=user, topics=topics, question_ids=question_ids, limit=limit) as practice:
+        for line in practice.imported.messages:
+            click.echo(line, err=True)
         if sys.stdin.isatty():
             _interactive(practice)
         else:
             _piped(practice, as_json=as_json)
+        practice.session.raise_if_kept()
 
 
 def _interactive(practice: Practice) -> None:
@@ -127,6 +130,8 @@ def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> boo
         click.echo(f"Your answer was not saved; here it is to copy:\n{text}\n", err=True)
         raise
     console.print(feedback_view(feedback))
+    if feedback.kept:
+        click.echo(feedback.kept.message(), err=True)
     return True
 
 
@@ -200,6 +205,8 @@ def _piped(practice: Practice, *, as_json: bool) -> None:
         else:
             console.print(_question_panel_for(result.question))
             console.print(feedback_view(result))
+        if not isinstance(result, piped.Stopped) and result.kept:
+            click.echo(result.kept.message(), err=True)
     if not as_json:
         _goodbye(console, practice.session)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress as Bar
+from rich.status import Status
 
 from harness.cli.console import make_console
 from harness.cli.options import bank_option, embedder_option
@@ -39,49 +40,30 @@ PROBLEMS_SHOWN = 10
 @click.option("--chunk-size", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
               help="Answers read at a time (scoring waits for 256 new distinct answers, at most "
               "20,000 rows).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of report.md's headings and notes (data is shown as written).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
           strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          quiet: bool) -> None:
+          lang: str, quiet: bool) -> None:
     """Score every answer in SUBMISSIONS.csv and write per-answer, per-person and per-question results.
 
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
     in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16, delimited by comma,
     semicolon or tab. Writes scores.csv, students.csv, questions.csv,
-    report.md and run.json.
+    report.md (the cohort report `harness report --scores` gives) and run.json.
 
     Example: harness grade answers.csv --bank my-bank --out results/week1
     """
-    from harness.bank.loader import load_bank
-    from harness.encoders import get_encoder
-    from harness.encoders.reuse import ReusingEncoder
-    from harness.grade.outputs import RunFolder, default_out_dir
-    from harness.grade.run import run_grading
-    from harness.grade.submissions import open_submissions
-    from harness.paths import default_results_dir
-    from harness.scoring.scorer import Scorer
+    from harness.grade.run import grade_file
 
     console = make_console(soft_wrap=True)
-    show = console.is_terminal and not quiet
-    bank = load_bank(bank_dir)
-    subs = open_submissions(submissions, bank, layout=None if layout == "auto" else layout,  # type: ignore[arg-type]
-                            strict=strict)
-    target = out_dir or default_out_dir(results_dir or default_results_dir())
-    folder = RunFolder(target)
-    try:
-        with console.status("Loading the embedder...") if show else _nothing():
-            encoder = ReusingEncoder(get_encoder(embedder_name))
-            scorer = Scorer.load(bank, embedder_name=embedder_name, calibration_path=calibration_path,
-                                 encoder=encoder, results_dir=results_dir)
-            scorer.warm_up()
-    except BaseException:
-        folder.discard()
-        raise
-    settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size}
-    with _progress(console, show) as on_progress:
-        run = run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=on_progress,
-                          settings=settings)
+    with _Display(console, console.is_terminal and not quiet) as display:
+        run = grade_file(submissions, bank=bank_dir, embedder=embedder_name, out=out_dir,
+                         results_dir=results_dir, calibration=calibration_path,
+                         layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
+                         progress=display.update)
     _warn(run)
     if quiet:
         click.echo(str(run.out_dir))
@@ -89,30 +71,49 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
         _summary(console, run)
 
 
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+class _Display:
+    """The terminal display of a run: a spinner while the embedder loads, then a progress bar."""
 
+    def __init__(self, console: Console, show: bool) -> None:
+        self.console, self.show = console, show
+        self.live: Status | Bar | None = None
+        self.task: TaskID | None = None
 
-@contextmanager
-def _progress(console: Console, show: bool) -> Iterator[Callable[[Progress], None] | None]:
-    if not show:
-        yield None
-        return
-    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
+    def __enter__(self) -> _Display:
+        return self
 
-    bar = Bar(TextColumn("Grading"), BarColumn(), TextColumn("{task.fields[answers]} answers"),
-              TextColumn("{task.fields[rate]} answers/s"), TimeElapsedColumn(), TimeRemainingColumn(),
-              console=console, transient=True)
-    task = bar.add_task("grade", total=None, answers=0, rate="-")
+    def __exit__(self, *exc: object) -> None:
+        self._stop()
 
-    def update(p: Progress) -> None:
+    def _stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def update(self, p: Progress) -> None:
+        """Show how far the run has got."""
+        if not self.show:
+            return
+        if p.stage == "loading":
+            self._stop()
+            self.live = self.console.status("Loading the embedder...")
+            self.live.start()
+            return
+        if not isinstance(self.live, Bar):
+            self._stop()
+            self.live = _bar(self.console)
+            self.task = self.live.add_task("grade", total=None, answers=0, rate="-")
+            self.live.start()
+        assert self.task is not None
         rate = f"{p.answers / p.seconds:,.1f}" if p.seconds > 0 else "-"
-        bar.update(task, total=p.bytes_total, completed=p.bytes_read, answers=f"{p.answers:,}", rate=rate)
+        self.live.update(self.task, total=p.bytes_total, completed=p.bytes_read, answers=f"{p.answers:,}",
+                         rate=rate)
 
-    with bar:
-        yield update
+
+def _bar(console: Console) -> Bar:
+    return Bar(TextColumn("Grading"), BarColumn(), TextColumn("{task.fields[answers]} answers"),
+               TextColumn("{task.fields[rate]} answers/s"), TimeElapsedColumn(), TimeRemainingColumn(),
+               console=console, transient=True)
 
 
 def _warn(run: GradeRun) -> None:
@@ -127,7 +128,7 @@ def _summary(console: Console, run: GradeRun) -> None:
     c = run.counts
     rate = c.answers / c.seconds if c.seconds > 0 else 0.0
     console.print(
-        f"Graded {c.answers:,} answers from {run.students:,} people on {len(run.questions)} questions "
+        f"Graded {c.answers:,} answers from {run.people:,} people on {run.questions} questions "
         f"in {c.seconds:.1f} s ({rate:,.1f} answers/s; {c.scored:,} distinct answers scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )

@@ -33,22 +33,30 @@ if TYPE_CHECKING:
               help="Write a PNG chart of score over time per topic.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the raw attempts as CSV (UTF-8 with BOM, opens in Excel).")
+@click.option("--import-recovered", "recovered", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="First import the answers a run could not save (the recovery file it named).")
 @results_option
 def history(user: str | None, topics: tuple[str, ...], question_id: str | None, list_attempts: bool,
-            plot_path: Path | None, csv_path: Path | None, results_dir: Path | None) -> None:
+            plot_path: Path | None, csv_path: Path | None, recovered: Path | None, results_dir: Path | None) -> None:
     """Your scores over time: per topic the first, latest, best and moving average.
 
     S1, S2, ... under the table say which embedder and calibration each score
-    came from; run `harness rescore` to bring old scores up to date.
+    came from; run `harness rescore` to bring old scores up to date. Answers
+    an earlier run could not save are imported first.
     """
     from harness.paths import default_results_dir
-    from harness.practice import store
+    from harness.practice import recovery, store
     from harness.practice.history import load_history, write_csv
     from harness.practice.session import default_user
 
     user = user or default_user()
-    with closing(store.connect(store.db_path(results_dir or default_results_dir()))) as conn:
+    path = store.db_path(results_dir or default_results_dir())
+    with closing(store.connect(path, writable=recovered is not None)) as conn:
+        imported = recovery.import_file(conn, recovered) if recovered else recovery.Imported()
+        imported += recovery.import_pending(conn)
         found = load_history(conn, user=user, topics=topics, question_id=question_id)
+    for line in imported.messages:
+        click.echo(line)
     console = make_console()
     rows = found.attempts
     if not rows:
@@ -140,7 +148,7 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
     results = results_dir or default_results_dir()
     bank = load_bank(bank_dir)
     console = make_console()
-    with closing(store.connect(store.db_path(results))) as conn:
+    with closing(store.connect(store.db_path(results), writable=True)) as conn:
         done = rescore_attempts(
             conn, bank, load=lambda: Scorer.load(bank, embedder_name=embedder_name, results_dir=results),
             user=None if all_users else (user or default_user()), force=force, status=console.status)

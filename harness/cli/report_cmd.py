@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from harness.cli.console import make_console
 from harness.cli.options import bank_option, results_option
-from harness.errors import HarnessError, InputFileError
 from harness.files.write import write_atomic
-
-if TYPE_CHECKING:
-    from harness.report.candidate import CandidateReport
-    from harness.report.cohort import CohortReport
-    from harness.types import Bank
 
 FORMATS = ("md", "html", "csv")
 LANGUAGES = ("en", "zh")
@@ -81,6 +74,9 @@ def report(
     With --scores, from a `harness grade` run: per-topic means and spread, a
     person x topic table, the questions with the lowest facility or negative
     discrimination, the most-missed key points, and who needs attention.
+    Given a run folder, the report also states the run's facts from its
+    run.json, and --bank defaults to the bank the run used; `--format md`
+    then prints the run's report.md.
 
     HTML is one self-contained file with charts; it opens offline. Examples:
 
@@ -93,57 +89,14 @@ def report(
             "give either --user (a practice report) or --scores (a cohort report), not both"
         )
     fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower(), "md") if out else "md")
-    from harness.bank.loader import load_bank
+    from harness.report.build import build_report
     from harness.report.render import render
 
-    bank = load_bank(bank_dir)
-    now = datetime.now(timezone.utc)
-    data = (
-        _cohort(scores_path, bank, now)
-        if scores_path is not None
-        else _candidate(user, bank, results_dir, now)
-    )
+    data = build_report(user=user, scores=scores_path, bank_dir=bank_dir, results_dir=results_dir,
+                        now=datetime.now(timezone.utc))
     text = render(data, fmt, lang=lang)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_atomic(out, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-
     make_console(soft_wrap=True).print(f"Wrote {out} ({fmt})", markup=False)
-
-
-def _candidate(user: str | None, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:
-    from harness.practice import store
-    from harness.practice.session import default_user
-    from harness.report.candidate import candidate_report
-
-    name = user or default_user()
-    path = store.db_path(results_dir or store.default_results_dir())
-    if not path.is_file():
-        raise HarnessError(
-            f"no practice history at {path}; answer some questions first with "
-            f"`harness answer --user {name}`, or point --results at the folder holding it"
-        )
-    conn = store.connect(path)
-    try:
-        frame = store.attempts_frame(conn, user=name)
-        if frame.empty:
-            known = store.users(conn)
-            hint = f"; users with attempts: {', '.join(known)}" if known else ""
-            raise HarnessError(
-                f"no attempts by {name!r} in {path}; practise with `harness answer --user {name}` first{hint}"
-            )
-    finally:
-        conn.close()
-    return candidate_report(frame, bank=bank, now=now, user=name)
-
-
-def _cohort(scores_path: Path, bank: Bank, now: datetime) -> CohortReport:
-    from harness.report.cohort import cohort_report, read_scores
-
-    if not scores_path.exists():
-        raise InputFileError(f"{scores_path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
-    frame, skipped = read_scores(scores_path)
-    if frame.empty:
-        raise InputFileError(f"{scores_path}: no scored rows; nothing to report")
-    return cohort_report(frame, bank=bank, now=now, source=str(scores_path), skipped_rows=skipped)

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -100,9 +101,10 @@ def write_csv_atomic(path: Path, rows: Iterable[Iterable[object]], *, what: str 
 def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> None:
     """Write `data` to `path` via a temporary file beside it, then rename it into place.
 
-    A failure or Ctrl-C leaves the old file (or none), never half a file. The
-    new file gets the usual permissions (0o666 less the umask), as a plain
-    `open` would give it.
+    A failure or Ctrl-C leaves the old file (or none), never half a file.
+    Replacing a file keeps its permission bits (a report made private with
+    `chmod 600` stays private); a new file gets the usual ones (0o666 less
+    the umask, 0644 with the common umask 022), as a plain `open` would.
 
     Raises:
         HarnessError: the folder cannot be created or written; `what` names the file in the message.
@@ -110,14 +112,26 @@ def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> No
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        mode = _existing_mode(path)
         tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.partial"
         fd = os.open(tmp, _NEW_FILE, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            if mode is not None:
+                os.chmod(tmp, mode)
             os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise HarnessError(f"{path}: cannot write {what}: {exc.strerror}") from exc
+        raise HarnessError(f"{path}: cannot write {what}: {exc.strerror or exc}") from exc
+
+
+def _existing_mode(path: Path) -> int | None:
+    """The permission bits of the regular file at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.S_IMODE(info.st_mode) & 0o777 if stat.S_ISREG(info.st_mode) else None

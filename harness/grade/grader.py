@@ -15,19 +15,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from harness.files.write import safe_cell
+from harness.grade.schema import BLANK_FLAG, RESULT_COLUMNS, point_label, result_cells
 from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
-from harness.grade.tally import CohortTally, Graded, point_labels
+from harness.grade.tally import CohortTally, Graded
 from harness.scoring.text import has_cjk
-from harness.types import Bank, Score
+from harness.types import Bank, PointResult, Score
 
 DEFAULT_CACHE = 20_000
 DEFAULT_HOLD = 20_000
 MIN_BATCH = 256  # new distinct answers worth a scorer call (each call has a fixed cost)
 SCORE_BATCH = 512  # at most this many per call, so the progress bar moves within a batch
-BLANK_FLAG = "blank"
+_SCORE_CELL = [c.name for c in RESULT_COLUMNS].index("score")
 
 
 class ScorerLike(Protocol):
@@ -47,12 +47,16 @@ class ScorerLike(Protocol):
 
 @dataclass(frozen=True)
 class Progress:
-    """How far grading has got: answers graded, bytes of the file read, its size."""
+    """How far a run has got: answers graded, bytes of the file read, its size, seconds grading.
+
+    `stage` is "loading" while the scorer loads, then "grading".
+    """
 
     answers: int
     bytes_read: int
     bytes_total: int
     seconds: float
+    stage: Literal["loading", "grading"] = "grading"
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class _Grader:
         fresh = dict(zip(items, (compact(s, self.scorer.bank) for s in results), strict=True))
         self.cache.update(fresh)
         graded = [self._result(a) for a in held]
-        self.tally.add_many([a.student_index for a in held], [a.question_id for a in held], graded)
+        self.tally.add_many([a.student_id for a in held], [a.question_id for a in held], graded)
         self.scored += len(fresh)
         self.reused += sum(1 for a in held if a.text) - len(fresh)
         while len(self.cache) > self.cache_size:
@@ -167,18 +171,29 @@ class _Grader:
 
 def compact(score: Score, bank: Bank) -> Graded:
     """The scores.csv cells and tally inputs of one Score."""
-    labels = point_labels(bank.rubrics[score.question_id])
+    rubric = bank.rubrics[score.question_id]
+    labels = {p.id: point_label(p) for p in rubric.key_points}
     zh = has_cjk(score.points[0].text) if score.points else has_cjk(bank.questions[score.question_id].prompt)
-    covered = "; ".join(labels.get(p.point_id, p.title) for p in score.covered)
-    partial = "; ".join(labels.get(p.point_id, p.title) for p in score.partial)
-    missed = "; ".join(labels.get(p.point_id, p.title) for p in score.missed)
-    wrong = "; ".join(m.text for m in score.misconceptions)
-    cells = (
-        bank.questions[score.question_id].topic, f"{score.score:.1f}", covered, partial, missed,
-        wrong, ";".join(score.flags), feedback(score, labels, zh=zh),
+
+    def names(points: tuple[PointResult, ...]) -> tuple[str, ...]:
+        return tuple(labels.get(p.point_id, p.title) for p in points)
+
+    cells = result_cells({
+        "topic": bank.questions[score.question_id].topic, "score": score.score,
+        "covered": names(score.covered), "partial": names(score.partial), "missed": names(score.missed),
+        "misconceptions": tuple(m.text for m in score.misconceptions), "flags": score.flags,
+        "feedback": feedback(score, labels, zh=zh),
+        "covered_ids": tuple(p.point_id for p in score.covered),
+        "partial_ids": tuple(p.point_id for p in score.partial),
+        "missed_ids": tuple(p.point_id for p in score.missed),
+        "misconception_ids": tuple(m.misconception_id for m in score.misconceptions),
+    })
+    return Graded(
+        topic=bank.questions[score.question_id].topic, score=float(cells[_SCORE_CELL]), blank=False,
+        flagged=bool(score.flags), seen=tuple(p.point_id for p in score.points),
+        missed=tuple(p.point_id for p in score.missed),
+        misconceptions=tuple(m.misconception_id for m in score.misconceptions), cells=cells,
     )
-    return Graded(float(score.score), False, tuple(p.point_id for p in score.points),
-                  tuple(p.point_id for p in score.missed), tuple(map(safe_cell, cells)))
 
 
 def feedback(score: Score, labels: dict[str, str], *, zh: bool) -> str:
@@ -199,4 +214,5 @@ def blank_result(bank: Bank, question_id: str) -> Graded:
     """The result of a blank answer: 0, flagged `blank`, left out of key point miss rates."""
     question = bank.questions[question_id]
     note = "未作答" if has_cjk(question.prompt) else "No answer given"
-    return Graded(0.0, True, (), (), (question.topic, "0.0", "", "", "", "", BLANK_FLAG, note))
+    cells = result_cells({"topic": question.topic, "score": 0.0, "flags": (BLANK_FLAG,), "feedback": note})
+    return Graded(question.topic, 0.0, True, False, (), (), (), cells)

@@ -1,4 +1,4 @@
-"""Writing a grading run: scores.csv, students.csv, questions.csv, report.md, run.json.
+"""Writing a grading run: scores.csv, students.csv, questions.csv, report.md, run.json; reading run.json.
 
 Every CSV is UTF-8 with a BOM (Excel opens it with the right characters) and
 safe to open in Excel: a cell beginning with `=`, `+`, `-`, `@`, a tab or a
@@ -17,21 +17,34 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness.errors import OutputError
-from harness.files.write import SafeCsvWriter, safe_cell
-from harness.grade.submissions import Answer
-from harness.grade.tally import Graded, QuestionStats, StudentStats
-
-SCORE_COLUMNS: tuple[str, ...] = (
-    "student_id", "question_id", "topic", "score", "covered", "partial", "missed",
-    "misconceptions", "flags", "feedback", "answer", "source_row",
+from harness.errors import InputFileError, OutputError
+from harness.files.write import SafeCsvWriter, safe_cell, write_atomic
+from harness.grade.schema import (
+    ANSWER_COLUMNS,
+    QUESTIONS,
+    RESULT_COLUMNS,
+    SCORES,
+    STUDENTS,
+    Column,
+    QuestionRow,
+    StudentRow,
+    cell,
+    label_for,
+    row_cells,
+    score_header,
 )
+from harness.grade.submissions import Answer
+from harness.grade.tally import CohortStats, Graded
+from harness.types import Bank
+
 OUTPUT_FILES = ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")
 _MOST_MISSED_SHOWN = 3
 
@@ -103,67 +116,124 @@ class RunFolder:
             self.discard()
 
 
-def score_header(extra_names: Sequence[str]) -> list[str]:
-    """scores.csv header: the fixed columns, then the carried-through ones.
-
-    A carried-through column whose name clashes with a fixed one is written
-    as `input_NAME`.
-    """
-    taken = set(SCORE_COLUMNS)
-    out = list(SCORE_COLUMNS)
-    for name in extra_names:
-        new = name if name not in taken else f"input_{name}"
-        while new in taken:
-            new = f"input_{new}"
-        taken.add(new)
-        out.append(new)
-    return out
-
-
 class ScoresWriter:
     """scores.csv, one row per graded answer, written chunk by chunk."""
 
     def __init__(self, path: Path, extra_names: Sequence[str]) -> None:
         self._csv = SafeCsvWriter(path)
         self._csv.row(score_header(extra_names))
+        # A row is assembled as (ANSWER_COLUMNS..., RESULT_COLUMNS..., extras...), then put in file order.
+        source = [*ANSWER_COLUMNS, *(c.name for c in RESULT_COLUMNS)]
+        order = [source.index(name) for name in SCORES.names]
+        self._pick = itemgetter(*order, *range(len(source), len(source) + len(extra_names)))
 
     def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
         # Graded.cells are neutralised already; question ids come from the bank.
-        self._csv.raw_rows((safe_cell(a.student_id), a.question_id, *g.cells, safe_cell(a.text), a.row,
-                            *map(safe_cell, a.extras)) for a, g in rows)
+        pick = self._pick
+        self._csv.raw_rows(pick((safe_cell(a.student_id), a.question_id, safe_cell(a.text), a.row, *g.cells,
+                                 *map(safe_cell, a.extras))) for a, g in rows)
 
     def close(self) -> None:
         """Close the file."""
         self._csv.close()
 
 
-def _num(value: float | None, digits: int = 1) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def write_students(path: Path, students: list[StudentStats], *, topics: Sequence[str]) -> None:
-    """students.csv: one row per person, overall and per-topic means, weakest topic."""
+def write_students(path: Path, stats: CohortStats, *, topics: Sequence[str]) -> None:
+    """students.csv: one row per person (first answer first), overall and per-topic means, weakest topic."""
+    where = [stats.topics.index(t) for t in topics]
+    mean = Column("mean", "number", required=False)
     with SafeCsvWriter(path) as out:
-        out.row(["student_id", "answers", "blanks", "overall", "weakest_topic", *topics])
-        out.rows([s.student_id, s.answers, s.blanks, _num(s.overall), s.weakest_topic,
-                  *(_num(v) for v in s.topics)] for s in students)
+        out.raw_rows([[*STUDENTS.names, *map(safe_cell, topics)]])
+        out.raw_rows(
+            row_cells(StudentRow(stats.people[i], int(stats.answered[i]), int(stats.blanks[i]),
+                                 float(stats.overall[i]), stats.weakest[i]), STUDENTS)
+            + [cell(stats.topic_means[i, j], mean) for j in where]
+            for i in stats.first_seen
+        )
 
 
-def missed_summary(q: QuestionStats, shown: int = _MOST_MISSED_SHOWN) -> str:
-    """`title (missed 12/30); ...` for the most often missed key points."""
-    return "; ".join(f"{title} (missed {n}/{judged})" for _, title, n, judged in q.most_missed[:shown])
+def most_missed(stats: CohortStats, question_id: str, bank: Bank | None) -> list[tuple[str, str, int, int]]:
+    """(point id, label, missed, judged) for the question's missed points, most missed first.
+
+    Ties keep the rubric's order of points (then ids).
+    """
+    rubric = bank.rubrics.get(question_id) if bank else None
+    order = {p.id: i for i, p in enumerate(rubric.key_points)} if rubric else {}
+    missed, seen = stats.missed[question_id], stats.seen[question_id]
+    ranked = sorted((pid for pid, n in missed.items() if n),
+                    key=lambda pid: (-missed[pid], order.get(pid, len(order)), pid))
+    return [(pid, label_for(bank, question_id, pid, stats.labels), missed[pid], seen[pid]) for pid in ranked]
 
 
-def write_questions(path: Path, questions: list[QuestionStats], *, prompts: dict[str, str]) -> None:
-    """questions.csv: per question answers, mean, facility, discrimination, most missed points."""
+def write_questions(path: Path, stats: CohortStats, *, bank: Bank) -> None:
+    """questions.csv: per question (bank order) answers, mean, facility, discrimination, most missed points."""
+    rows = []
+    for qid in sorted(stats.questions, key=list(bank.questions).index):
+        k = stats.questions.index(qid)
+        top = most_missed(stats, qid, bank)[:_MOST_MISSED_SHOWN]
+        rows.append(row_cells(QuestionRow(
+            qid, stats.topic_of[qid], int(stats.answers[k]), int(stats.question_blanks[k]),
+            float(stats.mean[k]), float(stats.facility[k]), stats.discrimination[k],
+            tuple(f"{label} (missed {n}/{judged})" for _, label, n, judged in top),
+            bank.questions[qid].prompt,
+        ), QUESTIONS))
     with SafeCsvWriter(path) as out:
-        out.row(["question_id", "topic", "answers", "blanks", "mean_score", "facility",
-                 "discrimination", "most_missed", "question"])
-        out.rows([q.question_id, q.topic, q.answers, q.blanks, _num(q.mean), _num(q.facility, 3),
-                  _num(q.discrimination, 3), missed_summary(q), prompts.get(q.question_id, "")]
-                 for q in questions)
+        out.raw_rows([QUESTIONS.names, *rows])
 
 
 def write_run_json(path: Path, record: dict[str, Any]) -> None:
     """run.json, pretty-printed UTF-8 (Chinese kept readable)."""
-    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What a run's run.json says about it, for its report: input, counts, scorer, problems."""
+
+    folder: str
+    submissions: str
+    bank: str
+    bank_version: str
+    embedder: str
+    calibration: str
+    finished: datetime
+    answers: int
+    blanks: int
+    skipped_rows: int
+    problems: tuple[str, ...]
+    problems_not_listed: int
+
+
+def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
+    """The facts of a run.json record (as `grade.run` writes it) of the run in `folder`.
+
+    Raises:
+        KeyError: a field is missing.
+        ValueError: a field has the wrong form.
+
+    """
+    counts, inputs = record["counts"], record["inputs"]
+    return RunFacts(
+        folder=folder, submissions=str(inputs["submissions"]["path"]), bank=str(inputs["bank"]["root"]),
+        bank_version=str(inputs["bank"]["version"]), embedder=str(record["embedder"]),
+        calibration=str(record["calibration"]), finished=datetime.fromisoformat(record["finished"]),
+        answers=int(counts["answers"]), blanks=int(counts["blanks"]), skipped_rows=int(counts["skipped_rows"]),
+        problems=tuple(map(str, record["problems"])), problems_not_listed=int(record["problems_not_listed"]),
+    )
+
+
+def read_run_facts(folder: Path) -> RunFacts | None:
+    """The facts of the run in `folder` from its run.json; None if it has none.
+
+    Raises:
+        InputFileError: run.json cannot be read or is not a grade run's.
+
+    """
+    path = folder / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        return run_facts(json.loads(path.read_text(encoding="utf-8")), folder=folder.resolve().name)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(f"{path}: not the run.json of a `harness grade` run ({type(exc).__name__}: {exc}); "
+                             "move it away to report the scores.csv alone") from exc

@@ -1,8 +1,12 @@
-"""One `grade` run: submissions + scorer -> a complete output folder.
+"""One `grade` run: a submissions file + a bank -> a complete output folder.
 
-`run_grading` streams the answers through `grading.grade_cohort`, writing
-scores.csv as it goes into a `RunFolder`, then the summaries, report.md and
-run.json, and renames the folder into place only when all are written.
+`grade_file` is the library entry point `harness grade` and the benchmark
+call: it opens the submissions, loads the scorer and grades into a new run
+folder. `run_grading` does the grading proper: it streams the answers
+through `grader.grade_cohort`, writing scores.csv as it goes into a
+`RunFolder`, then students.csv, questions.csv, run.json and report.md (the
+cohort report, the same text `harness report --scores RUN --format md`
+prints), and renames the folder into place only when all are written.
 """
 
 from __future__ import annotations
@@ -12,39 +16,109 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness import __version__
+from harness.files.write import write_atomic
 from harness.grade.grader import GradingCounts, Progress, ScorerLike, grade_cohort
 from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
     ScoresWriter,
+    default_out_dir,
+    run_facts,
     write_questions,
     write_run_json,
     write_students,
 )
-from harness.grade.report_md import RunInfo, render_report
-from harness.grade.submissions import DEFAULT_CHUNK, Submissions
-from harness.grade.tally import CohortTally, QuestionStats, StudentStats
+from harness.grade.submissions import DEFAULT_CHUNK, Submissions, open_submissions
+from harness.grade.tally import CohortStats, CohortTally
+from harness.types import Bank
+
+if TYPE_CHECKING:
+    from harness.encoders.cache import CachingEncoder
+    from harness.scoring.scorer import Scorer
 
 
 @dataclass(frozen=True)
 class GradeRun:
-    """A finished run: where it is and what it found."""
+    """A finished run: where it is and what it found (`mean`: the mean of the people's means)."""
 
     out_dir: Path
     counts: GradingCounts
-    questions: tuple[QuestionStats, ...]
-    students: int
+    questions: int
+    people: int
     mean: float
     problems: tuple[str, ...]
 
 
+def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
+               out: Path | None = None, results_dir: Path | None = None, calibration: Path | None = None,
+               layout: Literal["auto", "long", "wide"] = "auto", strict: bool = False,
+               chunk_size: int = DEFAULT_CHUNK, lang: str = "en",
+               progress: Callable[[Progress], None] | None = None) -> GradeRun:
+    """Grade the submissions CSV at `path` into a new run folder.
+
+    `bank` is a loaded bank or its folder (default: the bundled one);
+    `embedder` a name or an encoder (wrapped in a `ReusingEncoder` unless it
+    is one); `out` the new folder (default: a time-stamped `grade-*` folder
+    under `results_dir`). `progress` hears a "loading" report before the
+    scorer loads, a "grading" report with 0 answers when grading starts, then
+    reports as answers are graded. The file is checked before the model loads.
+
+    Raises:
+        HarnessError: a bad bank, submissions file, embedder, calibration or output folder
+            (InputFileError, OutputError, ...); in strict mode the first bad row.
+
+    """
+    from harness.bank.loader import load_bank
+    from harness.paths import default_results_dir
+
+    if not isinstance(bank, Bank):
+        bank = load_bank(bank)
+    subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict)
+    folder = RunFolder(out or default_out_dir(results_dir or default_results_dir()))
+    try:
+        _tell(progress, "loading", subs)
+        scorer = load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir)
+    except BaseException:
+        folder.discard()
+        raise
+    _tell(progress, "grading", subs)
+    settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang}
+    return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
+                       settings=settings, lang=lang)
+
+
+def _tell(progress: Callable[[Progress], None] | None, stage: Literal["loading", "grading"],
+          subs: Submissions) -> None:
+    if progress is not None:
+        progress(Progress(0, 0, subs.size, 0.0, stage=stage))
+
+
+def load_scorer(bank: Bank, embedder: str | CachingEncoder, *, calibration: Path | None = None,
+                results_dir: Path | None = None) -> Scorer:
+    """The scorer `harness grade` uses: the embedder behind a `ReusingEncoder`, warmed up.
+
+    Raises:
+        EmbedderError: the embedder cannot be had.
+        CalibrationError: no calibration fits it.
+
+    """
+    from harness.encoders import get_encoder
+    from harness.encoders.reuse import ReusingEncoder
+    from harness.scoring.scorer import Scorer
+
+    encoder = get_encoder(embedder) if isinstance(embedder, str) else embedder
+    reusing = encoder if isinstance(encoder, ReusingEncoder) else ReusingEncoder(encoder)
+    scorer = Scorer.load(bank, encoder=reusing, calibration_path=calibration, results_dir=results_dir)
+    scorer.warm_up()
+    return scorer
+
+
 def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
-                chunk_size: int = DEFAULT_CHUNK,
-                progress: Callable[[Progress], None] | None = None,
-                settings: dict[str, Any] | None = None) -> GradeRun:
+                chunk_size: int = DEFAULT_CHUNK, progress: Callable[[Progress], None] | None = None,
+                settings: dict[str, Any] | None = None, lang: str = "en") -> GradeRun:
     """Grade `subs` into `folder` and move the folder into place.
 
     On any error (or Ctrl-C) the temporary folder is deleted, so no partial
@@ -55,51 +129,42 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         OutputError: the folder cannot be moved into place.
 
     """
+    from harness.report.cohort import cohort_report
+    from harness.report.render import render
+
     started = datetime.now(timezone.utc)
     with folder:
-        tally = CohortTally(subs.bank)
+        tally = CohortTally()
         writer = ScoresWriter(folder / "scores.csv", subs.extra_names)
         try:
             counts = grade_cohort(subs, scorer, tally=tally, sink=writer, chunk_size=chunk_size,
                                   progress=progress)
         finally:
             writer.close()
-        questions = tally.questions()
-        students = tally.students(list(subs.roster.index))
-        topics = tally.topics()
-        write_students(folder / "students.csv", students, topics=topics)
-        prompts = {q.id: q.prompt for q in subs.bank.questions.values()}
-        write_questions(folder / "questions.csv", questions, prompts=prompts)
-        problems = tuple(str(p) for p in subs.problems.kept)
-        finished = datetime.now(timezone.utc)
-        info = RunInfo(str(subs.path), str(subs.bank.root), subs.bank.version, scorer.embedder_id,
-                       scorer.calibration_id, finished.strftime("%Y-%m-%d %H:%M UTC"),
-                       counts.skipped_rows, problems)
-        (folder / "report.md").write_text(render_report(info, questions, students=students), encoding="utf-8")
-        mean = _mean(questions)
-        record = _run_record(subs, scorer, counts, started=started, finished=finished,
-                             settings=settings or {}, questions=questions, students=students, mean=mean)
+        stats = tally.stats()
+        bank = subs.bank
+        write_students(folder / "students.csv", stats, topics=[t for t in bank.topics if t in stats.topics])
+        write_questions(folder / "questions.csv", stats, bank=bank)
+        record = _run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats)
         write_run_json(folder / "run.json", record)
+        facts = run_facts(record, folder=folder.target.name)
+        report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
+        write_atomic(folder / "report.md", render(report, "md", lang=lang), encoding="utf-8")
         out = folder.commit()
-    return GradeRun(out, counts, tuple(questions), len(students), mean, problems)
-
-
-def _mean(questions: list[QuestionStats]) -> float:
-    n = sum(q.answers for q in questions)
-    return sum((q.mean or 0.0) * q.answers for q in questions) / max(n, 1)
+    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems)
 
 
 def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *, started: datetime,
-                finished: datetime, settings: dict[str, Any], questions: list[QuestionStats],
-                students: list[StudentStats], mean: float) -> dict[str, Any]:
+                settings: dict[str, Any], stats: CohortStats) -> dict[str, Any]:
     bank = subs.bank
-    rubric_versions = {q.question_id: bank.rubrics[q.question_id].version_id for q in questions}
+    rubric_versions = {q: bank.rubrics[q].version_id for q in bank.questions if q in stats.topic_of}
+    mean = float(stats.overall.mean()) if len(stats.people) else 0.0
     return {
         "command": "grade",
         "harness_version": __version__,
         "python": platform.python_version(),
         "started": started.isoformat(timespec="seconds"),
-        "finished": finished.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "inputs": {
             "submissions": {
                 "path": str(subs.path.resolve()), "sha256": subs.sha256(), "bytes": subs.size,
@@ -112,7 +177,7 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
         "embedder": scorer.embedder_id,
         "calibration": scorer.calibration_id,
         "settings": settings,
-        "counts": {**asdict(counts), "questions": len(questions), "people_graded": len(students)},
+        "counts": {**asdict(counts), "questions": len(stats.questions), "people_graded": len(stats.people)},
         "mean_score": round(mean, 2),
         "outputs": list(OUTPUT_FILES),
         "problems": [str(p) for p in subs.problems.kept],

@@ -1,128 +1,122 @@
-"""Cohort aggregates kept while grading, and the summaries built from them.
+"""Cohort aggregates, filled while grading or from a scores.csv, and the statistics made from them.
 
-Memory is what the summaries need and no more: per question, running counts
-and per-key-point miss counts; per person, one float32 score per question
-(NaN where unanswered), which is what discrimination needs. Nothing per
-answer text is kept.
+Both ways of filling go through `CohortTally.add_many`, and `stats` sorts
+people and questions by id before any sum, so a grade run's summaries and
+the report of its scores.csv come from the same floats whatever order the
+answers arrived in.
+
+Memory is what the statistics need: per person one float64 per question
+(NaN where unanswered) and counts of blank and flagged answers; per question
+counts of the key points judged and missed and of misconceptions stated.
+Nothing per answer text is kept.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness.types import Bank, Rubric
-
 PASS_MARK = 60.0
-
-
-def point_labels(rubric: Rubric) -> dict[str, str]:
-    """Point id -> the name shown for it.
-
-    That is the point's title, or its whole text for points derived from
-    reference answers (whose titles are cut short).
-    """
-    return {p.id: p.text if p.derived else p.title for p in rubric.key_points}
 
 
 @dataclass(frozen=True, slots=True)
 class Graded:
-    """One graded answer in the compact form the grader keeps and writes.
+    """One graded answer in the compact form the grader keeps and the tally counts.
 
-    `cells` are the scores.csv cells after student and question
-    (topic, score, covered, partial, missed, misconceptions, flags, feedback),
-    already made safe for Excel (`files.write.safe_cell`);
-    `seen` and `missed` are the key point ids judged and missed.
+    `score` is the score as scores.csv holds it (one decimal), so a report
+    read from the file finds the same numbers; `seen`, `missed` and
+    `misconceptions` are ids (key points judged, key points missed,
+    misconceptions stated); `flagged` marks a non-blank answer with a flag;
+    `cells` are its scores.csv result cells (`schema.RESULT_COLUMNS`),
+    Excel-safe, empty when it was read from a file.
     """
 
+    topic: str
     score: float
     blank: bool
+    flagged: bool
     seen: tuple[str, ...]
     missed: tuple[str, ...]
-    cells: tuple[str, ...]
+    misconceptions: tuple[str, ...]
+    cells: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class QuestionStats:
-    """How the cohort did on one question.
+@dataclass(frozen=True, eq=False)
+class CohortStats:
+    """The cohort's numbers. People, questions and topics are sorted; arrays follow that order.
 
-    `facility` is the share scoring at least `PASS_MARK`; `discrimination`
-    the Pearson correlation between the question's score and the mean of each
-    person's other answers (None with fewer than 3 people or no spread);
-    `most_missed` holds (point id, title, missed, judged), most missed first.
+    `scores` is people x questions (NaN where unanswered); `topic_means`
+    people x topics, each person's mean over their answers in the topic
+    (NaN where none); `overall` each person's mean over all their answers;
+    `blanks` and `flagged` count each person's blank answers and non-blank
+    answers with a flag. Per question: `answers`, `question_blanks`, `mean`,
+    `facility` (share scoring at least `PASS_MARK`) and `discrimination`
+    (see `discrimination`). `seen`, `missed` and `misconceptions` count ids
+    per question over non-blank answers; `labels` holds the label the data
+    gave each (question, id). `first_seen` lists people (indexes) in the
+    order their first answer arrived.
     """
 
-    question_id: str
-    topic: str
-    answers: int
-    blanks: int
-    mean: float | None
-    facility: float | None
-    discrimination: float | None
-    most_missed: tuple[tuple[str, str, int, int], ...]
-
-
-@dataclass(frozen=True)
-class StudentStats:
-    """One person's overall mean, per-topic means (None where unanswered) and weakest topic."""
-
-    student_id: str
-    answers: int
-    blanks: int
-    overall: float
-    topics: tuple[float | None, ...]
-    weakest_topic: str
+    people: tuple[str, ...]
+    questions: tuple[str, ...]
+    topics: tuple[str, ...]
+    topic_of: Mapping[str, str]
+    scores: np.ndarray
+    topic_means: np.ndarray
+    overall: np.ndarray
+    answered: np.ndarray
+    blanks: np.ndarray
+    flagged: np.ndarray
+    answers: np.ndarray
+    question_blanks: np.ndarray
+    mean: np.ndarray
+    facility: np.ndarray
+    discrimination: tuple[float | None, ...]
+    seen: Mapping[str, Counter[str]]
+    missed: Mapping[str, Counter[str]]
+    misconceptions: Mapping[str, Counter[str]]
+    labels: Mapping[tuple[str, str], str]
+    first_seen: tuple[int, ...]
+    weakest: tuple[str, ...]  # each person's lowest topic mean (ties: the first topic by name)
 
 
 class CohortTally:
-    """Running aggregates; `add` one graded answer, then read the summaries."""
+    """Running aggregates: `add_many` graded answers (one per person and question), then `stats`."""
 
-    def __init__(self, bank: Bank) -> None:
-        self.bank = bank
-        self.qids = list(bank.questions)
-        self._qindex = {q: i for i, q in enumerate(self.qids)}
-        nq = len(self.qids)
-        self.n = np.zeros(nq, dtype=np.int64)
-        self.blanks = np.zeros(nq, dtype=np.int64)
-        self.total = np.zeros(nq, dtype=np.float64)
-        self.passed = np.zeros(nq, dtype=np.int64)
-        self.seen: list[Counter[str]] = [Counter() for _ in range(nq)]
-        self.missed: list[Counter[str]] = [Counter() for _ in range(nq)]
-        self.people = 0
-        self._matrix = np.full((64, nq), np.nan, dtype=np.float32)
-        self._student_blanks = np.zeros(64, dtype=np.int32)
+    def __init__(self) -> None:
+        self.people: dict[str, int] = {}
+        self.questions: dict[str, int] = {}
+        self.topic_of: dict[str, str] = {}
+        self.seen: list[Counter[str]] = []
+        self.missed: list[Counter[str]] = []
+        self.misconceptions: list[Counter[str]] = []
+        self.labels: dict[tuple[str, str], str] = {}
+        self.answers = 0
+        self._scores = np.full((64, 8), np.nan)
+        self._person_counts = np.zeros((64, 2), dtype=np.int64)  # blanks, flagged
+        self._question_blanks = np.zeros(8, dtype=np.int64)
 
-    @property
-    def answers(self) -> int:
-        """Answers tallied so far."""
-        return int(self.n.sum())
-
-    def add(self, student_index: int, question_id: str, *, graded: Graded) -> None:
-        """Count one graded answer of the person with this (roster) index."""
-        self.add_many([student_index], [question_id], [graded])
-
-    def add_many(self, students: Sequence[int], questions: Sequence[str], graded: Sequence[Graded]) -> None:
+    def add_many(self, students: Sequence[str], questions: Sequence[str], graded: Sequence[Graded]) -> None:
         """Count graded answers: `graded[i]` is person `students[i]`'s answer to `questions[i]`."""
         n = len(graded)
         if not n:
             return
-        s = np.fromiter(students, dtype=np.int64, count=n)
-        q = np.fromiter(map(self._qindex.__getitem__, questions), dtype=np.int64, count=n)
-        scores = np.fromiter((g.score for g in graded), dtype=np.float64, count=n)
+        people, qindex = self.people, self.questions
+        s = np.fromiter((people.setdefault(p, len(people)) for p in students), dtype=np.int64, count=n)
+        for qid, g in zip(questions, graded, strict=True):
+            if qid not in qindex:
+                self._add_question(qid, g.topic)
+        q = np.fromiter(map(qindex.__getitem__, questions), dtype=np.int64, count=n)
+        self._grow(len(people), len(qindex))
         blank = np.fromiter((g.blank for g in graded), dtype=bool, count=n)
-        top = int(s.max())
-        if top >= self._matrix.shape[0]:
-            self._grow(top)
-        self.people = max(self.people, top + 1)
-        self._matrix[s, q] = scores
-        np.add.at(self.n, q, 1)
-        np.add.at(self.total, q, scores)
-        np.add.at(self.passed, q, scores >= PASS_MARK)
-        np.add.at(self.blanks, q, blank)
-        np.add.at(self._student_blanks, s, blank)
+        self._scores[s, q] = np.fromiter((g.score for g in graded), dtype=np.float64, count=n)
+        np.add.at(self._person_counts[:, 0], s, blank)
+        np.add.at(self._person_counts[:, 1], s, np.fromiter((g.flagged for g in graded), dtype=bool, count=n))
+        np.add.at(self._question_blanks, q, blank)
+        self.answers += n
         # Identical answers share one Graded object: count each (question, result) once.
         repeats = Counter(zip(q.tolist(), map(id, graded), strict=True))
         by_id = {id(g): g for g in graded}
@@ -131,66 +125,65 @@ class CohortTally:
             if not g.blank:
                 _add_counts(self.seen[qi], g.seen, count)
                 _add_counts(self.missed[qi], g.missed, count)
+                _add_counts(self.misconceptions[qi], g.misconceptions, count)
 
-    def _grow(self, student_index: int) -> None:
-        rows = max(student_index + 1, 2 * self._matrix.shape[0]) - self._matrix.shape[0]
-        self._matrix = np.vstack([self._matrix, np.full((rows, len(self.qids)), np.nan, np.float32)])
-        self._student_blanks = np.concatenate([self._student_blanks, np.zeros(rows, np.int32)])
+    def add_labels(self, question_id: str, ids: Sequence[str], labels: Sequence[str]) -> None:
+        """Remember the labels the data gives ids of a question (the first one given wins)."""
+        for key, label in zip(ids, labels, strict=True):
+            self.labels.setdefault((question_id, key), label)
 
-    @property
-    def matrix(self) -> np.ndarray:
-        """Scores, people x questions (NaN where unanswered); rows in first-seen order."""
-        return self._matrix[: self.people]
+    def _add_question(self, question_id: str, topic: str) -> None:
+        self.questions[question_id] = len(self.questions)
+        self.topic_of[question_id] = topic
+        for counters in (self.seen, self.missed, self.misconceptions):
+            counters.append(Counter())
 
-    def questions(self) -> list[QuestionStats]:
-        """Per-question statistics, in bank order, for the questions answered."""
-        disc = discrimination(self.matrix)
-        out = []
-        for q, qid in enumerate(self.qids):
-            n = int(self.n[q])
-            if not n:
-                continue
-            rubric = self.bank.rubrics[qid]
-            titles = point_labels(rubric)
-            ranked = sorted(self.missed[q].items(), key=lambda kv: (-kv[1], list(titles).index(kv[0])
-                                                                  if kv[0] in titles else 0))
-            most = tuple((pid, titles.get(pid, pid), count, self.seen[q][pid])
-                         for pid, count in ranked if count)
-            out.append(QuestionStats(
-                qid, self.bank.questions[qid].topic, n, int(self.blanks[q]),
-                float(self.total[q] / n), float(self.passed[q] / n), disc[q], most,
-            ))
-        return out
+    def _grow(self, people: int, questions: int) -> None:
+        rows, cols = self._scores.shape
+        if people <= rows and questions <= cols:
+            return
+        rows = rows if people <= rows else max(people, 2 * rows)
+        cols = cols if questions <= cols else max(questions, 2 * cols)
+        scores = np.full((rows, cols), np.nan)
+        scores[: self._scores.shape[0], : self._scores.shape[1]] = self._scores
+        counts = np.zeros((rows, 2), dtype=np.int64)
+        counts[: len(self._person_counts)] = self._person_counts
+        blanks = np.zeros(cols, dtype=np.int64)
+        blanks[: len(self._question_blanks)] = self._question_blanks
+        self._scores, self._person_counts, self._question_blanks = scores, counts, blanks
 
-    def topics(self) -> tuple[str, ...]:
-        """Topics with at least one answer, in bank order."""
-        return tuple(t for t in self.bank.topics
-                     if any(self.n[i] for i, q in enumerate(self.qids)
-                            if self.bank.questions[q].topic == t))
-
-    def students(self, student_ids: list[str]) -> list[StudentStats]:
-        """Per-person statistics, in roster order (`student_ids[i]` has index i)."""
-        topics = self.topics()
-        m = self.matrix
-        columns = [[i for i, q in enumerate(self.qids) if self.bank.questions[q].topic == t] for t in topics]
-        answered = ~np.isnan(m)
-        counts = answered.sum(axis=1)
-        overall = np.where(counts > 0, np.nansum(m, axis=1) / np.maximum(counts, 1), 0.0)
-        topic_means = np.full((m.shape[0], len(topics)), np.nan)
-        for j, cols in enumerate(columns):
-            k = answered[:, cols].sum(axis=1)
-            s = np.nansum(m[:, cols], axis=1)
-            topic_means[:, j] = np.where(k > 0, s / np.maximum(k, 1), np.nan)
-        out = []
-        for i, sid in enumerate(student_ids[: self.people]):
-            if not counts[i]:
-                continue
-            row = topic_means[i]
-            means = tuple(None if np.isnan(v) else float(v) for v in row)
-            weakest = topics[int(np.nanargmin(row))] if not np.all(np.isnan(row)) else ""
-            out.append(StudentStats(sid, int(counts[i]), int(self._student_blanks[i]),
-                                    float(overall[i]), means, weakest))
-        return out
+    def stats(self) -> CohortStats:
+        """The statistics of everything added so far (people and questions sorted by id)."""
+        people = sorted(self.people)
+        questions = sorted(self.questions)
+        p = np.array([self.people[x] for x in people], dtype=np.int64)
+        q = np.array([self.questions[x] for x in questions], dtype=np.int64)
+        m = self._scores[np.ix_(p, q)]
+        done = ~np.isnan(m)
+        answered = done.sum(axis=1)
+        topics = tuple(sorted({self.topic_of[x] for x in questions}))
+        topic_means = np.full((len(people), len(topics)), np.nan)
+        for j, topic in enumerate(topics):
+            cols = [k for k, x in enumerate(questions) if self.topic_of[x] == topic]
+            k = done[:, cols].sum(axis=1)
+            topic_means[:, j] = np.where(k > 0, np.nansum(m[:, cols], axis=1) / np.maximum(k, 1), np.nan)
+        answers = done.sum(axis=0)
+        rank = {x: i for i, x in enumerate(people)}
+        low = np.where(np.isnan(topic_means), np.inf, topic_means).argmin(axis=1) if len(topics) else []
+        weakest = tuple(topics[j] for j in low)  # everyone answered something, so some topic mean
+        return CohortStats(
+            people=tuple(people), questions=tuple(questions), topics=topics,
+            topic_of={x: self.topic_of[x] for x in questions}, scores=m, topic_means=topic_means,
+            overall=np.nansum(m, axis=1) / np.maximum(answered, 1), answered=answered,
+            blanks=self._person_counts[p, 0], flagged=self._person_counts[p, 1], answers=answers,
+            question_blanks=self._question_blanks[q], mean=np.nansum(m, axis=0) / np.maximum(answers, 1),
+            facility=(m >= PASS_MARK).sum(axis=0) / np.maximum(answers, 1),
+            discrimination=tuple(discrimination(m)),
+            seen={x: self.seen[self.questions[x]] for x in questions},
+            missed={x: self.missed[self.questions[x]] for x in questions},
+            misconceptions={x: self.misconceptions[self.questions[x]] for x in questions},
+            labels=dict(self.labels), first_seen=tuple(rank[x] for x in self.people), weakest=weakest,
+        )
 
 
 def _add_counts(counter: Counter[str], keys: tuple[str, ...], count: int) -> None:

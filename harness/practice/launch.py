@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.bank.loader import load_bank
-from harness.practice import store
+from harness.practice import recovery, store
 from harness.practice.session import BackgroundScorer, Session, default_user, select_questions
 from harness.types import Bank, Question
 
@@ -25,11 +25,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Practice:
-    """A session, the loader of its scorer, and the embedder it will use."""
+    """A session, the loader of its scorer, the embedder it will use, and the answers imported at start."""
 
     session: Session
     loader: BackgroundScorer
     embedder_name: str
+    imported: recovery.Imported = recovery.Imported()
 
     def check_embedder(self) -> None:
         """Fail now, before loading anything, on an unknown embedder name.
@@ -63,24 +64,25 @@ def open_practice(
     """Load the bank, open the history and yield a `Practice`; the history closes on exit.
 
     Named `question_ids` are asked in their order; otherwise the scheduler
-    picks from the `topics` (default: the whole bank).
+    picks from the `topics` (default: the whole bank). Answers an earlier run
+    kept in a recovery file are imported first (`Practice.imported`).
 
     Raises:
         BankError: the bank does not load.
         UnknownQuestionError: an id not in the bank.
         HarnessError: a topic not in the bank.
-        StoreError: the history database cannot be opened.
+        StoreError: the history database cannot be opened or written.
 
     """
     bank = load_bank(bank_dir)
     pool = select_questions(bank, topics=topics, question_ids=question_ids)
-    conn = store.connect(store.db_path(results_dir))
+    conn = store.connect(store.db_path(results_dir), writable=True)
     try:
         loader = BackgroundScorer(partial(load_scorer, bank, embedder_name=embedder_name, results_dir=results_dir),
                                   start=False)
         session = Session(conn, bank, loader.get, user=user or default_user(), questions=pool,
                           fixed_order=bool(question_ids), limit=limit)
-        yield Practice(session, loader, embedder_name)
+        yield Practice(session, loader, embedder_name, recovery.import_pending(conn))
     finally:
         conn.close()
 

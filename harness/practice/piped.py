@@ -131,4 +131,5 @@ def as_record(feedback: Feedback) -> dict[str, object]:
         "score": feedback.score.score,
         "comparison": feedback.comparison.lines(),
         "explanation": feedback.score.to_dict(),
+        **(feedback.kept.as_json() if feedback.kept else {}),
     }

@@ -3,6 +3,8 @@
 `Session.next()` asks the scheduler for the question that matters most,
 `Session.submit()` scores the answer, stores it (one transaction) and says
 how it compares with the user's earlier attempts on the question and topic.
+An answer the history cannot take (read-only, locked, damaged, disk full)
+is kept in a recovery file instead (`recovery`), never lost.
 The scorer comes from a callable, so it can load in a background thread
 (`BackgroundScorer`) while the first question is on screen.
 """
@@ -21,8 +23,9 @@ from typing import Protocol
 
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, StoreError
 from harness.practice import scheduler, store
+from harness.practice.recovery import Kept, Recovery, summary
 from harness.types import Bank, Question, Score
 
 NOW_ENV = "HARNESS_NOW"
@@ -136,6 +139,7 @@ class Comparison:
     question_scores: tuple[float, ...]
     topic_scores: tuple[float, ...]
     like_for_like: bool
+    known: bool = True  # False: the earlier attempts could not be read
 
     @property
     def previous(self) -> float | None:
@@ -155,6 +159,8 @@ class Comparison:
 
     def lines(self) -> list[str]:
         """Plain sentences saying how this attempt compares."""
+        if not self.known:
+            return ["Your earlier attempts could not be read, so there is no comparison this time."]
         out = []
         if self.previous is None:
             out.append("First attempt at this question.")
@@ -192,13 +198,14 @@ def _delta(d: float) -> str:
 
 @dataclass(frozen=True)
 class Feedback:
-    """What the user sees after submitting."""
+    """What the user sees after submitting; `attempt_id` is None when the answer went to `kept` instead."""
 
-    attempt_id: int
+    attempt_id: int | None
     question: Question
     score: Score
     comparison: Comparison
     reference: str
+    kept: Kept | None = None
 
 
 class Session:
@@ -215,6 +222,7 @@ class Session:
         fixed_order: bool = False,
         limit: int | None = None,
         clock: Callable[[], datetime] | None = None,
+        recovery: Recovery | None = None,
     ) -> None:
         self.conn = conn
         self.bank = bank
@@ -226,6 +234,8 @@ class Session:
         self._scorer = scorer
         self.asked: list[str] = []
         self.answered: list[int] = []
+        self.kept: list[Kept] = []
+        self.recovery = recovery or Recovery.for_history(store.location(conn))
         self._preparing: threading.Thread | None = None
 
     def next(self) -> scheduler.Pick | None:
@@ -275,8 +285,11 @@ class Session:
     def submit(self, question: Question, answer: str, *, started_at: datetime) -> Feedback:
         """Score, store (one transaction) and compare one answer.
 
+        An answer the history cannot take is kept in a recovery file instead:
+        the feedback's `kept` says where and why, and `self.kept` lists them.
+
         Raises:
-            HarnessError: scoring or storing failed; nothing partial is stored.
+            HarnessError: scoring failed; nothing is stored.
 
         """
         self.mark_asked(question)
@@ -285,16 +298,37 @@ class Session:
         scorer = self._scorer()
         with _single_thread():  # one answer: threads only add wait, badly so on a busy machine
             score = scorer.score(question.id, answer)
-        earlier = store.attempts(self.conn, user=self.user, topic=question.topic)
         attempt = store.NewAttempt(self.user, question.id, question.topic, answer, started_at, submitted_at)
-        (attempt_id,) = store.record(self.conn, [(attempt, score)])
+        try:
+            earlier: list[store.StoredAttempt] | None = store.attempts(self.conn, user=self.user,
+                                                                       topic=question.topic)
+        except StoreError:
+            earlier = None  # the record below fails too, and says why
+        reference = reference_text(self.bank, question.id)
+        try:
+            (attempt_id,) = store.record(self.conn, [(attempt, score)])
+        except StoreError as exc:
+            kept = self.recovery.keep(attempt, score, reason=str(exc))
+            self.kept.append(kept)
+            return Feedback(None, question, score, compare(score, earlier), reference, kept)
         self.answered.append(attempt_id)
-        comparison = compare(score, earlier)
-        return Feedback(attempt_id, question, score, comparison, reference_text(self.bank, question.id))
+        return Feedback(attempt_id, question, score, compare(score, earlier), reference)
+
+    def raise_if_kept(self) -> None:
+        """End a run in which some answers went to a recovery file: the exit code must say so.
+
+        Raises:
+            StoreError: saying how many answers were kept aside, and where.
+
+        """
+        if self.kept:
+            raise StoreError(summary(self.kept))
 
 
-def compare(score: Score, earlier: Sequence[store.StoredAttempt]) -> Comparison:
-    """How `score` compares with earlier attempts in its topic (oldest first)."""
+def compare(score: Score, earlier: Sequence[store.StoredAttempt] | None) -> Comparison:
+    """How `score` compares with earlier attempts in its topic (oldest first; None: unknown)."""
+    if earlier is None:
+        return Comparison(score.score, (), (), like_for_like=True, known=False)
     on_question = [a for a in earlier if a.question_id == score.question_id]
     same = all(
         a.embedder_id == score.embedder_id and a.calibration_id == score.calibration_id

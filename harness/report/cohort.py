@@ -1,62 +1,62 @@
-"""A `grade` run's scores.csv -> a cohort report. Pandas; only `read_scores` reads a file.
+"""The one cohort report model: a grade run's report.md and `harness report --scores` both come from here.
 
-Answers "what did my cohort not understand?":
+`cohort_report` turns a cohort's `CohortStats` (`grade.tally`: filled while
+grading, or from a scores.csv by `tally_scores`) into tables that answer
+"what did my cohort not understand?":
 
-- **topics**, weakest first: the mean of the people's topic means, their
-  spread (SD), lowest and highest;
+- **topics**, weakest first: the mean of the people's topic means (each
+  person counts once, however many of the topic's questions they answered),
+  their spread (SD), lowest and highest;
 - **person x topic** table, people weakest first;
 - **hardest questions**: lowest facility (the share of answers scoring at
   least `PASS_MARK`, as in the run's questions.csv), and every question with
   **negative discrimination** (a question's score against the mean of each
   person's other answers; below zero, stronger people did worse on it, a
   sign of a bad question or rubric);
-- the **most-missed key points** with the rubric's statement (blank answers
-  left out of the rates, as in `grade`), and the most frequent misconceptions;
+- the **most-missed key points** with the rubric's statement, found by id
+  (the rate is over the non-blank answers judged on the point, as in
+  questions.csv), and the most frequent misconceptions;
 - the **people who need attention**: mean below `attention_below`, more than
-  one SD below the cohort, a quarter or more of the questions left blank, or
-  half or more of their answers flagged (say `keyword-list`).
+  one SD below the cohort (5 people or more), a quarter or more of the
+  questions left blank, or half or more of their answers flagged (say
+  `keyword-list`).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from harness.errors import InputFileError
-from harness.files.csvread import detect_format, iter_rows, read_header
-from harness.grade.tally import PASS_MARK, discrimination
+from harness.grade.outputs import RunFacts
+from harness.grade.schema import BLANK_FLAG, label_for, point_label
+from harness.grade.tally import PASS_MARK, CohortStats, CohortTally, Graded
 from harness.types import Bank
 
-REQUIRED = ("student_id", "question_id", "topic", "score")
-LIST_COLUMNS = ("covered", "partial", "missed", "misconceptions", "flags")
-BLANK_FLAG = "blank"
 TOPIC_COLUMNS = ("topic", "mean", "sd", "lowest", "highest", "people", "answers")
 QUESTION_COLUMNS = ("question_id", "topic", "answers", "mean", "facility", "discrimination")
 POINT_COLUMNS = ("question_id", "topic", "title", "statement", "statement_en", "missed", "judged", "rate")
 MISCONCEPTION_COLUMNS = ("question_id", "topic", "misconception", "count", "answers", "rate")
 ATTENTION_COLUMNS = (
-    "person",
-    "mean",
-    "answers",
-    "weakest_topic",
-    "weakest_mean",
-    "below_mark",
-    "sd_below",
-    "blank",
-    "flagged",
+    "person", "mean", "answers", "weakest_topic", "weakest_mean", "below_mark", "sd_below", "blank", "flagged",
 )
 
 
 @dataclass(frozen=True, eq=False)
 class CohortReport:
-    """A cohort's report; `person_topic` has a `person` column, one per topic (weakest first), `overall`."""
+    """A cohort's report; `person_topic` has a `person` column, one per topic (weakest first), `overall`.
+
+    `run` holds the facts of the grade run (from its run.json) when known;
+    `generated_at` is then the time the run finished.
+    """
 
     source: str
     generated_at: datetime
+    run: RunFacts | None
     people: int
     answers: int
     questions: int
@@ -72,253 +72,202 @@ class CohortReport:
     attention: pd.DataFrame
 
 
-def read_scores(path: Path) -> tuple[pd.DataFrame, int]:
-    """Read a scores.csv (or RUN_DIR holding one); also the rows skipped for a blank score.
-
-    Columns: row (line number), student_id, question_id, topic, score, and
-    covered / partial / missed / misconceptions / flags as tuples of items
-    (`;`-separated in the file); a column the file lacks gives empty tuples.
-
-    Raises:
-        InputFileError: unreadable file, not a scores.csv, or a bad score, naming the row.
-
-    """
-    if path.is_dir():
-        path = path / "scores.csv"
-    fmt = detect_format(path)
-    header = {_key(h): h for h in read_header(path, fmt)}
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise InputFileError(
-            f"{path}: not a scores.csv from `harness grade`: no {', '.join(missing)} "
-            f"column{'s' if len(missing) > 1 else ''} "
-            f"(it needs {', '.join(REQUIRED)}); give RUN_DIR/scores.csv of a grade run"
-        )
-    rows, skipped = [], 0
-    for line, cells in iter_rows(path, fmt):
-        raw = cells[header["score"]].strip()
-        if not raw:
-            skipped += 1
-            continue
-        rows.append(
-            {
-                "row": line,
-                **{c: cells[header[c]].strip() for c in REQUIRED[:3]},
-                "score": _score(path, line, raw),
-                **{c: _items(cells[header[c]]) if c in header else () for c in LIST_COLUMNS},
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["row", *REQUIRED, *LIST_COLUMNS])
-    frame["score"] = frame["score"].astype("float64")
-    return frame, skipped
-
-
-def _key(name: str) -> str:
-    return "_".join(name.strip().lower().replace("-", " ").split())
-
-
-def _score(path: Path, line: int, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value) or not 0 <= value <= 100:
-        raise InputFileError(f"{path}: row {line}: score: {raw!r} is not a number from 0 to 100")
-    return value
-
-
-def _items(cell: str) -> tuple[str, ...]:
-    return tuple(i.strip() for i in cell.split(";") if i.strip())
-
-
-def cohort_report(
-    scores: pd.DataFrame,
-    *,
-    bank: Bank | None,
-    now: datetime,
-    source: str = "",
-    skipped_rows: int = 0,
-    attention_below: float = PASS_MARK,
-    top: int = 10,
-) -> CohortReport:
-    """Build the report from `read_scores` output (or a frame with its columns)."""
-    frame = scores.copy()
-    frame["student_id"] = frame["student_id"].astype(str)
-    frame["question_id"] = frame["question_id"].astype(str)
-    frame["topic"] = frame["topic"].astype(str)
-    grid = frame.groupby(["student_id", "question_id"], sort=False)["score"].mean().unstack("question_id")
-    person_topic = person_topic_table(frame)
-    questions = question_table(frame, grid)
-    means = person_topic["overall"]
+def cohort_report(stats: CohortStats, *, bank: Bank | None, now: datetime, source: str = "",
+                  run: RunFacts | None = None, skipped_rows: int = 0, attention_below: float = PASS_MARK,
+                  top: int = 10) -> CohortReport:
+    """Build the report; `bank` supplies key point labels and statements (by id)."""
+    person_topic = person_topic_table(stats)
+    questions = question_table(stats)
     return CohortReport(
         source=source,
         generated_at=now,
-        people=len(grid),
-        answers=len(frame),
-        questions=grid.shape[1],
-        mean=float(means.mean()) if len(means) else float("nan"),
+        run=run,
+        people=len(stats.people),
+        answers=int(stats.answers.sum()),
+        questions=len(stats.questions),
+        mean=float(stats.overall.mean()) if len(stats.people) else float("nan"),
         skipped_rows=skipped_rows,
         attention_below=attention_below,
-        topics=topic_table(person_topic, frame),
+        topics=topic_table(stats, person_topic),
         person_topic=person_topic,
         hardest=questions.head(top).reset_index(drop=True),
-        negative=questions[questions["discrimination"] < 0]
-        .sort_values("discrimination")
+        negative=questions[questions["discrimination"] < 0].sort_values("discrimination", kind="stable")
         .reset_index(drop=True),
-        missed_points=missed_points(frame, bank, top=top),
-        misconceptions=misconception_table(frame, top=top),
-        attention=attention(frame, person_topic, grid, below=attention_below),
+        missed_points=missed_points(stats, bank, top=top),
+        misconceptions=misconception_table(stats, bank, top=top),
+        attention=attention(stats, below=attention_below),
     )
 
 
-def person_topic_table(frame: pd.DataFrame) -> pd.DataFrame:
+def person_topic_table(stats: CohortStats) -> pd.DataFrame:
     """Each person's mean per topic (topics weakest first) and overall; people weakest first."""
-    per_q = frame.groupby(["student_id", "topic", "question_id"], sort=False)["score"].mean().reset_index()
-    wide = per_q.pivot_table(index="student_id", columns="topic", values="score", aggfunc="mean", sort=False)
-    order = wide.mean()
-    wide = wide[sorted(wide.columns, key=lambda t: (order[t], str(t)))]
-    wide["overall"] = per_q.groupby("student_id", sort=False)["score"].mean()
-    wide = wide.rename_axis("person").reset_index().sort_values(["overall", "person"], kind="stable")
-    wide.columns.name = None
-    return wide.reset_index(drop=True)
+    cohort = [np.nanmean(col) if np.any(~np.isnan(col)) else np.nan for col in stats.topic_means.T]
+    order = sorted(range(len(stats.topics)), key=lambda j: (cohort[j], stats.topics[j]))
+    table = pd.DataFrame(stats.topic_means[:, order], columns=[stats.topics[j] for j in order])
+    table.insert(0, "person", list(stats.people))
+    table["overall"] = stats.overall
+    return table.sort_values(["overall", "person"], kind="stable").reset_index(drop=True)
 
 
-def topic_table(person_topic: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+def topic_table(stats: CohortStats, person_topic: pd.DataFrame) -> pd.DataFrame:
     """Per topic: mean and spread (population SD) of the people's topic means, weakest first."""
     rows = []
     for topic in person_topic.columns[1:-1]:
-        means = person_topic[topic].dropna()
-        rows.append(
-            {
-                "topic": topic,
-                "mean": float(means.mean()),
-                "sd": float(means.std(ddof=0)) if len(means) > 1 else 0.0,
-                "lowest": float(means.min()),
-                "highest": float(means.max()),
-                "people": int(len(means)),
-                "answers": int((frame["topic"] == topic).sum()),
-            }
-        )
+        means = person_topic[topic].dropna().to_numpy()
+        answers = sum(int(n) for q, n in zip(stats.questions, stats.answers, strict=True)
+                      if stats.topic_of[q] == topic)
+        rows.append((topic, float(means.mean()), float(means.std()) if len(means) > 1 else 0.0,
+                     float(means.min()), float(means.max()), len(means), answers))
     return pd.DataFrame(rows, columns=list(TOPIC_COLUMNS))
 
 
-def question_table(frame: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+def question_table(stats: CohortStats) -> pd.DataFrame:
     """Per question: answers, mean, facility and discrimination; lowest facility first."""
-    topic_of = frame.drop_duplicates("question_id").set_index("question_id")["topic"]
-    disc = discrimination(grid.to_numpy(dtype=float))
-    rows = []
-    for qid, r in zip(grid.columns, disc, strict=True):
-        scores = frame.loc[frame["question_id"] == qid, "score"]
-        rows.append(
-            {
-                "question_id": qid,
-                "topic": topic_of[qid],
-                "answers": int(len(scores)),
-                "mean": float(scores.mean()),
-                "facility": float((scores >= PASS_MARK).mean()),
-                "discrimination": float("nan") if r is None else r,
-            }
-        )
-    table = pd.DataFrame(rows, columns=list(QUESTION_COLUMNS))
+    table = pd.DataFrame({
+        "question_id": list(stats.questions),
+        "topic": [stats.topic_of[q] for q in stats.questions],
+        "answers": stats.answers.astype(int),
+        "mean": stats.mean,
+        "facility": stats.facility,
+        "discrimination": [np.nan if r is None else r for r in stats.discrimination],
+    }, columns=list(QUESTION_COLUMNS))
     return table.sort_values(["facility", "mean", "question_id"], kind="stable").reset_index(drop=True)
 
 
-def _is_blank(flags: tuple[str, ...]) -> bool:
-    return BLANK_FLAG in flags
-
-
-def missed_points(frame: pd.DataFrame, bank: Bank | None, *, top: int = 10) -> pd.DataFrame:
+def missed_points(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd.DataFrame:
     """The `top` key points missed by the most answers (blank answers left out), with the rubric statement."""
-    judged_rows = frame[~frame["flags"].map(_is_blank)]
-    judged = judged_rows.groupby("question_id").size()
-    topic_of = frame.drop_duplicates("question_id").set_index("question_id")["topic"]
-    counts = judged_rows[["question_id", "missed"]].explode("missed").dropna().value_counts()
     rows = []
-    for (qid, title), n in counts.items():
-        statement, statement_en = _statement(bank, str(qid), str(title))
-        rows.append(
-            {
-                "question_id": qid,
-                "topic": topic_of[qid],
-                "title": title,
-                "statement": statement,
-                "statement_en": statement_en,
-                "missed": int(n),
-                "judged": int(judged[qid]),
-                "rate": n / judged[qid],
-            }
-        )
+    for qid in stats.questions:
+        seen = stats.seen[qid]
+        for pid, n in stats.missed[qid].items():
+            if n:
+                statement, statement_en = _statement(bank, qid, pid)
+                rows.append((qid, stats.topic_of[qid], label_for(bank, qid, pid, stats.labels), statement,
+                             statement_en, n, seen[pid], n / seen[pid]))
     table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
-    table = table.sort_values(
-        ["missed", "rate", "question_id", "title"], ascending=[False, False, True, True], kind="stable"
-    )
+    table = table.sort_values(["missed", "rate", "question_id", "title"], ascending=[False, False, True, True],
+                              kind="stable")
     return table.head(top).reset_index(drop=True)
 
 
-def _statement(bank: Bank | None, question_id: str, title: str) -> tuple[str, str]:
-    """The rubric statement of the point with this title (or id); empty if the bank lacks it."""
+def _statement(bank: Bank | None, question_id: str, point_id: str) -> tuple[str, str]:
+    """The rubric statement (zh or as written, en) of the point with this id; empty if the bank lacks it."""
     rubric = bank.rubrics.get(question_id) if bank else None
     for point in rubric.key_points if rubric else ():
-        if title in (point.title, point.id):
+        if point.id == point_id:
             return point.text, point.text_en or ""
     return "", ""
 
 
-def misconception_table(frame: pd.DataFrame, *, top: int = 10) -> pd.DataFrame:
+def misconception_table(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd.DataFrame:
     """The `top` misconceptions stated by the most answers."""
-    answers = frame.groupby("question_id").size()
-    topic_of = frame.drop_duplicates("question_id").set_index("question_id")["topic"]
-    counts = frame[["question_id", "misconceptions"]].explode("misconceptions").dropna().value_counts()
-    rows = [
-        {
-            "question_id": qid,
-            "topic": topic_of[qid],
-            "misconception": text,
-            "count": int(n),
-            "answers": int(answers[qid]),
-            "rate": n / answers[qid],
-        }
-        for (qid, text), n in counts.items()
-    ]
+    rows = []
+    for k, qid in enumerate(stats.questions):
+        answers = int(stats.answers[k])
+        for mid, n in stats.misconceptions[qid].items():
+            if n:
+                rows.append((qid, stats.topic_of[qid], label_for(bank, qid, mid, stats.labels), n, answers,
+                             n / answers))
     table = pd.DataFrame(rows, columns=list(MISCONCEPTION_COLUMNS))
-    table = table.sort_values(
-        ["count", "question_id", "misconception"], ascending=[False, True, True], kind="stable"
-    )
+    table = table.sort_values(["count", "question_id", "misconception"], ascending=[False, True, True],
+                              kind="stable")
     return table.head(top).reset_index(drop=True)
 
 
-def attention(
-    frame: pd.DataFrame, person_topic: pd.DataFrame, grid: pd.DataFrame, *, below: float
-) -> pd.DataFrame:
+def attention(stats: CohortStats, *, below: float) -> pd.DataFrame:
     """People who need attention, weakest first, one column per reason (see the module doc)."""
-    means = person_topic.set_index("person")["overall"]
-    centre, spread = means.mean(), means.std(ddof=0)
-    blank = frame["flags"].map(_is_blank)
-    blanks = frame[blank].groupby("student_id").size()
-    flagged = frame[~blank & frame["flags"].map(bool)].groupby("student_id").size()
-    answered = grid.notna().sum(axis=1)
-    topics = person_topic.set_index("person").drop(columns="overall")
+    overall, n = stats.overall, len(stats.people)
+    centre, spread = (float(overall.mean()), float(overall.std())) if n else (0.0, 0.0)
+    sd_below = (centre - overall) / spread if n >= 5 and spread > 0 else np.full(n, np.nan)
+    blank = stats.blanks + (len(stats.questions) - stats.answered)
+    many_blank = (blank > 0) & (blank * 4 >= len(stats.questions))
+    many_flagged = (stats.flagged > 0) & (stats.flagged * 2 >= stats.answered)
+    chosen = (overall < below) | (sd_below > 1) | many_blank | many_flagged
     rows = []
-    for person, mean in means.items():
-        sd_below = (centre - mean) / spread if len(means) >= 5 and spread > 0 else float("nan")
-        n_blank = int(blanks.get(person, 0)) + int(grid.shape[1] - answered[person])
-        n_flagged = int(flagged.get(person, 0))
-        many_blank = n_blank > 0 and n_blank * 4 >= grid.shape[1]
-        many_flagged = n_flagged > 0 and n_flagged * 2 >= answered[person]
-        if not (mean < below or sd_below > 1 or many_blank or many_flagged):
-            continue
-        own = topics.loc[person].dropna()
-        rows.append(
-            {
-                "person": person,
-                "mean": float(mean),
-                "answers": int(answered[person]),
-                "weakest_topic": own.idxmin() if len(own) else "",
-                "weakest_mean": float(own.min()) if len(own) else float("nan"),
-                "below_mark": bool(mean < below),
-                "sd_below": float(sd_below),
-                "blank": n_blank,
-                "flagged": n_flagged,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(ATTENTION_COLUMNS))
+    for i in map(int, np.flatnonzero(chosen)):
+        weakest = stats.weakest[i]
+        rows.append((stats.people[i], float(overall[i]), int(stats.answered[i]), weakest,
+                     float(stats.topic_means[i, stats.topics.index(weakest)]) if weakest else np.nan,
+                     bool(overall[i] < below), float(sd_below[i]), int(blank[i]), int(stats.flagged[i])))
+    table = pd.DataFrame(rows, columns=list(ATTENTION_COLUMNS))
+    return table.sort_values(["mean", "person"], kind="stable").reset_index(drop=True)
+
+
+# --- from a scores.csv ---------------------------------------------------------------------
+
+
+def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
+    """A tally of the rows of a scores.csv (`grade.schema.read_scores(...).frame`, or its columns).
+
+    Key points and misconceptions are taken by id (`*_ids`); a row without
+    ids (a file from before the id columns, or a hand-made frame) has its
+    labels looked up in the bank (title, label or id), and a label the bank
+    does not know stands for its own id. Labels of ids the bank lacks are
+    kept for display.
+    """
+    ids = _LabelIds(bank)
+    tally = CohortTally()
+
+    def col(name: str) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [()] * len(frame)
+
+    qids = [str(q) for q in frame["question_id"].tolist()]
+    labels = [col(n) for n in _LABELS]
+    found = [col(n) for n in _IDS]
+    for k in range(len(_IDS)):
+        if any(n and not g for n, g in zip(labels[k], found[k], strict=True)):
+            found[k] = [g if g or not n else ids(q, n) for q, n, g in zip(qids, labels[k], found[k], strict=True)]
+    graded = []
+    for topic, score, flags, covered, partial, missed, wrong in zip(col("topic"), col("score"), col("flags"),
+                                                                   *found, strict=True):
+        blank = BLANK_FLAG in flags
+        graded.append(Graded(str(topic), float(score), blank, bool(flags) and not blank,
+                             (*covered, *partial, *missed), missed, wrong))
+    tally.add_many([str(s) for s in frame["student_id"].tolist()], qids, graded)
+    unknown = {q for q in tally.questions if not ids.knows(q, _counted(tally, q))}
+    for i, qid in enumerate(qids):
+        if qid in unknown:  # keep the labels the file gives ids the bank lacks, for display
+            for names, given in zip(labels, found, strict=True):
+                if len(names[i]) == len(given[i]):
+                    tally.add_labels(qid, given[i], names[i])
+    return tally
+
+
+_LABELS = ("covered", "partial", "missed", "misconceptions")
+_IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
+COLUMNS_READ = ("flags", *_LABELS, *_IDS)  # the scores.csv columns `tally_scores` uses, beside the required
+
+
+def _counted(tally: CohortTally, question_id: str) -> set[str]:
+    k = tally.questions[question_id]
+    return {*tally.seen[k], *tally.misconceptions[k]}
+
+
+class _LabelIds:
+    """Label -> id, per question, from the bank's key points and misconceptions."""
+
+    def __init__(self, bank: Bank | None) -> None:
+        self.bank = bank
+        self.maps: dict[str, dict[str, str]] = {}
+
+    def knows(self, question_id: str, keys: set[str]) -> bool:
+        """True when the bank has every one of these ids of the question."""
+        return keys <= set(self._map(question_id).values())
+
+    def __call__(self, question_id: str, labels: Sequence[str]) -> tuple[str, ...]:
+        """The ids of these labels of the question (a label the bank lacks stands for itself)."""
+        found = self.maps.get(question_id)
+        if found is None:
+            found = self.maps[question_id] = self._map(question_id)
+        return tuple(found.get(label, label) for label in labels)
+
+    def _map(self, question_id: str) -> dict[str, str]:
+        rubric = self.bank.rubrics.get(question_id) if self.bank else None
+        out: dict[str, str] = {}
+        for p in rubric.key_points if rubric else ():
+            for name in (p.id, point_label(p), p.title):
+                out.setdefault(name, p.id)
+        for m in rubric.misconceptions if rubric else ():
+            for name in (m.id, m.text):
+                out.setdefault(name, m.id)
+        return out

@@ -2,7 +2,9 @@
 
 The HTML reports draw their charts as inline SVG (`charts.py`); this module
 is for `harness history --plot`. matplotlib is imported only when a chart is
-drawn, and the file is written atomically.
+drawn, and the file is written atomically. Titles and labels are user text
+(user names, topics), so mathtext is off: a dollar sign or backslash is drawn as it is,
+never parsed as TeX.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from harness.report.charts import Series
 
 if TYPE_CHECKING:
     from harness.practice.store import StoredAttempt
+
+# Tried in order for each glyph; only those matplotlib knows are named, so a missing one logs nothing.
+FONTS = ("DejaVu Sans", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei",
+         "PingFang SC", "SimHei")
 
 
 def topic_series(rows: Sequence[StoredAttempt]) -> list[Series]:
@@ -38,7 +44,9 @@ def scores_png(series: Sequence[Series], *, title: str) -> bytes:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    with warnings.catch_warnings(), plt.rc_context({"font.family": ["DejaVu Sans", "Noto Sans CJK SC"]}):
+    fonts = _known_fonts()
+    with warnings.catch_warnings(), plt.rc_context({"font.family": fonts, "text.parse_math": False,
+                                                    "text.usetex": False}):
         warnings.simplefilter("ignore", UserWarning)  # a missing CJK font only costs glyphs
         fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
         try:
@@ -58,6 +66,13 @@ def scores_png(series: Sequence[Series], *, title: str) -> bytes:
         finally:
             plt.close(fig)
     return out.getvalue()
+
+
+def _known_fonts() -> list[str]:
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in FONTS if name in known] or ["sans-serif"]
 
 
 def write_history_plot(rows: Sequence[StoredAttempt], path: Path, *, title: str) -> None:

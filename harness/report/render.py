@@ -18,7 +18,7 @@ import io
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields
 from datetime import datetime
 from html import escape
 
@@ -30,8 +30,9 @@ from harness.files.write import safe_cell
 from harness.report.candidate import CandidateReport
 from harness.report.charts import score_color
 from harness.report.cohort import CohortReport
+from harness.report.document import Cell, Document, Section
 from harness.report.labels import labels
-from harness.report.layout import Cell, Document, Section, layout
+from harness.report.layout import layout
 
 FORMATS = ("md", "html", "csv")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -83,7 +84,7 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
         return csv_text(report)
     if fmt not in FORMATS:
         raise HarnessError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    doc = layout(report, labels(lang), lang=lang)
+    doc = layout(report, labels(lang), lang=lang, charts=fmt == "html")  # Markdown draws no charts
     return html(doc) if fmt == "html" else markdown(doc)
 
 
@@ -96,14 +97,20 @@ def md_escape(text: str, *, line: bool = False) -> str:
     return _MD_LEADING.sub(r"\\\1", flat) if line else flat
 
 
-def _md_cell(cell: Cell) -> str:
-    parts = cell if isinstance(cell, tuple) else (cell,)
-    return " / ".join(md_escape(p) for p in parts if p)
+def _md_cell(cell: Cell, memo: dict[str, str]) -> str:
+    """A table cell (a tuple joined by " / "); `memo` keeps escapes, since tables repeat their values."""
+    if isinstance(cell, str):
+        done = memo.get(cell)
+        if done is None:
+            done = memo[cell] = md_escape(cell)
+        return done
+    return " / ".join(_md_cell(p, memo) for p in cell if p)
 
 
 def markdown(doc: Document) -> str:
     """The document as GitHub-flavoured Markdown."""
     out = [f"# {md_escape(doc.title)}", ""]
+    memo: dict[str, str] = {}
     out += [md_escape(line, line=True) + "  " for line in doc.lines] + [""]
     for s in doc.sections:
         out += [f"## {s.title}", ""]
@@ -114,7 +121,7 @@ def markdown(doc: Document) -> str:
             continue
         out.append("| " + " | ".join(md_escape(h) for h in s.headers) + " |")
         out.append("|" + "|".join("---:" if i in s.numeric else "---" for i in range(len(s.headers))) + "|")
-        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in s.rows]
+        out += ["| " + " | ".join([_md_cell(c, memo) for c in row]) + " |" for row in s.rows]
         out.append("")
     return "\n".join(out)
 
@@ -198,7 +205,7 @@ def csv_safe(value: object) -> object:
 
 def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:
     """The report's tables by section name; the first, `summary`, holds its single values."""
-    values = {f.name: getattr(report, f.name) for f in fields(report)}
+    values = {f.name: getattr(report, f.name) for f in fields(report) if f.name != "run"}
     summary = pd.DataFrame([{k: v for k, v in values.items() if not isinstance(v, pd.DataFrame)}])
     if isinstance(report, CandidateReport):
         return {
@@ -208,6 +215,10 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
             "next_questions": report.next_questions,
             "progress": report.progress,
         }
+    run = report.run
+    if run is not None:
+        facts = {f"run_{k}": v for k, v in asdict(run).items() if k != "problems"}
+        summary = summary.assign(**{k: [v] for k, v in facts.items()})
     wide = report.person_topic.set_index("person")
     people = wide["overall"].rename("mean").reset_index()
     long = wide.drop(columns="overall").stack().rename("mean").rename_axis(["person", "topic"]).reset_index()
@@ -221,6 +232,7 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
         "missed_points": report.missed_points,
         "misconceptions": report.misconceptions,
         "attention": report.attention,
+        "problems": pd.DataFrame({"problem": list(run.problems if run else ())}),
     }
 
 

@@ -1,0 +1,94 @@
+"""Building a report from where its data lives: a practice history, or a grade run's scores.csv.
+
+`build_report` is what `harness report` calls; `load_cohort` and
+`load_candidate` are its two halves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from harness.errors import HarnessError, InputFileError
+from harness.report.candidate import CandidateReport
+from harness.report.cohort import CohortReport
+from harness.types import Bank
+
+
+def build_report(*, user: str | None, scores: Path | None, bank_dir: Path | None, results_dir: Path | None,
+                 now: datetime) -> CandidateReport | CohortReport:
+    """The cohort report of `scores` if given, else the practice report of `user` (default: you).
+
+    Raises:
+        HarnessError: no such history or user, or a scores.csv that cannot be read.
+
+    """
+    if scores is not None:
+        return load_cohort(scores, bank_dir=bank_dir, now=now)
+    from harness.bank.loader import load_bank
+
+    return load_candidate(user, bank=load_bank(bank_dir), results_dir=results_dir, now=now)
+
+
+def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortReport:
+    """The cohort report of a grade run: RUN_DIR or RUN_DIR/scores.csv (or any scores.csv).
+
+    Beside a run.json (a run folder, or a file named scores.csv in one) the
+    report states the run's facts and time, is titled by the folder's name
+    and, without `bank_dir`, takes statements from the bank the run used
+    (if it is still there). A grade run's report.md is this report.
+
+    Raises:
+        InputFileError: missing or unreadable file, not a scores.csv, a bad row, no scored rows.
+
+    """
+    from harness.bank.loader import load_bank
+    from harness.grade.outputs import read_run_facts
+    from harness.grade.schema import SCORES, read_scores
+    from harness.report.cohort import COLUMNS_READ, cohort_report, tally_scores
+
+    if not path.exists():
+        raise InputFileError(f"{path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
+    folder = path if path.is_dir() else path.parent
+    run = read_run_facts(folder) if path.is_dir() or path.name == SCORES.file else None
+    if bank_dir is None and run is not None and Path(run.bank).is_dir():
+        bank_dir = Path(run.bank)
+    bank = load_bank(bank_dir)
+    scores = read_scores(path, columns=COLUMNS_READ)
+    if scores.frame.empty:
+        raise InputFileError(f"{scores.path}: no scored rows; nothing to report")
+    stats = tally_scores(scores.frame, bank=bank).stats()
+    return cohort_report(stats, bank=bank, now=run.finished if run else now, run=run,
+                         source=run.folder if run else str(path), skipped_rows=scores.skipped)
+
+
+def load_candidate(user: str | None, *, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:
+    """The practice report of `user` (default: you) from the history in `results_dir`.
+
+    Raises:
+        HarnessError: no history there, or no attempts by that user.
+
+    """
+    from harness.practice import store
+    from harness.practice.session import default_user
+    from harness.report.candidate import candidate_report
+
+    name = user or default_user()
+    path = store.db_path(results_dir or store.default_results_dir())
+    if not path.is_file():
+        raise HarnessError(
+            f"no practice history at {path}; answer some questions first with "
+            f"`harness answer --user {name}`, or point --results at the folder holding it"
+        )
+    conn = store.connect(path)
+    try:
+        frame = store.attempts_frame(conn, user=name)
+        if frame.empty:
+            known = store.users(conn)
+            hint = f"; users with attempts: {', '.join(known)}" if known else ""
+            raise HarnessError(
+                f"no attempts by {name!r} in {path}; practise with `harness answer --user {name}` first{hint}"
+            )
+    finally:
+        conn.close()
+    return candidate_report(frame, bank=bank, now=now, user=name)
