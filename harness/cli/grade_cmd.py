@@ -16,6 +16,7 @@ from harness.cli.options import bank_option, embedder_option
 
 if TYPE_CHECKING:
     from harness.grade.grader import Progress
+    from harness.grade.mapping import ColumnMapping, MapRequest
     from harness.grade.run import GradeRun
 
 PROBLEMS_SHOWN = 10
@@ -31,6 +32,12 @@ PROBLEMS_SHOWN = 10
 @click.option("--layout", type=click.Choice(["auto", "long", "wide"]), default="auto", show_default=True,
               help="long: one row per answer (student_id,question_id,answer); wide: one row per person, "
               "one column per question. auto detects it from the header.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=QUESTION_ID",
+              help="Read COLUMN as the answers to QUESTION_ID (repeatable); COLUMN=- says it is not a question, "
+              "COLUMN=student_id makes it the student id. Overrides or completes the mapping found from the header.")
+@click.option("--questions", metavar="ID,ID,...",
+              help="The questions of the numbered answer columns (Response 1, Response 2... or Question 1...), "
+              "in order; - skips one. For exports that do not name their questions, such as Moodle's.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first bad row instead of reporting and skipping it.")
 @click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -44,31 +51,60 @@ PROBLEMS_SHOWN = 10
               help="Language of report.md's headings and notes (data is shown as written).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
-          strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          lang: str, quiet: bool) -> None:
+          maps: tuple[str, ...], questions: str | None, strict: bool, calibration_path: Path | None,
+          results_dir: Path | None, chunk_size: int, lang: str, quiet: bool) -> None:
     """Score every answer in SUBMISSIONS.csv and write per-answer, per-person and per-question results.
 
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
     in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16, delimited by comma,
-    semicolon or tab. Writes scores.csv, students.csv, questions.csv,
-    report.md (the cohort report `harness report --scores` gives) and run.json.
+    semicolon or tab. Exports of 问卷星, 腾讯问卷, Google Forms, Microsoft
+    Forms, Moodle (quiz responses, with --questions or --map) and Canvas (quiz
+    student analysis) are read as they come. The columns are printed as read:
+    which is the student id, which question each answers and how that was
+    decided, and which free-text columns answer none. Writes scores.csv,
+    students.csv, questions.csv, report.md (the cohort report `harness report
+    --scores` gives) and run.json.
 
     Example: harness grade answers.csv --bank my-bank --out results/week1
+
+    Example: harness grade moodle-responses.csv --questions clip-idea,clip-loss,vit-patch
     """
     from harness.grade.run import grade_file
 
+    request = _request(maps, questions)
     console = make_console(soft_wrap=True)
     with _Display(console, console.is_terminal and not quiet) as display:
         run = grade_file(submissions, bank=bank_dir, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
-                         progress=display.update)
+                         request=request, progress=display.update,
+                         on_columns=None if quiet else lambda m: _columns(console, m))
     _warn(run)
     if quiet:
         click.echo(str(run.out_dir))
     else:
         _summary(console, run)
+
+
+def _request(maps: tuple[str, ...], questions: str | None) -> MapRequest:
+    """--map and --questions as a `MapRequest`; a malformed one is a usage error."""
+    from harness.grade.mapping import MapRequest, parse_map, parse_questions
+
+    try:
+        pairs = tuple(parse_map(text) for text in maps)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--map'") from exc
+    try:
+        return MapRequest(pairs, parse_questions(questions))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--questions'") from exc
+
+
+def _columns(console: Console, mapping: ColumnMapping) -> None:
+    """How the columns were read, before anything is graded."""
+    for line in mapping.lines():
+        console.print(line, markup=False)
 
 
 class _Display:

@@ -19,7 +19,7 @@ tells from the header which tool wrote it and what each column is:
 A tool's own columns are *metadata*: carried through, never taken for a
 question or a student id. What is left is matched to the bank by
 `harness.grade.mapping`. Cells the tools write for an unanswered item
-(`(跳过)`, `(空)`, Moodle's `-`) read as blank answers.
+(`(跳过)`, `(空)`, Moodle's `-`) read as blank answers in that tool's files.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from harness.grade.identity import is_id_alias
 from harness.grade.labels import answer_number, header_key, item_numbered, normalize_label
 
-BLANK_MARKS = frozenset({"(跳过)", "（跳过）", "(空)", "（空）", "-", "–", "—"})
-"""What survey tools and LMSs write for an item left unanswered; read as a blank answer."""
+_SURVEY_BLANKS = frozenset({"(跳过)", "（跳过）", "(空)", "（空）"})
+BLANK_MARKS = {"问卷星 (wjx)": _SURVEY_BLANKS, "腾讯问卷": _SURVEY_BLANKS, "Moodle quiz responses": frozenset({"-"})}
+"""What each tool writes for an item left unanswered; read as a blank answer in its files only."""
 
 # The tools' own columns, by header key, in any file: times, places, totals, states.
 _METADATA = frozenset({
@@ -73,6 +74,11 @@ class ExportShape:
     metadata: frozenset[int]
     numbered: tuple[tuple[int, int], ...]
     not_ids: frozenset[int] = frozenset()
+
+    @property
+    def blank_marks(self) -> frozenset[str]:
+        """What this tool writes in a cell for an unanswered item."""
+        return BLANK_MARKS.get(self.tool or "", frozenset())
 
     @property
     def survey(self) -> bool:

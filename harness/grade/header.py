@@ -107,7 +107,9 @@ class Columns:
     is empty. Wide layout: `question` and `answer` are -1 and `questions`
     maps cell index -> question id. `extras` are the carried-through columns
     (index, name carried under: the header as written, or for a Canvas
-    points column its item's). `mapping` records how each was decided.
+    points column its item's). `mapping` records how each was decided;
+    `unmapped` are the free-text columns that answer no question;
+    `blank_marks` what the exporting tool writes for an unanswered item.
     """
 
     layout: Layout
@@ -119,6 +121,7 @@ class Columns:
     mapping: ColumnMapping
     suspicious: tuple[str, ...] = ()
     unmapped: tuple[ColumnMatch, ...] = ()
+    blank_marks: frozenset[str] = frozenset()
 
     @property
     def extra_names(self) -> tuple[str, ...]:
@@ -212,13 +215,14 @@ def _wide_columns(head: _Header, matcher: QuestionMatcher, sample: Sequence[Sequ
     unmapped = tuple(m for m in unmapped if m.header not in suspicious)
     questions = tuple((m.column, m.question_id) for m in matched if m.question_id is not None)
     return Columns("wide", head.student.column, -1, -1, questions, extras,
-                   _mapping(head, "wide", matched, unmapped, extras), suspicious, unmapped)
+                   _mapping(head, "wide", matched, unmapped, extras), suspicious, unmapped,
+                   head.shape.blank_marks)
 
 
 def _mapping(head: _Header, layout: Layout, matched: tuple[ColumnMatch, ...], unmapped: tuple[ColumnMatch, ...],
              extras: tuple[tuple[int, str], ...]) -> ColumnMapping:
     s = head.student
-    return ColumnMapping(head.shape.tool, layout, head.names[s.column], s.kind, s.note, matched, unmapped,
+    return ColumnMapping(head.shape.tool, layout, s.column, head.names[s.column], s.kind, s.note, matched, unmapped,
                          tuple(name for _, name in extras),
                          tuple(head.names[i] for i in sorted(head.forced.ignored)))
 

@@ -57,23 +57,42 @@ class MapRequest:
         """From `--map "COLUMN=QUESTION_ID"` texts and a `--questions ID,ID,...` text.
 
         Raises:
-            ValueError: a `--map` text without `=`, or an empty column or question id.
+            ValueError: see `parse_map` and `parse_questions`.
 
         """
-        pairs = []
-        for text in maps:
-            column, sep, target = text.rpartition("=")
-            if not sep or not column.strip() or not target.strip():
-                raise ValueError(f"{text!r}: expected COLUMN=QUESTION_ID, e.g. --map \"Response 1=clip-idea\" "
-                                 "(or COLUMN=- for a column that is not a question)")
-            pairs.append((column.strip(), target.strip()))
-        ids = tuple(q.strip() for q in (questions or "").split(",")) if questions else ()
-        if any(not q for q in ids):
-            raise ValueError(f"{questions!r}: an empty question id; write --questions ID,ID,... (- skips a column)")
-        return cls(tuple(pairs), ids)
+        return cls(tuple(parse_map(text) for text in maps), parse_questions(questions))
 
     def __bool__(self) -> bool:
         return bool(self.columns or self.questions)
+
+
+def parse_map(text: str) -> tuple[str, str]:
+    """`COLUMN=QUESTION_ID` as (column, question id); split at the last `=`.
+
+    Raises:
+        ValueError: no `=`, or an empty column or question id.
+
+    """
+    column, sep, target = text.rpartition("=")
+    if not sep or not column.strip() or not target.strip():
+        raise ValueError(f"{text!r}: expected COLUMN=QUESTION_ID, e.g. --map \"Response 1=clip-idea\" "
+                         "(or COLUMN=- for a column that is not a question)")
+    return column.strip(), target.strip()
+
+
+def parse_questions(text: str | None) -> tuple[str, ...]:
+    """`ID,ID,...` as a tuple of ids (`-` skips a column); empty for None.
+
+    Raises:
+        ValueError: an empty id.
+
+    """
+    if not text:
+        return ()
+    ids = tuple(q.strip() for q in text.split(","))
+    if any(not q for q in ids):
+        raise ValueError(f"{text!r}: an empty question id; write --questions ID,ID,... (- skips a column)")
+    return ids
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,7 @@ class ColumnMapping:
 
     tool: str | None
     layout: str
+    student_column: int
     student: str
     student_kind: str
     student_note: str
@@ -133,7 +153,8 @@ class ColumnMapping:
                     "similarity": m.similarity, "closest": m.closest}
 
         return {"tool": self.tool, "layout": self.layout,
-                "student_id": {"column": self.student, "kind": self.student_kind, "note": self.student_note},
+                "student_id": {"column": self.student_column + 1, "header": self.student, "kind": self.student_kind,
+                               "note": self.student_note},
                 "questions": [entry(m) for m in self.matched], "unmapped": [entry(m) for m in self.unmapped],
                 "not_questions": list(self.ignored), "carried_through": list(self.carried)}
 
@@ -315,3 +336,30 @@ def _similar(i: int, header: Sequence[str], shape: ExportShape, prompts: PromptI
     why = ("free text, no question close enough" if best < SIMILAR_AT
            else f"free text, about as close to another question as to {qid}")
     return ColumnMatch(i, header[i], None, why, best if qid else None, qid)
+
+
+def column_rows(record: dict[str, Any] | None) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """The rows (column, read as, how) and the note of report.md's columns section, from run.json's record.
+
+    Raises:
+        KeyError: a field is missing.
+        TypeError: a field has the wrong form.
+
+    """
+    if not record:
+        return (), ""
+    student = record["student_id"]
+    how = student["note"] or student["kind"]
+    rows = [(str(student["header"]), STUDENT_ID, str(how))]
+    for m in record["questions"]:
+        score = f", {m['similarity']:.2f}" if m.get("similarity") is not None else ""
+        rows.append((str(m["header"]), str(m["question_id"]), f"{m['how']}{score}"))
+    for m in record["unmapped"]:
+        near = (f"; closest {m['closest']} at {m['similarity']:.2f}, {SIMILAR_AT:.2f} needed"
+                if m.get("closest") and m.get("similarity") is not None else "")
+        rows.append((str(m["header"]), "not graded", f"{m['how']}{near}"))
+    rows += [(str(name), NOT_A_QUESTION, "--map") for name in record.get("not_questions", ())]
+    carried = ", ".join(map(str, record["carried_through"]))
+    note = f"{record['tool'] or 'a plain CSV'}, {record['layout']} layout" + (
+        f"; carried through: {carried}" if carried else "")
+    return tuple(rows), note

@@ -33,7 +33,6 @@ from typing import IO, NamedTuple
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, header_names, open_text
 from harness.files.records import DECODE_ERRORS, read_rows
-from harness.grade.exports import BLANK_MARKS
 from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
 from harness.grade.mapping import ColumnMapping, ColumnMatch, MapRequest
 from harness.grade.problems import Problem, ProblemLog, ReadCounts
@@ -273,8 +272,6 @@ class Submissions:
             return None
         extras = tuple([cells[i] for i in self._extra_index])
         text = cells[c.answer].strip()
-        if text in BLANK_MARKS:
-            text = ""
         if not text:
             self.blank_answers += 1
             if self._answer_twin >= 0 and cells[self._answer_twin].strip():
@@ -292,13 +289,14 @@ class Submissions:
         student = self.roster.student(student_id)
         out: list[Answer] = []
         repeated: list[tuple[str, int]] = []
+        blanks = c.blank_marks
         for col, qid in c.questions:
             earlier = self.roster.claim(student, self.question_index[qid], line)
             if earlier:
                 repeated.append((qid, earlier))
             else:
                 text = cells[col].strip()
-                if text in BLANK_MARKS:
+                if text in blanks:
                     text = ""
                 self.blank_answers += not text
                 out.append(Answer(line, student_id, student, qid, text, extras))
