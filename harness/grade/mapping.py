@@ -41,6 +41,7 @@ NOT_A_QUESTION = "-"
 STUDENT_ID = "student_id"
 _QUESTION_LIKE = re.compile(
     r"[?？]\s*$|^(?:what|how|why|which|explain|describe|compare|请|简述|试述|为什么|如何|怎么|什么)", re.IGNORECASE)
+_WORDS = re.compile(r"[A-Za-z]+")
 _DATA_CELL = re.compile(r"^(?:[\d\s:/.,\-+年月日时分秒()（）apm]+|[^@\s]+@[^@\s]+\.\w+|https?://\S+|\d{1,3}(?:\.\d{1,3}){3}.*)$",
                         re.IGNORECASE)
 
@@ -256,8 +257,14 @@ def free_text(label: str, cells: Sequence[str]) -> bool:
     """True for a column of free text: a header worded as a question, or long prose in its cells."""
     if _QUESTION_LIKE.search(label.strip()) or visible_length(label) >= 10:
         return True
-    lengths = [visible_length(c) for c in cells if c.strip() and not _DATA_CELL.match(c.strip())]
+    lengths = [_prose_length(c) for c in cells if c.strip() and not _DATA_CELL.match(c.strip())]
     return bool(lengths) and max(lengths) >= 12 and sum(lengths) / len(lengths) >= 6
+
+
+def _prose_length(text: str) -> int:
+    """Length in CJK characters, an English word counting two (a 12-character sentence is about 6 words)."""
+    words = len(_WORDS.findall(text))
+    return visible_length(text) + words
 
 
 class _Claims:
