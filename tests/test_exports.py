@@ -47,14 +47,15 @@ SHAPES = [
      ["prompt text"] * 3, ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "1、姓名", "总分"]),
     ("wjx_utf8_bom.csv", "问卷星 (wjx)", "utf-8-sig", "1、学号", ["2023020201", "2023020202"], 1,
      ["prompt text", "similar text", "prompt text"],
-     ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "2、姓名", "6、你对本课程有什么建议？", "总分"]),
+     ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "2、姓名", "6、你对本课程有什么建议？",
+      "总分"]),
     ("tencent_utf8_bom.csv", "腾讯问卷", "utf-8-sig", "1.学号", ["2023030301", "2023030302"], 1,
      ["prompt text"] * 3, ["编号", "开始答题时间", "结束答题时间", "答题时长", "地理位置", "来源渠道", "2.姓名"]),
     ("google_forms.csv", "Google Forms", "utf-8", "Email Address",
      ["wei.zhang@example.edu", "ana.lima@example.edu", "li.na@example.edu"], 1,
      ["prompt text", "prompt text", "similar text"], ["Timestamp", "Score", "Name"]),
-    ("ms_forms_excel_gbk.csv", "Microsoft Forms", "gb18030", "Email", ["zhou.min@school.edu.cn", "wu.hao@school.edu.cn"],
-     1, ["prompt text"] * 3,
+    ("ms_forms_excel_gbk.csv", "Microsoft Forms", "gb18030", "Email",
+     ["zhou.min@school.edu.cn", "wu.hao@school.edu.cn"], 1, ["prompt text"] * 3,
      ["ID", "Start time", "Completion time", "Name", "Last modified time", "Total points", "Quiz feedback",
       *(f"{kind} - {q}" for q in ("CLIP 的基本思想是什么？", "CLIP 的损失函数是什么？", "ViT 的 patch 是怎么做的？")
         for kind in ("Points", "Feedback"))]),
@@ -89,8 +90,8 @@ def test_metadata_is_carried_through_row_by_row(bank: Bank) -> None:
     subs = open_submissions(EXPORTS / "wjx_gbk.csv", bank)
     first = read_all(subs)[0]
     assert dict(zip(subs.extra_names, first.extras)) == {
-        "序号": "1", "提交答卷时间": "2024/3/5 10:12:33", "所用时间": "125秒", "来源": "手机提交", "来源详情": "直接访问",
-        "来自IP": "116.23.45.67(广东-广州)", "1、姓名": "张伟", "总分": "0"}
+        "序号": "1", "提交答卷时间": "2024/3/5 10:12:33", "所用时间": "125秒", "来源": "手机提交",
+        "来源详情": "直接访问", "来自IP": "116.23.45.67(广东-广州)", "1、姓名": "张伟", "总分": "0"}
 
 
 def test_a_tools_unanswered_marks_are_blank_answers(bank: Bank) -> None:
@@ -119,7 +120,8 @@ def test_student_id_prefers_number_then_email_then_login_then_name(bank: Bank, t
 
 def test_an_id_column_left_empty_gives_way_and_says_why(bank: Bank, tmp_path: Path) -> None:
     path = write(tmp_path / "w.csv", [["Timestamp", "Email Address", "Name", "学号", "CLIP 的基本思想是什么？"],
-                                      ["2024/3/5", "a@x.org", "Ann", "", "对比"], ["2024/3/5", "b@x.org", "Bo", "s2", "x"]])
+                                      ["2024/3/5", "a@x.org", "Ann", "", "对比"],
+                                      ["2024/3/5", "b@x.org", "Bo", "s2", "x"]])
     m = open_submissions(path, bank).mapping
     assert (m.student, m.student_kind) == ("Email Address", "email")
     assert m.student_note == "学号 is empty in 1 of the first 2 rows"
@@ -229,7 +231,8 @@ def test_map_onto_a_column_already_matched_is_an_error_naming_both(bank: Bank) -
 def test_map_to_an_unknown_question(bank: Bank) -> None:
     with pytest.raises(UnknownQuestionError) as exc:
         open_submissions(EXPORTS / "moodle_responses.csv", bank, request=MapRequest.parse(["Response 1=clip-ide"]))
-    assert str(exc.value) == "--map \"Response 1=clip-ide\": the bank has no question 'clip-ide'; did you mean clip-idea?"
+    assert str(exc.value) == ("--map \"Response 1=clip-ide\": the bank has no question 'clip-ide'; "
+                              "did you mean clip-idea?")
 
 
 def test_questions_need_numbered_columns(bank: Bank) -> None:

@@ -132,7 +132,8 @@ def test_a_malformed_map_is_a_usage_error(grade: Any, tmp_path: Path) -> None:
 def test_quiet_prints_no_mapping_but_still_warns(grade: Any, tmp_path: Path) -> None:
     code, out, err = grade(EXPORTS / "wjx_utf8_bom.csv", "--out", tmp_path / "run", "--quiet")
     assert (code, out) == (0, f"{tmp_path / 'run'}\n")
-    assert err.startswith(f"Warning: {EXPORTS / 'wjx_utf8_bom.csv'}: row 1, column 6、你对本课程有什么建议？: not graded")
+    assert err.startswith(f"Warning: {EXPORTS / 'wjx_utf8_bom.csv'}: row 1, column 6、你对本课程有什么建议？: "
+                          "not graded")
 
 
 def test_grade_file_reports_the_mapping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
