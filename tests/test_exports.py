@@ -8,6 +8,7 @@ with made-up people.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,38 @@ def test_the_record_round_trips_into_report_rows(bank: Bank) -> None:
          "free text, no question close enough; closest clip-idea at 0.14, 0.50 needed"),
     )
     assert note.startswith("问卷星 (wjx), wide layout; carried through: 序号, 提交答卷时间")
+
+
+def test_the_readme_shows_what_grade_prints(bank: Bank) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    path = EXPORTS / "wjx_utf8_bom.csv"
+    subs = open_submissions(path, bank)
+    assert "\n".join(subs.mapping.lines()) in readme
+    (problem,) = subs.problems.kept
+    assert f"`{str(problem).replace(str(path), 'FILE')}`" in readme
+    listed = set(re.findall(r"python -m harness grade tests/data/grade/exports/(\S+)", readme))
+    assert listed == {p.name for p in EXPORTS.glob("*.csv")} - {"wjx_utf8_bom.csv"}
+
+
+def test_a_few_empty_ids_keep_the_id_and_are_reported_row_by_row(bank: Bank, tmp_path: Path) -> None:
+    rows = [["学号", "姓名", "clip-idea"], *([f"s{i}", f"N{i}", "x"] for i in range(10)), ["", "Bo", "y"]]
+    subs = open_submissions(write(tmp_path / "w.csv", rows), bank)
+    assert (subs.mapping.student, subs.mapping.student_note) == ("学号", "")
+    assert len(read_all(subs)) == 10 and "empty student id" in str(subs.problems.kept[0])
+
+
+def test_one_person_in_a_long_file_is_not_anonymous(bank: Bank, tmp_path: Path) -> None:
+    rows = [["student_id", "name", "question_id", "answer"], ["s1", "Ann", "clip-idea", "a"],
+            ["s1", "Ann", "clip-loss", "b"]]
+    subs = open_submissions(write(tmp_path / "l.csv", rows), bank)
+    assert (subs.mapping.student, subs.mapping.student_note) == ("student_id", "")
+
+
+def test_the_wjx_file_from_the_issue_is_graded_by_name(bank: Bank, tmp_path: Path) -> None:
+    header = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "1、姓名", "2、CLIP 的基本思想是什么？",
+              "3、CLIP 的损失函数是什么？", "总分"]
+    path = write(tmp_path / "wjx.csv", [header, ["1", "2024/3/5 10:12:33", "125秒", "手机提交", "直接访问", "1.2.3.4",
+                                                 "张伟", "对比学习", "InfoNCE", "0"]], encoding="gbk")
+    subs = open_submissions(path, bank)
+    assert (subs.mapping.student, subs.mapping.student_kind) == ("1、姓名", "name")
+    assert [(a.student_id, a.question_id) for a in read_all(subs)] == [("张伟", "clip-idea"), ("张伟", "clip-loss")]

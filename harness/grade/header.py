@@ -169,7 +169,7 @@ def resolve_columns(path: str, header: list[str], *, matcher: QuestionMatcher, l
     candidates = frozenset(i for i, k in enumerate(keys) if is_id_alias(k)) - shape.metadata - shape.not_ids
     choice = (StudentChoice(forced.student, "--map", "", tuple(sorted(candidates - {forced.student})))
               if forced.student >= 0 else choose_student(keys, header, skip=shape.metadata | shape.not_ids,
-                                                          sample=sample))
+                                                          sample=sample, per_person=shape.tool is not None))
     head = _Header(path, header, shape, forced, choice, candidates)
     student = choice.column
     question = _find(keys, QUESTION_ALIASES, {student})
