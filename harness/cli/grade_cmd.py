@@ -66,9 +66,12 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     students.csv, questions.csv, report.md (the cohort report `harness report
     --scores` gives) and run.json.
 
-    Example: harness grade answers.csv --bank my-bank --out results/week1
-
-    Example: harness grade moodle-responses.csv --questions clip-idea,clip-loss,vit-patch
+    \b
+    Examples:
+      harness grade answers.csv --bank my-bank --out results/week1
+      harness grade wjx-export.csv                       # 问卷星, 腾讯问卷, Forms, Canvas
+      harness grade moodle.csv --questions clip-idea,clip-loss,vit-patch
+      harness grade form.csv --map "ViT 是如何把图像变成 token 序列的？=vit-patch"
     """
     from harness.grade.run import grade_file
 

@@ -1,7 +1,9 @@
 """Reading a cohort's submissions from a CSV, checked and streamed in chunks.
 
-`open_submissions` reads the header (encoding, delimiter and layout detected,
-see `harness.grade.header`) and fails at once, before any model is loaded,
+`open_submissions` reads the header and the first `SAMPLE_ROWS` rows
+(encoding, delimiter, layout, the exporting tool, the student id and which
+question each column answers, see `harness.grade.header`; `mapping` says
+how) and fails at once, before any model is loaded,
 if the file cannot be graded at all: missing, empty or binary file, missing
 required column, no row below the header. `chunks()` then streams `Answer`s,
 a chunk at a time, so memory does not grow with the file.
@@ -12,7 +14,8 @@ repeats a (student, question) pair or lacks a student id is a `Problem`
 skipped; with `strict=True` the first one raises `InputFileError`. A blank
 answer is not a problem: it is passed on (and scored 0 by the grader).
 A header column that repeats the name of the student, question or answer
-column is reported (only the first is read).
+column is reported (only the first is read), and so is a column of free
+text that answers no question (carried through, not graded).
 
 Nothing is lost silently: every record below the header is an empty line,
 a row that gave answers or a row skipped with a problem, and `counts()`
