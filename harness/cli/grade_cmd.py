@@ -72,7 +72,7 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
       harness grade wjx-export.csv                       # 问卷星, 腾讯问卷, Forms, Canvas
       harness grade moodle.csv --questions clip-idea,clip-loss,vit-patch
       harness grade form.csv --map "ViT 是如何把图像变成 token 序列的？=vit-patch"
-    """
+    """  # noqa: D301 - click keeps the lines after a \b (backspace) line as written
     from harness.grade.run import grade_file
 
     request = _request(maps, questions)
