@@ -28,6 +28,7 @@ from typing import Any
 from harness.errors import InputFileError, OutputError
 from harness.files.write import SafeCsvWriter, safe_cell, write_atomic
 from harness.grade.mapping import column_rows
+from harness.grade.problems import ReadCounts
 from harness.grade.schema import (
     ANSWER_COLUMNS,
     QUESTIONS,
@@ -208,6 +209,7 @@ class RunFacts:
     skipped_rows: int
     problems: tuple[str, ...]
     problems_not_listed: int
+    rows: ReadCounts | None = None  # absent from run.json files written before the counts existed
     columns: tuple[tuple[str, str, str], ...] = ()
     columns_note: str = ""
 
@@ -228,6 +230,7 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
         calibration=str(record["calibration"]), finished=datetime.fromisoformat(record["finished"]),
         answers=int(counts["answers"]), blanks=int(counts["blanks"]), skipped_rows=int(counts["skipped_rows"]),
         problems=tuple(map(str, record["problems"])), problems_not_listed=int(record["problems_not_listed"]),
+        rows=ReadCounts(**{k: int(v) for k, v in counts["rows"].items()}) if "rows" in counts else None,
         columns=columns, columns_note=columns_note,
     )
 

@@ -60,6 +60,9 @@ def _run_lines(r: CohortReport, w: L) -> list[str]:
         w["k_graded"].format(when=stamp(f.finished), answers=f.answers, blanks=f.blanks, file=f.submissions),
         w["k_scorer"].format(bank=f.bank, version=f.bank_version, embedder=f.embedder, calibration=f.calibration),
     ]
+    if f.rows is not None:
+        lines.append(w["k_rows"].format(records=f.rows.records, graded=f.rows.graded, skipped=f.rows.skipped,
+                                        empty=f.rows.empty))
     if f.skipped_rows:
         lines.append(w["k_bad_rows"].format(n=f.skipped_rows))
     return lines
