@@ -16,6 +16,7 @@ from harness.cli.options import announce_calibration, bank_option, embedder_opti
 
 if TYPE_CHECKING:
     from harness.grade.grader import Progress
+    from harness.grade.mapping import ColumnMapping, MapRequest
     from harness.grade.run import GradeRun
 
 PROBLEMS_SHOWN = 10
@@ -31,6 +32,12 @@ PROBLEMS_SHOWN = 10
 @click.option("--layout", type=click.Choice(["auto", "long", "wide"]), default="auto", show_default=True,
               help="long: one row per answer (student_id,question_id,answer); wide: one row per person, "
               "one column per question. auto detects it from the header.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=QUESTION_ID",
+              help="Read COLUMN as the answers to QUESTION_ID (repeatable); COLUMN=- says it is not a question, "
+              "COLUMN=student_id makes it the student id. Overrides or completes the mapping found from the header.")
+@click.option("--questions", metavar="ID,ID,...",
+              help="The questions of the numbered answer columns (Response 1, Response 2... or Question 1...), "
+              "in order; - skips one. For exports that do not name their questions, such as Moodle's.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first bad row instead of reporting and skipping it.")
 @click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -45,8 +52,8 @@ PROBLEMS_SHOWN = 10
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 @json_option
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
-          strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          lang: str, quiet: bool, as_json: bool) -> None:
+          maps: tuple[str, ...], questions: str | None, strict: bool, calibration_path: Path | None,
+          results_dir: Path | None, chunk_size: int, lang: str, quiet: bool, as_json: bool) -> None:
     """Score a cohort's answers and report per person and question.
 
     Reads SUBMISSIONS.csv and writes a new run folder with per-answer,
@@ -55,14 +62,25 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
     in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16, delimited by comma,
-    semicolon or tab. Writes scores.csv, students.csv, questions.csv,
-    report.md (the cohort report `harness report --scores` gives) and run.json.
+    semicolon or tab. Exports of 问卷星, 腾讯问卷, Google Forms, Microsoft
+    Forms, Moodle (quiz responses, with --questions or --map) and Canvas (quiz
+    student analysis) are read as they come. The columns are printed as read:
+    which is the student id, which question each answers and how that was
+    decided, and which free-text columns answer none. Writes scores.csv,
+    students.csv, questions.csv, report.md (the cohort report `harness report
+    --scores` gives) and run.json.
 
-    Example: harness grade answers.csv --bank my-bank --out results/week1
-    """
+    \b
+    Examples:
+      harness grade answers.csv --bank my-bank --out results/week1
+      harness grade wjx-export.csv                       # 问卷星, 腾讯问卷, Forms, Canvas
+      harness grade moodle.csv --questions clip-idea,clip-loss,vit-patch
+      harness grade form.csv --map "ViT 是如何把图像变成 token 序列的？=vit-patch"
+    """  # noqa: D301 - click keeps the lines after a \b (backspace) line as written
     from harness.bank.loader import load_bank
     from harness.grade.run import grade_file
 
+    request = _request(maps, questions)
     bank = load_bank(bank_dir)
     warn_language(bank, embedder_name)
     announce_calibration(embedder_name, calibration_path=calibration_path, results_dir=results_dir)
@@ -71,7 +89,8 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
         run = grade_file(submissions, bank=bank, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
-                         progress=display.update)
+                         request=request, progress=display.update,
+                         on_columns=None if quiet or as_json else lambda m: _columns(console, m))
     _warn(run)
     if as_json:
         echo_json(summary_record(run))
@@ -79,6 +98,26 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
         click.echo(str(run.out_dir))
     else:
         _summary(console, run)
+
+
+def _request(maps: tuple[str, ...], questions: str | None) -> MapRequest:
+    """--map and --questions as a `MapRequest`; a malformed one is a usage error."""
+    from harness.grade.mapping import MapRequest, parse_map, parse_questions
+
+    try:
+        pairs = tuple(parse_map(text) for text in maps)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--map'") from exc
+    try:
+        return MapRequest(pairs, parse_questions(questions))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--questions'") from exc
+
+
+def _columns(console: Console, mapping: ColumnMapping) -> None:
+    """How the columns were read, before anything is graded."""
+    for line in mapping.lines():
+        console.print(line, markup=False)
 
 
 class _Display:
@@ -143,7 +182,7 @@ def summary_record(run: GradeRun) -> dict[str, object]:
         "out_dir": str(run.out_dir), "answers": c.answers, "people": run.people, "questions": run.questions,
         "blanks": c.blanks, "scored": c.scored, "skipped_rows": c.skipped_rows, "seconds": round(c.seconds, 3),
         "answers_per_second": round(c.answers / c.seconds, 1) if c.seconds > 0 else None,
-        "mean_score": round(run.mean, 2), "problems": list(run.problems),
+        "mean_score": round(run.mean, 2), "problems": list(run.problems), "columns": run.columns.as_json(),
         "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES},
     }
 

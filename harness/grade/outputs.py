@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.errors import InputFileError, OutputError
 from harness.files.write import SafeCsvWriter, safe_cell, write_atomic
+from harness.grade.mapping import column_rows
 from harness.grade.problems import ReadCounts
 from harness.grade.schema import (
     ANSWER_COLUMNS,
@@ -189,7 +190,12 @@ def write_run_json(path: Path, record: dict[str, Any]) -> None:
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What a run's run.json says about it, for its report: input, counts, scorer, problems."""
+    """What a run's run.json says about it, for its report: input, counts, scorer, problems.
+
+    `columns` says how the file's columns were read, as (column, read as,
+    how) rows; `columns_note` names the tool, the layout and the columns
+    carried through (see `grade.mapping.column_rows`).
+    """
 
     folder: str
     submissions: str
@@ -204,6 +210,8 @@ class RunFacts:
     problems: tuple[str, ...]
     problems_not_listed: int
     rows: ReadCounts | None = None  # absent from run.json files written before the counts existed
+    columns: tuple[tuple[str, str, str], ...] = ()
+    columns_note: str = ""
 
 
 def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
@@ -215,6 +223,7 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
 
     """
     counts, inputs = record["counts"], record["inputs"]
+    columns, columns_note = column_rows(inputs.get("columns"))
     return RunFacts(
         folder=folder, submissions=str(inputs["submissions"]["path"]), bank=str(inputs["bank"]["root"]),
         bank_version=str(inputs["bank"]["version"]), embedder=str(record["embedder"]),
@@ -222,6 +231,7 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
         answers=int(counts["answers"]), blanks=int(counts["blanks"]), skipped_rows=int(counts["skipped_rows"]),
         problems=tuple(map(str, record["problems"])), problems_not_listed=int(record["problems_not_listed"]),
         rows=ReadCounts(**{k: int(v) for k, v in counts["rows"].items()}) if "rows" in counts else None,
+        columns=columns, columns_note=columns_note,
     )
 
 

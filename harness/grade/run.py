@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from harness import __version__
 from harness.files.write import write_atomic
 from harness.grade.grader import GradingCounts, Progress, ScorerLike, grade_cohort
+from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
@@ -42,7 +43,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class GradeRun:
-    """A finished run: where it is and what it found (`mean`: the mean of the people's means)."""
+    """A finished run: where it is and what it found (`mean`: the mean of the people's means).
+
+    `columns` says how the file's columns were read (see `grade.mapping`).
+    """
 
     out_dir: Path
     counts: GradingCounts
@@ -50,19 +54,23 @@ class GradeRun:
     people: int
     mean: float
     problems: tuple[str, ...]
+    columns: ColumnMapping
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
                out: Path | None = None, results_dir: Path | None = None, calibration: Path | None = None,
                layout: Literal["auto", "long", "wide"] = "auto", strict: bool = False,
-               chunk_size: int = DEFAULT_CHUNK, lang: str = "en",
-               progress: Callable[[Progress], None] | None = None) -> GradeRun:
+               chunk_size: int = DEFAULT_CHUNK, lang: str = "en", request: MapRequest | None = None,
+               progress: Callable[[Progress], None] | None = None,
+               on_columns: Callable[[ColumnMapping], None] | None = None) -> GradeRun:
     """Grade the submissions CSV at `path` into a new run folder.
 
     `bank` is a loaded bank or its folder (default: the bundled one);
     `embedder` a name or an encoder (wrapped in a `ReusingEncoder` unless it
     is one); `out` the new folder (default: a time-stamped `grade-*` folder
-    under `results_dir`). `progress` hears a "loading" report before the
+    under `results_dir`). `request` holds `--map` / `--questions` (see
+    `grade.mapping`); `on_columns` hears how the columns were read as soon as
+    the file is opened. `progress` hears a "loading" report before the
     scorer loads, a "grading" report with 0 answers when grading starts, then
     reports as answers are graded. The file is checked before the model loads.
 
@@ -76,7 +84,10 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
 
     if not isinstance(bank, Bank):
         bank = load_bank(bank)
-    subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict)
+    subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict,
+                            request=request)
+    if on_columns is not None:
+        on_columns(subs.mapping)
     results = results_dir or default_results_dir()
     folder = RunFolder(out or default_out_dir(results))
     try:
@@ -86,7 +97,9 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
         folder.discard()
         raise
     _tell(progress, "grading", subs)
-    settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang}
+    settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
+                "map": [f"{c}={q}" for c, q in request.columns] if request else [],
+                "questions": list(request.questions) if request else []}
     return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
                        settings=settings, lang=lang)
 
@@ -152,7 +165,8 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
         write_atomic(folder / "report.md", render(report, "md", lang=lang), encoding="utf-8")
         out = folder.commit()
-    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems)
+    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
+                    subs.mapping)
 
 
 def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *, started: datetime,
@@ -172,6 +186,7 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
                 "encoding": subs.format.encoding, "delimiter": subs.format.delimiter,
                 "layout": subs.layout, "extra_columns": list(subs.extra_names),
             },
+            "columns": subs.mapping.as_json(),
             "bank": {"root": str(Path(bank.root).resolve()), "version": bank.version,
                      "questions": len(bank.questions), "rubric_versions": rubric_versions},
         },

@@ -3,6 +3,8 @@
 `cohort_document` turns a `CohortReport` into the `Document` every format
 draws. For a grade run (`CohortReport.run`) the summary says when and from
 what it was graded, with which bank, embedder and calibration, and an
+*Columns read* section says how each column of the file was read (which
+question it answers and how that was decided, which were not graded), and an
 *Input problems* section lists the rows that were skipped.
 """
 
@@ -45,6 +47,7 @@ def cohort_document(r: CohortReport, w: L, lang: str, *, charts: bool = True) ->
         ),
         _cohort_points(r, w),
         _cohort_misconceptions(r, w),
+        *_columns(r, w),
         *_problems(r, w),
     )
     return Document(w["cohort_title"].format(source=r.source), tuple(lines), cards, sections, lang)
@@ -64,6 +67,13 @@ def _run_lines(r: CohortReport, w: L) -> list[str]:
     if f.skipped_rows:
         lines.append(w["k_bad_rows"].format(n=f.skipped_rows))
     return lines
+
+
+def _columns(r: CohortReport, w: L) -> tuple[Section, ...]:
+    if r.run is None or not r.run.columns:
+        return ()
+    note = w["columns_note"].format(note=r.run.columns_note) if r.run.columns_note else ""
+    return (Section(w["columns_head"], (w["column"], w["read_as"], w["how"]), r.run.columns, note=note),)
 
 
 def _problems(r: CohortReport, w: L) -> tuple[Section, ...]:
