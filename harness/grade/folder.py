@@ -258,20 +258,20 @@ def sweep(parent: Path, *, keep: Path) -> tuple[str, ...]:
     except OSError:
         return ()
     for partial in found:
-        alive = partial.owner_alive()
+        alive, finished = partial.owner_alive(), partial.finished()
+        if alive is True and not finished and partial.name == keep.name:
+            raise OutputError(f"{keep}: another run (process {partial.pid}) is writing this folder now; "
+                              "wait for it to finish, or choose another --out folder")
         if alive is True:
-            if partial.name == keep.name:
-                raise OutputError(f"{keep}: another run (process {partial.pid}) is writing this folder now; "
-                                  "wait for it to finish, or choose another --out folder")
             continue
-        if alive is False and not partial.finished():
+        if finished:
+            notes.append(f"{partial.path} holds a finished run that was never moved into place; rename it "
+                         "(for example to a grade-* name) to keep it, or delete it")
+        elif alive is False:
             shutil.rmtree(partial.path, ignore_errors=True)
             if partial.name not in (keep.name, ".", ".."):  # the empty folder it had reserved
                 _remove_if_empty(parent / partial.name)
             notes.append(f"removed {partial.path}, left by a run that was interrupted (process {partial.pid})")
-        elif partial.finished():
-            notes.append(f"{partial.path} holds a finished run that was never moved into place; rename it "
-                         "(for example to a grade-* name) to keep it, or delete it")
         elif idle_seconds(partial.path) > REPORT_IDLE_AFTER:
             notes.append(f"{partial.path} looks left by an interrupted run (untouched for over a day); "
                          "delete it if no run is writing there")
