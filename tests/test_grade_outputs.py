@@ -15,7 +15,7 @@ from grade_helpers import GRADE_DATA, FakeScorer, tiny_bank
 from harness.errors import OutputError
 from harness.files.write import SafeCsvWriter, safe_cell
 from harness.grade.grader import grade_cohort
-from harness.grade.outputs import OUTPUT_FILES, RunFolder, default_out_dir
+from harness.grade.outputs import OUTPUT_FILES, RunFolder
 from harness.grade.run import GradeRun, run_grading
 from harness.grade.schema import RESULT_COLUMNS, score_header
 from harness.grade.submissions import open_submissions
@@ -348,11 +348,3 @@ def test_strict_failure_leaves_no_folder(bank: Bank, tmp_path: Path) -> None:
         run_grading(subs, FakeScorer(bank), folder=RunFolder(tmp_path / "out"))
     assert list(tmp_path.iterdir()) == []
 
-
-def test_default_out_dir_is_new_and_time_stamped(tmp_path: Path) -> None:
-    from datetime import datetime
-
-    when = datetime(2025, 3, 1, 9, 30, 5)
-    assert default_out_dir(tmp_path, when) == tmp_path / "grade-20250301-093005"
-    (tmp_path / "grade-20250301-093005").mkdir()
-    assert default_out_dir(tmp_path, when) == tmp_path / "grade-20250301-093005-2"

@@ -166,6 +166,8 @@ def _bar(console: Console) -> Bar:
 
 
 def _warn(run: GradeRun) -> None:
+    for note in run.notes:
+        click.echo(f"Note: {note}", err=True)
     for problem in run.problems[:PROBLEMS_SHOWN]:
         click.echo(f"Warning: {problem}", err=True)
     more = run.counts.problems - min(len(run.problems), PROBLEMS_SHOWN)

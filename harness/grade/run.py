@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from harness import __version__
-from harness.files.write import write_atomic
 from harness.grade.grader import GradingCounts, Progress, ScorerLike, grade_cohort
 from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
     ScoresWriter,
-    default_out_dir,
     run_facts,
     write_questions,
     write_run_json,
@@ -55,6 +53,7 @@ class GradeRun:
     mean: float
     problems: tuple[str, ...]
     columns: ColumnMapping
+    notes: tuple[str, ...] = ()  # what the run folder tidied up after killed runs (RunFolder.notes)
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
@@ -89,7 +88,7 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     if on_columns is not None:
         on_columns(subs.mapping)
     results = results_dir or default_results_dir()
-    folder = RunFolder(out or default_out_dir(results))
+    folder = RunFolder(out) if out else RunFolder.in_results(results)
     try:
         _tell(progress, "loading", subs)
         scorer = load_scorer(bank, embedder, calibration=calibration, results_dir=results)
@@ -136,11 +135,12 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
     """Grade `subs` into `folder` and move the folder into place.
 
     On any error (or Ctrl-C) the temporary folder is deleted, so no partial
-    run is left looking complete.
+    run is left looking complete; only a finished run whose folder cannot be
+    moved into place is kept (the error names it).
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
-        OutputError: the folder cannot be moved into place.
+        OutputError: the folder cannot be written (disk full, ...) or moved into place.
 
     """
     from harness.report.cohort import cohort_report
@@ -163,10 +163,10 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
-        write_atomic(folder / "report.md", render(report, "md", lang=lang), encoding="utf-8")
+        (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
-                    subs.mapping)
+                    subs.mapping, folder.notes)
 
 
 def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *, started: datetime,
