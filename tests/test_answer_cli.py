@@ -92,7 +92,7 @@ def test_pipe_mode_end_to_end_is_deterministic(tmp_path: Path) -> None:
                          stdin="@clip-idea\nCLIP 用对比学习。\n")
     assert report.returncode == 0, report.stderr
     assert "clip-idea · clip · easy" in report.stdout and "Score " in report.stdout
-    assert "1 answer saved for bob" in report.stdout
+    assert f"1 answer saved for bob in {results / 'history.sqlite'}" in report.stdout
 
 
 def test_answer_errors_are_plain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +150,7 @@ def test_history_summary(tmp_path: Path) -> None:
 def test_history_empty(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "zoe"],
                                 catch_exceptions=False)
-    assert result.output == "No attempts by zoe yet. Run harness answer to start.\n"
+    assert result.output == f"No attempts by zoe yet in {tmp_path / 'history.sqlite'}. Run harness answer to start.\n"
 
 
 def test_history_csv_and_plot(tmp_path: Path) -> None:
@@ -173,6 +173,9 @@ class RescoreScorer:
 
     def score_many(self, items: list[tuple[str, str]]) -> list[Score]:
         return [make_score(q, 55.0, calibration="cal-2", rubric=self.rubric(q)) for q, _ in items]
+
+    def rubric_vectors(self, question_ids: list[str]) -> None:
+        pass
 
     @staticmethod
     def rubric(qid: str) -> str:
@@ -223,3 +226,66 @@ def test_wal_database_readable_by_plain_sqlite(tmp_path: Path) -> None:
     raw = sqlite3.connect(store.db_path(tmp_path))
     assert raw.execute("SELECT count(*) FROM attempts").fetchone()[0] == 4
     raw.close()
+
+
+def test_piped_bad_ids_stop_before_anything_loads_or_is_stored(tmp_path: Path) -> None:
+    from harness.scoring import calibration_choice
+
+    mine = calibration_choice.user_path(tmp_path, "st:all-MiniLM-L6-v2")
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(calibration_choice.shipped_path("st:all-MiniLM-L6-v2").read_bytes())
+    result = run_harness("answer", "--bank", str(BANK_DIR), "--results", str(tmp_path), "--user", "alice",
+                         "--embedder", "st:all-MiniLM-L6-v2", stdin="@clip-idea\n答案\n---\n@clip-idae\n答案\n")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Warning: st:all-MiniLM-L6-v2 reads English only (it maps most Chinese characters to [UNK]) and this "
+        "bank is written mostly in Chinese, so its scores mean little; use --embedder use-multilingual.",
+        f"Note: scoring with your calibration {mine} (made by `harness calibrate`); `harness calibrate --reset "
+        "--embedder st:all-MiniLM-L6-v2` goes back to the shipped one.",
+        "Error: standard input: line 4: unknown question id 'clip-idae'; did you mean clip-idea, blip-idea, "
+        "clip-architecture?",
+        "Nothing was scored or saved. Fix the ids (`harness bank list` shows them all), or pass --skip-unknown to "
+        "score the other answers.",
+    ]
+    conn = store.connect(store.db_path(tmp_path))
+    assert store.attempts(conn) == []
+    conn.close()
+
+
+def test_piped_skip_unknown_scores_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from practice_helpers import FakeScorer
+
+    from harness.practice import launch
+
+    monkeypatch.setattr(launch, "load_scorer", lambda bank, **kw: FakeScorer())
+    result = CliRunner().invoke(cli, ["answer", "--bank", str(BANK_DIR), "--results", str(tmp_path), "--user", "al",
+                                      "--json", "--skip-unknown"], input="@clip-idae\n答案\n---\n@vit-patch\n答案\n",
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    assert [json.loads(line)["question_id"] for line in result.stdout.splitlines()] == ["vit-patch"]
+    assert result.stderr.startswith("Skipped the answer at line 1: unknown question id 'clip-idae'")
+
+
+def test_language_warning_only_for_an_english_embedder_on_a_chinese_bank(tmp_path: Path) -> None:
+    from harness.bank.importer import import_questions
+    from harness.bank.loader import load_bank
+    from harness.cli.options import language_warning
+
+    chinese = load_bank()
+    assert language_warning(chinese, "use-multilingual") is None
+    assert (language_warning(chinese, "st:all-MiniLM-L6-v2") or "").startswith(
+        "Warning: st:all-MiniLM-L6-v2 reads English only")
+    csv = tmp_path / "q.csv"
+    csv.write_text("question_id,topic,question,reference_answer\nq1,t,What is a prototype?,A first model.\n",
+                   encoding="utf-8")
+    assert language_warning(import_questions(csv, tmp_path / "en"), "st:all-MiniLM-L6-v2") is None
+
+
+def test_parse_entry_takes_every_command_line_out_of_the_answer() -> None:
+    from harness.cli.answer_cmd import Entry, parse_entry
+
+    assert parse_entry("答案\n:hint", ":hint") == Entry("答案", ":hint")  # Enter pressed on the :hint line
+    assert parse_entry("第一行\n  :HINT  \n第二行") == Entry("第一行\n第二行", ":hint")  # submitted with Esc Enter
+    assert parse_entry(":hint\n答案\n:skip") == Entry("答案", ":skip")
+    assert parse_entry(":q") == Entry("", ":quit") and parse_entry(":exit") == Entry("", ":quit")
+    assert parse_entry("用 :hint 看提示\n") == Entry("用 :hint 看提示\n", None)  # not alone on its line

@@ -123,3 +123,28 @@ def test_kill_9_mid_attempt_loses_nothing_saved(tmp_path: Path) -> None:
         assert row.answer == ANSWERS[1].replace("\r", "\n")
     finally:
         conn.close()
+
+
+def test_commands_act_on_enter_and_never_reach_the_answer(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    child = spawn(results, START)
+    first = question_id(child)
+    child.send(":skip\r")  # Enter alone: no Esc, no Ctrl-D
+    child.expect("Skipped.")
+    second = question_id(child)
+    assert second != first
+    child.send("ViT 把图像切成 patch，\r:hint\r")  # the hint shows, the text written so far stays
+    child.expect("Hint: what a full answer covers")
+    child.expect("›")
+    child.send("每个 patch 线性投影成 token。")
+    child.send(SUBMIT)
+    child.expect(SCORE)
+    question_id(child)
+    child.send("写了一半\r:quit\r")
+    child.expect("1 answer saved for alice")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    (row,) = attempts(results)
+    assert row.question_id == second
+    assert row.answer == "ViT 把图像切成 patch，\n每个 patch 线性投影成 token。"

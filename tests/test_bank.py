@@ -146,7 +146,7 @@ def test_import_ads_questions(tmp_path: Path, eval_dir: Path) -> None:
     result = CliRunner().invoke(cli, ["bank", "import", str(eval_dir / "ads_dev_questions.csv"), "--out", str(out)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "OK: 7 questions in 1 topics, 10 reference answers" in result.output
+    assert "OK: 7 questions in 1 topic, 10 reference answers" in result.output
     bank = load_bank(out)
     assert all(r.derived for r in bank.rubrics.values())
     assert CliRunner().invoke(cli, ["bank", "validate", str(out)]).exit_code == 0

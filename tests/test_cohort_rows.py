@@ -184,6 +184,10 @@ def test_grade_command_on_10000_rows_with_an_unclosed_quote(bank: Bank, tmp_path
         assert sum(1 for _ in csv.DictReader(fh)) == 9_999
     counts = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))["counts"]
     assert (counts["rows_read"], counts["answers"], counts["skipped_rows"]) == (10_000, 9_999, 1)
+    rows = counts["rows"]
+    assert rows["records"] == rows["graded"] + rows["skipped"] + rows["empty"] == 10_000
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "Rows in the file: 10000 = 9999 graded + 1 skipped + 0 empty" in report
 
 
 README_CASES = [

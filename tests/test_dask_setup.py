@@ -166,7 +166,7 @@ def test_grade_dask_without_the_extra_names_it_and_writes_nothing(monkeypatch: p
                                                                  tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
     code, out, err = _cli("grade", GRADE_DATA / "long.csv", "--bank", GRADE_DATA / "bank", "--out",
-                          tmp_path / "runs" / "out", "--dask", "local:2")
+                          tmp_path / "runs" / "out", "--dask", "local:2", "--quiet")
     assert (code, out) == (1, "")
     assert err == ("Error: --dask needs Dask's distributed scheduler, which is not installed; "
                    "run: pip install 'interview-harness[dask]'\n")

@@ -15,7 +15,7 @@ from grade_helpers import GRADE_DATA, FakeScorer, tiny_bank
 from harness.errors import OutputError
 from harness.files.write import SafeCsvWriter, safe_cell
 from harness.grade.grader import grade_cohort
-from harness.grade.outputs import OUTPUT_FILES, RunFolder, default_out_dir
+from harness.grade.outputs import OUTPUT_FILES, RunFolder
 from harness.grade.run import GradeRun, run_grading
 from harness.grade.schema import RESULT_COLUMNS, score_header
 from harness.grade.submissions import open_submissions
@@ -267,6 +267,9 @@ def test_run_json_records_inputs_and_counts(bank: Bank, tmp_path: Path) -> None:
     assert record["counts"] | {"seconds": 0} == {
         "answers": 12, "blanks": 1, "scored": 9, "reused": 2, "rows_read": 12, "skipped_rows": 0,
         "problems": 0, "people": 4, "seconds": 0, "questions": 3, "people_graded": 4,
+        # every record of the file is counted once: records == graded + skipped + empty
+        "rows": {"records": 12, "empty": 0, "graded": 12, "skipped": 0, "answers": 12, "blank_answers": 1,
+                 "problems": 0},
     }
     assert record["settings"] == {"strict": False}
     assert record["problems"] == [] and record["problems_not_listed"] == 0
@@ -280,7 +283,8 @@ def test_report_md_is_the_cohort_report_of_the_run(bank: Bank, tmp_path: Path) -
     assert re.fullmatch(r"Graded \d{4}-\d\d-\d\d \d\d:\d\d UTC: 12 answers \(1 blank\) from "
                         + re.escape(str(LONG)) + "  ", lines[2])
     assert lines[3] == f"Bank {bank.root} (version {bank.version}); embedder fake, calibration fake-cal  "
-    assert lines[4] == "4 people, 12 answers, 3 questions; mean 64  "
+    assert lines[4] == "Rows in the file: 12 = 12 graded + 0 skipped + 0 empty  "
+    assert lines[5] == "4 people, 12 answers, 3 questions; mean 64  "
     assert "| 1 | clip | 58 | 38 | 0 | 100 | 4 | 8 |" in lines  # the mean of the people's topic means
     assert "| 批内负样本 / clip-loss | 2/3 (67%) | 同一 batch 内的其他配对作负样本。 |" in lines
     assert "| s2 | 33 | 3 | clip (0) | mean below 60; 1 left blank |" in lines
@@ -344,11 +348,3 @@ def test_strict_failure_leaves_no_folder(bank: Bank, tmp_path: Path) -> None:
         run_grading(subs, FakeScorer(bank), folder=RunFolder(tmp_path / "out"))
     assert list(tmp_path.iterdir()) == []
 
-
-def test_default_out_dir_is_new_and_time_stamped(tmp_path: Path) -> None:
-    from datetime import datetime
-
-    when = datetime(2025, 3, 1, 9, 30, 5)
-    assert default_out_dir(tmp_path, when) == tmp_path / "grade-20250301-093005"
-    (tmp_path / "grade-20250301-093005").mkdir()
-    assert default_out_dir(tmp_path, when) == tmp_path / "grade-20250301-093005-2"

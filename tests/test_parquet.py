@@ -34,7 +34,8 @@ def test_values_are_read_as_text_and_rows_numbered_as_in_the_csv(tmp_path: Path)
         "score_hint": [1.5, None, 2.0],
     }).iloc[[0, 1, 2]].set_index(pd.Index([7, 8, 9]))  # a saved non-default index is not a column
     path = _write(tmp_path / "cohort.parquet", frame)
-    assert parquet.read_head(path) == (["student_id", "question_id", "answer", "score_hint"], True)
+    assert parquet.read_head(path, 1) == (["student_id", "question_id", "answer", "score_hint"],
+                                          [["1001", "clip-idea", "对比学习，双塔", "1.5"]], True)
     raw, rows = parquet.open_rows(path)
     with raw:
         assert list(rows) == [
@@ -62,21 +63,21 @@ def test_reading_moves_through_the_file_batch_by_batch(tmp_path: Path, monkeypat
 
 def test_an_empty_table_has_no_rows(tmp_path: Path) -> None:
     path = _write(tmp_path / "empty.parquet", pd.DataFrame({"student_id": [], "question_id": [], "answer": []}))
-    assert parquet.read_head(path) == (["student_id", "question_id", "answer"], False)
+    assert parquet.read_head(path, 5) == (["student_id", "question_id", "answer"], [], False)
 
 
 def test_not_parquet(tmp_path: Path) -> None:
     path = tmp_path / "cohort.parquet"
     path.write_text("student_id,question_id,answer\n1,q,a\n", encoding="utf-8")
     with pytest.raises(InputFileError) as exc:
-        parquet.read_head(path)
+        parquet.read_head(path, 5)
     assert str(exc.value).startswith(f"{path}: not a readable Parquet file (")
     assert str(exc.value).endswith("save the table again with pandas' to_parquet, or as CSV")
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="missing.parquet: file not found"):
-        parquet.read_head(tmp_path / "missing.parquet")
+        parquet.read_head(tmp_path / "missing.parquet", 5)
 
 
 def test_a_column_that_is_not_text_is_named(tmp_path: Path) -> None:

@@ -127,3 +127,63 @@ def test_as_record_is_the_json_line(fresh_db: sqlite3.Connection, answer_bank: B
         "comparison": ["First attempt at this question.", "First attempt in this topic."],
         "explanation": result.score.to_dict(),
     }
+
+
+BAD_IDS = """@clip-idea
+第一个答案
+---
+@clip-idae
+拼错的题号
+---
+@vit-patch
+第三个答案
+---
+@
+没有题号
+---
+@no-such-question
+最后一个
+"""
+
+
+def test_every_bad_id_is_named_before_anything_is_scored(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    scorer = FakeScorer()
+    practice = make_practice(fresh_db, answer_bank, scorer)
+    with pytest.raises(UnknownQuestionError) as exc:
+        list(piped.run(practice, parse_piped(BAD_IDS)))
+    assert str(exc.value) == (
+        "standard input: 3 unknown question ids:\n"
+        "  line 4: unknown question id 'clip-idae'; did you mean clip-idea, blip-idea, clip-architecture?\n"
+        "  line 10: `@` without a question id; write @QUESTION-ID, or leave the line out to answer the next "
+        "scheduled question\n"
+        "  line 13: unknown question id 'no-such-question'; run `harness bank list` to see the 5 ids\n"
+        "Nothing was scored or saved. Fix the ids (`harness bank list` shows them all), or pass --skip-unknown "
+        "to score the other answers.")
+    assert scorer.calls == [] and store.attempts(fresh_db) == [] and not practice.loader.ready
+
+
+def test_skip_unknown_scores_the_rest_and_reports_each(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    results = list(piped.run(make_practice(fresh_db, answer_bank, FakeScorer()), parse_piped(BAD_IDS),
+                             skip_unknown=True))
+    skipped = [r.message for r in results if isinstance(r, piped.Skipped)]
+    assert skipped[0] == ("Skipped the answer at line 4: unknown question id 'clip-idae'; "
+                          "did you mean clip-idea, blip-idea, clip-architecture?")
+    assert len(skipped) == 3
+    assert [r.question.id for r in results if isinstance(r, Feedback)] == ["clip-idea", "vit-patch"]
+    assert [a.answer for a in store.attempts(fresh_db, user="alice")] == ["第一个答案", "第三个答案"]
+
+
+def test_stopped_message_counts_in_words(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    practice = make_practice(fresh_db, answer_bank, FakeScorer(), limit=1)
+    results = list(piped.run(practice, parse_piped("@clip-idea\na\n---\n@vit-patch\nb\n")))
+    assert results[-1] == Stopped("Stopped after 1 question (-n); 1 answer left unread.")
+
+
+def test_warm_reports_loading_and_rubrics_as_it_goes(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
+    scorer = FakeScorer()
+    steps: list[tuple[str, int, int]] = []
+    answers = [PipedAnswer(qid, "答案", i) for i, qid in enumerate(answer_bank.questions)] * 2
+    piped.warm(make_practice(fresh_db, answer_bank, scorer), answers, progress=lambda *s: steps.append(s))
+    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 0, 5),
+                     ("Embedding rubrics", 5, 5)]
+    assert scorer.prepared == [list(answer_bank.questions)]  # each rubric once

@@ -68,3 +68,31 @@ def _score(qid: str, value: float):  # type: ignore[no-untyped-def]
     from harness.types import Score
 
     return Score(qid, value, value, (), (), 0.5, 0, (), (), "1+aaa", "use-multilingual", "cal-1")
+
+
+def test_chinese_text_finds_a_cjk_font_even_with_a_stale_font_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from matplotlib import font_manager
+
+    if not any(plots._CJK_FILE.search(Path(f).name) for f in font_manager.findSystemFonts()):
+        pytest.skip("no CJK font installed (Debian: fonts-noto-cjk)")
+    stale = copy.copy(font_manager.fontManager)
+    stale.ttflist = [f for f in font_manager.fontManager.ttflist if f.name not in plots.CJK_FAMILIES]
+    monkeypatch.setattr(font_manager, "fontManager", stale)  # as a cache built before the font was installed
+    assert plots.cjk_font() in plots.CJK_FAMILIES
+
+
+def test_no_cjk_font_is_one_quiet_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    monkeypatch.setattr(plots, "CJK_FAMILIES", ("No Such CJK Font",))
+    monkeypatch.setattr(plots, "_CJK_FILE", re.compile("no-such-font-file"))
+    rows = [stored(1, "clip-idea", "对比学习", 40), stored(2, "vit-patch", "vit", 30, day=1)]
+    with caplog.at_level("DEBUG", logger="matplotlib.font_manager"):
+        note = plots.write_history_plot(rows, tmp_path / "p.png", title="Scores over time: 小明")
+    assert note == plots.NO_CJK_FONT
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert "findfont" not in capfd.readouterr().err
+    assert plots.write_history_plot(ROWS, tmp_path / "q.png", title="English only") is None

@@ -530,7 +530,7 @@ def test_a_read_only_history_can_still_be_read_but_not_rescored(
     path = history_file(tmp_path)
     read_only_connect(monkeypatch)
     code, out, err = run_cli("history", "--results", str(path.parent), "--user", "alice")
-    assert (code, err) == (0, "") and "alice: 1 attempts" in out
+    assert (code, err) == (0, "") and "alice: 1 attempt," in out
     code, out, err = run_cli("rescore", "--bank", str(BANK_DIR), "--results", str(path.parent), "--user", "alice")
     assert code == 1 and err.startswith(f"Error: {path}: the history database is read-only")
 

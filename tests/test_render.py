@@ -66,7 +66,7 @@ def test_candidate_markdown_content() -> None:
     ) in lines
     assert (
         r"| vit | Position / vit-patch | Learnable position embeddings are added to the patch tokens. | "
-        r"partly covered / missed 0, partly 1 in 1 attempts | a \| pipe and \*stars\* |" in lines
+        r"partly covered / missed 0, partly 1 in 1 attempt | a \| pipe and \*stars\* |" in lines
     )
     assert "| 1 | vit-patch | vit | due for review | 75 | How does ViT turn an image into tokens? |" in lines
     assert "| 3 | clip-data | clip | weak topic | — | CLIP 用什么数据训练？ |" in lines

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -24,6 +23,10 @@ class NewScorer:
     embedder_id: str = "use-multilingual"
     calibration_id: str = "cal-2"
     batches: list[int] = field(default_factory=list)
+    embedded: list[list[str]] = field(default_factory=list)
+
+    def rubric_vectors(self, question_ids: Sequence[str]) -> None:
+        self.embedded.append(list(question_ids))
 
     def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]:
         self.batches.append(len(items))
@@ -80,17 +83,14 @@ def seed(conn: sqlite3.Connection, bank: Bank) -> None:
 def test_rescore_stores_new_scores_and_reports(fresh_db: sqlite3.Connection, answer_bank: Bank) -> None:
     seed(fresh_db, answer_bank)
     scorer = NewScorer(answer_bank)
-    steps: list[str] = []
-
-    @contextmanager
-    def status(message: str) -> Iterator[None]:
-        steps.append(message)
-        yield
-
-    done = rescore.rescore(fresh_db, answer_bank, load=lambda: scorer, user="alice", status=status)
+    steps: list[tuple[str, int, int]] = []
+    done = rescore.rescore(fresh_db, answer_bank, load=lambda: scorer, user="alice",
+                           progress=lambda *step: steps.append(step))
     assert done == rescore.RescoreResult("use-multilingual", "cal-2", 2, 0, ((55 - 40) + (55 - 60)) / 2,
                                          ("gone-question",))
-    assert steps == ["Loading the embedder…", "Re-scoring 2 attempts…"]
+    assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 0, 2),
+                     ("Embedding rubrics", 2, 2), ("Re-scoring attempts", 0, 2), ("Re-scoring attempts", 2, 2)]
+    assert scorer.embedded == [["clip-idea", "vit-patch"]]
     assert scorer.batches == [2]
     alice = store.attempts(fresh_db, user="alice")
     assert [(a.question_id, a.score) for a in alice] == [("clip-idea", 55.0), ("vit-patch", 55.0),

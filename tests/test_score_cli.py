@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,86 @@ def test_calibrate_saves_and_later_runs_use_it(mohler_slice: tuple[Path, Path], 
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     saved = calibration.user_path(results, "use-multilingual")
-    assert saved.is_file() and "Saved calibration" in result.output
+    assert saved.is_file() and f"to {saved}" in result.output
+    assert "`harness calibrate --reset` goes back to the shipped one" in result.output
     cal = calibration.resolve("use-multilingual", results_dir=results)
     assert cal.embedder_id == "use-multilingual" and cal.trained_on == ("graded",) and cal.id in result.output
     assert "graded_pearson" in cal.cv
     shipped = calibration.resolve("use-multilingual")
     assert shipped.id != cal.id
+
+    # every later run that uses it says so, naming the file, on stderr
+    later = CliRunner().invoke(cli, ["evaluate", str(graded), "--bank", str(bank), "--results", str(results),
+                                     "--json"], catch_exceptions=False)
+    assert later.stderr == (f"Note: scoring with your calibration {saved} (made by `harness calibrate`); "
+                            "`harness calibrate --reset` goes back to the shipped one.\n")
+    assert json.loads(later.stdout)["calibration_id"] == cal.id
+
+    reset = CliRunner().invoke(cli, ["calibrate", "--reset", "--results", str(results)], catch_exceptions=False)
+    assert reset.exit_code == 0 and not saved.exists()
+    (moved,) = saved.parent.glob("use-multilingual.off-*.npz")
+    assert reset.output == (f"Moved your calibration for use-multilingual to {moved}; later runs use the shipped "
+                            f"one (use yours with --calibration {moved}).\n")
+    assert calibration.resolve("use-multilingual", results_dir=results).id == shipped.id
+    after = CliRunner().invoke(cli, ["evaluate", str(graded), "--bank", str(bank), "--results", str(results),
+                                     "--json"], catch_exceptions=False)
+    assert after.stderr == "" and json.loads(after.stdout)["calibration_id"] == shipped.id
+    again = CliRunner().invoke(cli, ["calibrate", "--reset", "--results", str(results)], catch_exceptions=False)
+    assert again.output.startswith("No calibration of yours for use-multilingual")
+
+
+def test_evaluate_and_calibrate_json(mohler_slice: tuple[Path, Path], tmp_path: Path) -> None:
+    bank, graded = mohler_slice
+    data = json.loads(CliRunner().invoke(cli, ["evaluate", str(graded), "--bank", str(bank), "--json"],
+                                         catch_exceptions=False).stdout)
+    assert data["embedder_id"] == "use-multilingual" and data["calibration_id"]
+    (one,) = data["sets"]
+    assert one["name"] == "graded" and one["n_answers"] > 100 and one["cross_validated"] is False
+    assert set(one["scorer"]) == set(one["baseline"]) == {"n", "pearson", "spearman", "rmse", "qwk",
+                                                          "r_by_question_mean", "r_by_question_sd"}
+    out = tmp_path / "mine.npz"
+    fitted = json.loads(CliRunner().invoke(cli, ["calibrate", str(graded), "--bank", str(bank), "--out", str(out),
+                                                 "--json"], catch_exceptions=False).stdout)
+    assert fitted["calibration"]["path"] == str(out) and fitted["calibration"]["used_by_later_runs"] is False
+    assert fitted["sets"][0]["cross_validated"] is True and out.is_file()
+
+
+def test_calibration_choice_is_visible_and_reversible(tmp_path: Path) -> None:
+    from harness.encoders import DEFAULT_EMBEDDER
+    from harness.scoring import calibration_choice as choice
+    from harness.scoring import calibration_file
+
+    assert choice.SUFFIX == calibration_file.SUFFIX and choice.DEFAULT_EMBEDDER == DEFAULT_EMBEDDER
+    shipped = choice.shipped_path("use-multilingual")
+    emb = "use-multilingual"
+    assert choice.choose(emb, results_dir=tmp_path) == shipped and choice.notice(shipped, embedder_id=emb) is None
+    mine = choice.user_path(tmp_path, emb)
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(shipped.read_bytes())
+    assert choice.choose(emb, results_dir=tmp_path) == mine
+    assert choice.notice(mine, embedder_id=emb) == (
+        f"Note: scoring with your calibration {mine} (made by `harness calibrate`); "
+        "`harness calibrate --reset` goes back to the shipped one.")
+    assert choice.notice(mine, embedder_id=emb, explicit=True) == (
+        f"Note: scoring with calibration {mine} (--calibration), not the shipped one.")
+    assert choice.reset_hint("st:x") == "`harness calibrate --reset --embedder st:x` goes back to the shipped one"
+    with pytest.raises(calibration.CalibrationError, match="no such calibration file"):
+        choice.choose("use-multilingual", path=tmp_path / "missing.npz")
+    from datetime import datetime, timezone
+
+    moved = choice.reset(tmp_path, "use-multilingual", now=datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+    assert moved == mine.with_name("use-multilingual.off-20300102-030405.npz") and moved.is_file()
+    assert choice.choose("use-multilingual", results_dir=tmp_path) == shipped
+    assert choice.reset(tmp_path, "use-multilingual") is None
+
+
+def test_calibrate_usage_errors(tmp_path: Path) -> None:
+    graded = tmp_path / "g.csv"
+    graded.write_text("student_id,question_id,answer,human_score,human_score_max\n", encoding="utf-8")
+    for args, message in ((["calibrate"], "give human-graded CSV files, or --reset"),
+                          (["calibrate", str(graded), "--reset"], "--reset takes no GRADED files")):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and message in result.output
 
 
 def test_calibration_for_another_embedder_is_refused(tmp_path: Path) -> None:

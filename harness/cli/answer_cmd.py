@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from harness.cli.console import make_console
-from harness.cli.options import bank_option, embedder_option, results_option
+from harness.cli.console import make_console, plural, print_table, progress_bar
+from harness.cli.options import announce_calibration, bank_option, embedder_option, results_option, warn_language
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from harness.practice.session import BackgroundScorer, Feedback, Session
     from harness.types import Question
 
-COMMANDS = (":skip", ":hint", ":quit")
+QUIT_WORDS = (":q", ":quit", ":exit")
 KEYS_HELP = "Write your answer (several lines are fine). Submit: Esc then Enter, or Ctrl-D. " \
-    "On a line of its own: :hint, :skip or :quit."
+    "Type :hint, :skip or :quit on a line of its own and press Enter."
 PROMPT = "› "
 REASONS = {
     "due": "due for review",
@@ -51,35 +52,46 @@ STATUS = {"covered": ("✓ covered", "green"), "partial": ("~ partly", "yellow")
 @embedder_option
 @results_option
 @click.option("--json", "as_json", is_flag=True,
-              help="Pipe mode: print one JSON object per answer instead of the report.")
+              help="Pipe mode: print one JSON object per answer (JSON Lines) instead of the report.")
+@click.option("--skip-unknown", is_flag=True,
+              help="Pipe mode: skip (and report) answers whose @QUESTION-ID is not in the bank, instead of "
+              "stopping before anything is scored.")
 def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | None, user: str | None,
-           bank_dir: Path | None, embedder_name: str, results_dir: Path | None, as_json: bool) -> None:
+           bank_dir: Path | None, embedder_name: str, results_dir: Path | None, as_json: bool,
+           skip_unknown: bool) -> None:
     """Answer questions and get an instant score with what you missed.
 
     Questions come in order of need: due reviews first, then your weakest
     topics, then new ones. In a terminal, write your answer over as many lines
-    as you like; submit with Esc then Enter (or Ctrl-D). On a line of its own,
-    type :hint for the key points' headings, :skip to skip, :quit to stop.
+    as you like; submit with Esc then Enter (or Ctrl-D). Type :hint (the key
+    points' headings), :skip or :quit on a line of its own and press Enter.
 
     With input from a pipe (`harness answer < answers.txt`), answers are
     separated by a line `---`; an answer may start with a line `@QUESTION-ID`,
-    else it answers the next scheduled question; `:skip` skips one.
+    else it answers the next scheduled question; `:skip` skips one. Every
+    @QUESTION-ID is checked before anything is scored.
+
+    Example: harness answer --topic clip -n 3
     """
     from harness.paths import default_results_dir
     from harness.practice.launch import open_practice
 
-    with open_practice(bank_dir, results_dir=results_dir or default_results_dir(), embedder_name=embedder_name,
+    results = results_dir or default_results_dir()
+    with open_practice(bank_dir, results_dir=results, embedder_name=embedder_name,
                        user=user, topics=topics, question_ids=question_ids, limit=limit) as practice:
         for line in practice.imported.messages:
             click.echo(line, err=True)
+        practice.check_embedder()
+        warn_language(practice.session.bank, embedder_name)
+        announce_calibration(embedder_name, results_dir=results)
         if sys.stdin.isatty():
-            _interactive(practice)
+            _interactive(practice, results)
         else:
-            _piped(practice, as_json=as_json)
+            _piped(practice, results, as_json=as_json, skip_unknown=skip_unknown)
         practice.session.raise_if_kept()
 
 
-def _interactive(practice: Practice) -> None:
+def _interactive(practice: Practice, results: Path) -> None:
     """Ask, read, score, show; the first question is drawn before anything heavy loads."""
     console = make_console()
     session = practice.session
@@ -89,7 +101,6 @@ def _interactive(practice: Practice) -> None:
         return
     console.print(f"[dim]{KEYS_HELP}[/]")
     console.print(_question_panel(pick))
-    practice.check_embedder()
     practice.start_loading([pick.question])
     editor = _Editor(practice.loader)
     while pick is not None and _ask(console, editor, session, pick):
@@ -97,7 +108,7 @@ def _interactive(practice: Practice) -> None:
         if pick is not None:
             console.print(_question_panel(pick))
             session.prepare(pick.question)
-    _goodbye(console, session)
+    _goodbye(console, session, results)
 
 
 def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> bool:
@@ -108,18 +119,17 @@ def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> boo
     started = session.clock()
     text = ""
     while True:
-        text = editor.read(default=text)
-        command = _command(text)
-        if command == ":hint":
-            text = _strip_command(text)
+        entry = editor.read(default=text + "\n" if text else "")
+        text = entry.text
+        if entry.command == ":hint":
             console.print(_hint_panel(hint(session.bank, pick.question.id)))
-        elif command is None and not text.strip():
-            console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit.")
+        elif entry.command is None and not text.strip():
+            console.print("[yellow]Empty answer.[/] Write your answer, or type :skip or :quit and press Enter.")
         else:
             break
-    if command == ":quit":
+    if entry.command == ":quit":
         return False
-    if command == ":skip":
+    if entry.command == ":skip":
         session.mark_asked(pick.question)
         console.print("[dim]Skipped.[/]")
         return True
@@ -135,24 +145,42 @@ def _ask(console: Console, editor: _Editor, session: Session, pick: Pick) -> boo
     return True
 
 
-def _command(text: str) -> str | None:
-    lines = text.rstrip().splitlines()
-    last = lines[-1].strip().lower() if lines else ""
-    if last in (":q", ":quit", ":exit"):
+def command_word(line: str) -> str | None:
+    """`:hint`, `:skip` or `:quit` when the line is that command alone (`:q` and `:exit` quit too)."""
+    word = line.strip().lower()
+    if word in QUIT_WORDS:
         return ":quit"
-    return last if last in COMMANDS else None
+    return word if word in (":hint", ":skip") else None
 
 
-def _strip_command(text: str) -> str:
-    lines = text.rstrip().splitlines()
-    return "\n".join(lines[:-1]).rstrip() + ("\n" if len(lines) > 1 else "")
+@dataclass(frozen=True)
+class Entry:
+    """What the editor returned: the answer text and the command typed on a line of its own, if any."""
+
+    text: str
+    command: str | None = None
 
 
-def _goodbye(console: Console, session: Session) -> None:
-    n = len(session.answered)
+def parse_entry(text: str, command: str | None = None) -> Entry:
+    """Take every command line out of the answer, so `:hint` never ends up in a stored answer.
+
+    `command` is the one the user pressed Enter on; without it the last
+    command line counts (as after Esc Enter or Ctrl-D).
+    """
+    lines = text.splitlines()
+    found = [c for c in map(command_word, lines) if c]
+    if not found:
+        return Entry(text, command)
+    kept = "\n".join(line for line in lines if command_word(line) is None).strip("\n")
+    return Entry(kept, command or found[-1])
+
+
+def _goodbye(console: Console, session: Session, results: Path) -> None:
+    from harness.practice.store import db_path
+
     console.print(
-        f"{n} answer{'s' * (n != 1)} saved for {session.user}. "
-        "Run [bold]harness history[/] to see your scores over time."
+        f"{plural(len(session.answered), 'answer')} saved for {session.user} in {db_path(results)}. "
+        "Run [bold]harness history[/] to see your scores over time.", soft_wrap=True,
     )
 
 
@@ -161,9 +189,12 @@ class _Editor:
 
     def __init__(self, loader: BackgroundScorer) -> None:
         from prompt_toolkit import PromptSession
+        from prompt_toolkit.application.current import get_app
+        from prompt_toolkit.filters import Condition
         from prompt_toolkit.key_binding import KeyBindings
 
         kb = KeyBindings()
+        self._command: str | None = None  # the command whose line Enter was pressed on
 
         @kb.add("c-d")
         def _submit(event: object) -> None:
@@ -173,6 +204,16 @@ class _Editor:
             else:
                 event.app.exit(result=":quit")  # type: ignore[attr-defined]
 
+        @Condition
+        def on_command_line() -> bool:
+            return command_word(get_app().current_buffer.document.current_line) is not None
+
+        @kb.add("enter", filter=on_command_line)
+        def _command(event: object) -> None:
+            buffer = event.current_buffer  # type: ignore[attr-defined]
+            self._command = command_word(buffer.document.current_line)
+            event.app.exit(result=buffer.text)  # type: ignore[attr-defined]
+
         self._loader = loader
         self._prompt: PromptSession[str] = PromptSession(
             multiline=True, key_bindings=kb, prompt_continuation="  ",
@@ -181,34 +222,39 @@ class _Editor:
 
     def _toolbar(self) -> str:
         state = "scorer ready" if self._loader.ready else "scorer loading…"
-        return f" Submit: Esc Enter or Ctrl-D │ on a line alone: :hint :skip :quit │ {state}"
+        return f" Submit: Esc Enter or Ctrl-D │ alone on a line + Enter: :hint :skip :quit │ {state}"
 
-    def read(self, *, default: str = "") -> str:
-        return self._prompt.prompt(PROMPT, default=default)
+    def read(self, *, default: str = "") -> Entry:
+        self._command = None
+        return parse_entry(self._prompt.prompt(PROMPT, default=default), self._command)
 
 
-def _piped(practice: Practice, *, as_json: bool) -> None:
+def _piped(practice: Practice, results: Path, *, as_json: bool, skip_unknown: bool) -> None:
     """Score the answers on standard input, printing each result as it comes."""
     from harness.practice import piped
 
-    practice.check_embedder()
     answers = piped.read_answers(sys.stdin.buffer.read())
     if not answers:
         click.echo(piped.NO_ANSWERS, err=True)
         return
+    good, skipped = piped.select(practice.session.bank, answers, skip_unknown=skip_unknown)
+    for note in skipped:
+        click.echo(note.message, err=True)
+    with progress_bar() as progress:
+        piped.warm(practice, good, progress=progress)
     console = make_console()
-    for result in piped.run(practice, answers):
+    for result in piped.score(practice, good):
         if isinstance(result, piped.Stopped):
             click.echo(result.message, err=True)
         elif as_json:
             click.echo(json.dumps(piped.as_record(result), ensure_ascii=False))
         else:
             console.print(_question_panel_for(result.question))
-            console.print(feedback_view(result))
+            print_feedback(console, result)
         if not isinstance(result, piped.Stopped) and result.kept:
             click.echo(result.kept.message(), err=True)
     if not as_json:
-        _goodbye(console, practice.session)
+        _goodbye(console, practice.session, results)
 
 
 def _question_panel(pick: Pick) -> RenderableType:
@@ -236,8 +282,29 @@ def _hint_panel(titles: list[str]) -> RenderableType:
 def feedback_view(feedback: Feedback) -> RenderableType:
     """Render the score, each key point, misconceptions, the reference and the comparison."""
     from rich.console import Group
+
+    return Group(*feedback_parts(feedback))
+
+
+def print_feedback(console: Console, feedback: Feedback) -> None:
+    """Print `feedback_view`; piped, every row of the key point table and the reference stay whole lines."""
+    head, points, *misconceptions, reference, comparison = feedback_parts(feedback)
+    whole = not console.is_terminal
+    console.print(head, soft_wrap=whole)
+    print_table(console, points)
+    for line in misconceptions:
+        console.print(line, soft_wrap=whole)
+    if whole:
+        console.print("Reference answer:", style="bold")
+        console.print(feedback.reference, soft_wrap=True, markup=False)
+    else:
+        console.print(reference)
+    console.print(comparison, soft_wrap=whole)
+
+
+def feedback_parts(feedback: Feedback) -> list[RenderableType]:
+    """The score line, the key point table, misconceptions, the reference and the comparison."""
     from rich.panel import Panel
-    from rich.table import Table
     from rich.text import Text
 
     score = feedback.score
@@ -246,16 +313,7 @@ def feedback_view(feedback: Feedback) -> RenderableType:
                          (f"   {score.how()}", "dim"))
     if score.flags:
         head.append(f"   [{', '.join(score.flags)}]", style="magenta")
-    points = Table(show_header=True, header_style="bold", expand=True, box=None, padding=(0, 1))
-    points.add_column("Key point", ratio=2)
-    points.add_column("", no_wrap=True)
-    points.add_column("Your matching sentence", ratio=3)
-    for p in score.points:
-        label, style = STATUS[p.status]
-        clause = p.evidence.clause if p.status != "missed" else ""
-        matched = Text(clause) if clause else Text("—", style="dim")
-        points.add_row(Text(p.title), Text(label, style=style), matched)
-    parts: list[RenderableType] = [head, points]
+    parts: list[RenderableType] = [head, _points_table(feedback)]
     for m in score.misconceptions:
         line = Text.assemble(("Misconception: ", "bold red"), m.text, f" (−{m.penalty:.0f})")
         if m.evidence.clause:
@@ -266,4 +324,21 @@ def feedback_view(feedback: Feedback) -> RenderableType:
     parts.append(Panel(Text(feedback.reference), title="Reference answer", title_align="left",
                        border_style="dim"))
     parts.append(Text("\n".join(feedback.comparison.lines()), style="cyan"))
-    return Group(*parts)
+    return parts
+
+
+def _points_table(feedback: Feedback) -> RenderableType:
+    """Each key point with its status and the sentence that matched it (folded, never cut)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    points = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+    points.add_column("Key point", overflow="fold")
+    points.add_column("", no_wrap=True)
+    points.add_column("Your matching sentence", overflow="fold")
+    for p in feedback.score.points:
+        label, style = STATUS[p.status]
+        clause = p.evidence.clause if p.status != "missed" else ""
+        matched = Text(clause) if clause else Text("—", style="dim")
+        points.add_row(Text(p.title), Text(label, style=style), matched)
+    return points

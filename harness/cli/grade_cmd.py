@@ -11,11 +11,12 @@ from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn, Time
 from rich.progress import Progress as Bar
 from rich.status import Status
 
-from harness.cli.console import make_console
-from harness.cli.options import bank_option, embedder_option
+from harness.cli.console import echo_json, make_console, plural
+from harness.cli.options import announce_calibration, bank_option, embedder_option, json_option, warn_language
 
 if TYPE_CHECKING:
     from harness.grade.grader import Progress
+    from harness.grade.mapping import ColumnMapping, MapRequest
     from harness.grade.run import GradeRun
 
 PROBLEMS_SHOWN = 10
@@ -31,6 +32,12 @@ PROBLEMS_SHOWN = 10
 @click.option("--layout", type=click.Choice(["auto", "long", "wide"]), default="auto", show_default=True,
               help="long: one row per answer (student_id,question_id,answer); wide: one row per person, "
               "one column per question. auto detects it from the header.")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=QUESTION_ID",
+              help="Read COLUMN as the answers to QUESTION_ID (repeatable); COLUMN=- says it is not a question, "
+              "COLUMN=student_id makes it the student id. Overrides or completes the mapping found from the header.")
+@click.option("--questions", metavar="ID,ID,...",
+              help="The questions of the numbered answer columns (Response 1, Response 2... or Question 1...), "
+              "in order; - skips one. For exports that do not name their questions, such as Moodle's.")
 @click.option("--strict", is_flag=True,
               help="Stop at the first bad row instead of reporting and skipping it.")
 @click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -48,37 +55,80 @@ PROBLEMS_SHOWN = 10
 @click.option("--parquet", "write_parquet", is_flag=True,
               help="Also write scores.parquet (the same table as scores.csv, typed; needs pyarrow).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
+@json_option
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
-          strict: bool, calibration_path: Path | None, results_dir: Path | None, chunk_size: int,
-          lang: str, dask_address: str | None, write_parquet: bool, quiet: bool) -> None:
-    """Score every answer in SUBMISSIONS.csv and write per-answer, per-person and per-question results.
+          maps: tuple[str, ...], questions: str | None, strict: bool, calibration_path: Path | None,
+          results_dir: Path | None, chunk_size: int, lang: str, dask_address: str | None,
+          write_parquet: bool, quiet: bool, as_json: bool) -> None:
+    """Score a cohort's answers and report per person and question.
+
+    Reads SUBMISSIONS.csv and writes a new run folder with per-answer,
+    per-person and per-question results.
 
     SUBMISSIONS.csv is long (student_id,question_id,answer[,other columns]) or
     wide (an id column, then one column per question headed by its id or text),
     in UTF-8, UTF-8 with BOM, GBK/GB18030 or UTF-16, delimited by comma,
     semicolon or tab; or a .parquet file with the long layout's columns.
-    Writes scores.csv, students.csv, questions.csv, report.md (the cohort
-    report `harness report --scores` gives) and run.json.
+    Exports of 问卷星, 腾讯问卷, Google Forms, Microsoft Forms, Moodle (quiz
+    responses, with --questions or --map) and Canvas (quiz student analysis)
+    are read as they come. The columns are printed as read: which is the
+    student id, which question each answers and how that was decided, and
+    which free-text columns answer none. Writes scores.csv, students.csv,
+    questions.csv, report.md (the cohort report `harness report --scores`
+    gives) and run.json.
 
-    Example: harness grade answers.csv --bank my-bank --out results/week1
-
-    On a cluster: harness grade answers.parquet --dask tcp://10.0.0.5:8786 --parquet
-    """
+    \b
+    Examples:
+      harness grade answers.csv --bank my-bank --out results/week1
+      harness grade wjx-export.csv                       # 问卷星, 腾讯问卷, Forms, Canvas
+      harness grade moodle.csv --questions clip-idea,clip-loss,vit-patch
+      harness grade form.csv --map "ViT 是如何把图像变成 token 序列的？=vit-patch"
+      harness grade answers.parquet --dask tcp://10.0.0.5:8786 --parquet   # on a Dask cluster
+    """  # noqa: D301 - click keeps the lines after a \b (backspace) line as written
+    from harness.bank.loader import load_bank
     from harness.grade.run import grade_file
 
+    request = _request(maps, questions)
+    bank = load_bank(bank_dir)
+    warn_language(bank, embedder_name)
+    announce_calibration(embedder_name, calibration_path=calibration_path, results_dir=results_dir)
     console = make_console(soft_wrap=True)
-    show = console.is_terminal and not quiet
-    with (_Display(console, show) if dask_address is None else
-          _Display(console, show, loading=f"Starting the scorer on the Dask workers ({dask_address})...")) as display:
-        run = grade_file(submissions, bank=bank_dir, embedder=embedder_name, out=out_dir,
+    loading = "Loading the embedder..." if dask_address is None else (
+        f"Starting the scorer on the Dask workers ({dask_address})...")
+    with _Display(console, console.is_terminal and not quiet and not as_json, loading=loading) as display:
+        run = grade_file(submissions, bank=bank, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
-                         progress=display.update, dask=dask_address, parquet=write_parquet)
+                         request=request, progress=display.update,
+                         on_columns=None if quiet or as_json else lambda m: _columns(console, m),
+                         dask=dask_address, parquet=write_parquet)
     _warn(run)
-    if quiet:
+    if as_json:
+        echo_json(summary_record(run))
+    elif quiet:
         click.echo(str(run.out_dir))
     else:
         _summary(console, run)
+
+
+def _request(maps: tuple[str, ...], questions: str | None) -> MapRequest:
+    """--map and --questions as a `MapRequest`; a malformed one is a usage error."""
+    from harness.grade.mapping import MapRequest, parse_map, parse_questions
+
+    try:
+        pairs = tuple(parse_map(text) for text in maps)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--map'") from exc
+    try:
+        return MapRequest(pairs, parse_questions(questions))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--questions'") from exc
+
+
+def _columns(console: Console, mapping: ColumnMapping) -> None:
+    """How the columns were read, before anything is graded."""
+    for line in mapping.lines():
+        console.print(line, markup=False)
 
 
 class _Display:
@@ -127,6 +177,8 @@ def _bar(console: Console) -> Bar:
 
 
 def _warn(run: GradeRun) -> None:
+    for note in run.notes:
+        click.echo(f"Note: {note}", err=True)
     for problem in run.problems[:PROBLEMS_SHOWN]:
         click.echo(f"Warning: {problem}", err=True)
     more = run.counts.problems - min(len(run.problems), PROBLEMS_SHOWN)
@@ -134,14 +186,29 @@ def _warn(run: GradeRun) -> None:
         click.echo(f"Warning: {more} more problem(s); all are listed in {run.out_dir / 'run.json'}", err=True)
 
 
+def summary_record(run: GradeRun) -> dict[str, object]:
+    """The summary `grade --json` prints: counts as numbers, paths as strings."""
+    from harness.grade.outputs import OUTPUT_FILES
+
+    c = run.counts
+    return {
+        "out_dir": str(run.out_dir), "answers": c.answers, "people": run.people, "questions": run.questions,
+        "blanks": c.blanks, "scored": c.scored, "skipped_rows": c.skipped_rows, "seconds": round(c.seconds, 3),
+        "answers_per_second": round(c.answers / c.seconds, 1) if c.seconds > 0 else None,
+        "mean_score": round(run.mean, 2), "problems": list(run.problems), "columns": run.columns.as_json(),
+        "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES},
+    }
+
+
 def _summary(console: Console, run: GradeRun) -> None:
     c = run.counts
     rate = c.answers / c.seconds if c.seconds > 0 else 0.0
     console.print(
-        f"Graded {c.answers:,} answers from {run.people:,} people on {run.questions} questions "
-        f"in {c.seconds:.1f} s ({rate:,.1f} answers/s; {c.scored:,} distinct answers scored, "
+        f"Graded {plural(c.answers, 'answer')} from {plural(run.people, 'person', 'people')} on "
+        f"{plural(run.questions, 'question')} in {c.seconds:.1f} s ({rate:,.1f} answers/s; "
+        f"{c.scored:,} distinct {'answer' if c.scored == 1 else 'answers'} scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )
     if c.skipped_rows:
-        console.print(f"Skipped {c.skipped_rows:,} bad row(s) (see the warnings above and run.json)")
+        console.print(f"Skipped {plural(c.skipped_rows, 'bad row')} (see the warnings above and run.json)")
     console.print(f"Results: {run.out_dir} ({', '.join(run.outputs)})", soft_wrap=True)

@@ -6,14 +6,22 @@ and `harness.report.plots`; these commands parse, call them and print.
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from harness.cli.console import make_console
-from harness.cli.options import bank_option, embedder_option, results_option
+from harness.cli.console import echo_json, make_console, plural, print_table, progress_bar
+from harness.cli.options import (
+    announce_calibration,
+    bank_option,
+    embedder_option,
+    json_option,
+    results_option,
+    warn_language,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -36,48 +44,64 @@ if TYPE_CHECKING:
 @click.option("--import-recovered", "recovered", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="First import the answers a run could not save (the recovery file it named).")
 @results_option
+@json_option
 def history(user: str | None, topics: tuple[str, ...], question_id: str | None, list_attempts: bool,
-            plot_path: Path | None, csv_path: Path | None, recovered: Path | None, results_dir: Path | None) -> None:
-    """Your scores over time: per topic the first, latest, best and moving average.
+            plot_path: Path | None, csv_path: Path | None, recovered: Path | None, results_dir: Path | None,
+            as_json: bool) -> None:
+    """Your scores over time, per topic and per attempt.
 
-    S1, S2, ... under the table say which embedder and calibration each score
-    came from; run `harness rescore` to bring old scores up to date. Answers
-    an earlier run could not save are imported first.
+    Per topic: the first, latest and best score and the recent average.
+    S1, S2, ... under the table say which embedder and calibration each
+    score came from; run `harness rescore` to bring old scores up to date.
+    --json prints the summaries and every attempt. Answers an earlier run
+    could not save are imported first.
+
+    Example: harness history --topic clip --attempts
     """
     from harness.paths import default_results_dir
     from harness.practice import recovery, store
-    from harness.practice.history import load_history, write_csv
+    from harness.practice.history import as_record, load_history, write_csv
     from harness.practice.session import default_user
 
     user = user or default_user()
-    path = store.db_path(results_dir or default_results_dir())
-    with closing(store.connect(path, writable=recovered is not None)) as conn:
+    db = store.db_path(results_dir or default_results_dir())
+    with closing(store.connect(db, writable=recovered is not None)) as conn:
         imported = recovery.import_file(conn, recovered) if recovered else recovery.Imported()
         imported += recovery.import_pending(conn)
         found = load_history(conn, user=user, topics=topics, question_id=question_id)
     for line in imported.messages:
-        click.echo(line)
+        click.echo(line, err=as_json)
+    rows = found.attempts
+    if as_json:
+        echo_json({"history": str(db), **as_record(found)})
+    else:
+        _print_history(found, db, list_attempts=list_attempts or bool(question_id),
+                       scope=", ".join(topics or ((question_id,) if question_id else ())))
+    if csv_path and rows:
+        write_csv(rows, csv_path)
+        click.echo(f"Wrote {plural(len(rows), 'attempt')} to {csv_path}", err=as_json)
+    if plot_path and rows:
+        from harness.report.plots import write_history_plot
+
+        note = write_history_plot(rows, plot_path, title=f"Scores over time: {user}")
+        if note:
+            click.echo(f"Note: {note}", err=True)
+        click.echo(f"Wrote chart to {plot_path}", err=as_json)
+
+
+def _print_history(found: History, db: Path, *, list_attempts: bool, scope: str) -> None:
     console = make_console()
     rows = found.attempts
     if not rows:
-        scope = f" matching {', '.join(topics or ((question_id,) if question_id else ()))}" \
-            if topics or question_id else ""
-        console.print(f"No attempts by {user}{scope} yet. Run [bold]harness answer[/] to start.")
+        console.print(f"No attempts by {found.user}{f' matching {scope}' if scope else ''} yet in {db}. "
+                      "Run [bold]harness answer[/] to start.", soft_wrap=True)
         return
-    console.print(f"[bold]{user}[/]: {len(rows)} attempts, "
+    console.print(f"[bold]{found.user}[/]: {plural(len(rows), 'attempt')}, "
                   f"{rows[0].submitted_at:%Y-%m-%d} to {rows[-1].submitted_at:%Y-%m-%d} (UTC)")
-    console.print(_topic_table(found))
-    if list_attempts or question_id:
-        console.print(_attempt_table(found))
-    console.print(_legend(found))
-    if csv_path:
-        write_csv(rows, csv_path)
-        console.print(f"Wrote {len(rows)} attempts to {csv_path}")
-    if plot_path:
-        from harness.report.plots import write_history_plot
-
-        write_history_plot(rows, plot_path, title=f"Scores over time: {user}")
-        console.print(f"Wrote chart to {plot_path}")
+    print_table(console, _topic_table(found))
+    if list_attempts:
+        print_table(console, _attempt_table(found))
+    console.print(_legend(found), soft_wrap=True)
 
 
 def _topic_table(found: History) -> RenderableType:
@@ -130,13 +154,17 @@ def _legend(found: History) -> str:
 @bank_option
 @embedder_option
 @results_option
+@json_option
 def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | None, embedder_name: str,
-            results_dir: Path | None) -> None:
-    """Re-score stored attempts with the current rubrics, embedder and calibration.
+            results_dir: Path | None, as_json: bool) -> None:
+    """Re-score stored attempts with the current rubrics and scorer.
 
-    Old scores are kept; the new ones become current, so `harness history`
+    Uses the current rubric versions, embedder and calibration. Old scores
+    are kept; the new ones become current, so `harness history`
     compares like with like. Only attempts scored with another rubric,
     embedder or calibration are re-scored, unless --force.
+
+    Example: harness rescore --all-users --embedder st:all-MiniLM-L6-v2
     """
     from harness.bank.loader import load_bank
     from harness.paths import default_results_dir
@@ -147,17 +175,22 @@ def rescore(user: str | None, all_users: bool, force: bool, bank_dir: Path | Non
 
     results = results_dir or default_results_dir()
     bank = load_bank(bank_dir)
-    console = make_console()
-    with closing(store.connect(store.db_path(results), writable=True)) as conn:
+    warn_language(bank, embedder_name)
+    announce_calibration(embedder_name, results_dir=results)
+    who = None if all_users else (user or default_user())
+    with closing(store.connect(store.db_path(results), writable=True)) as conn, progress_bar() as progress:
         done = rescore_attempts(
             conn, bank, load=lambda: Scorer.load(bank, embedder_name=embedder_name, results_dir=results),
-            user=None if all_users else (user or default_user()), force=force, status=console.status)
-    _print_rescore(done, console)
+            user=who, force=force, progress=progress)
+    if as_json:
+        echo_json({"user": who, **dataclasses.asdict(done), "gone": list(done.gone)})
+    else:
+        _print_rescore(done, make_console())
 
 
 def _print_rescore(done: RescoreResult, console: Console) -> None:
-    console.print(f"Re-scored {done.rescored} attempts with embedder {done.embedder_id}, "
-                  f"calibration {done.calibration_id}; {done.up_to_date} already up to date.")
+    console.print(f"Re-scored {plural(done.rescored, 'attempt')} with embedder {done.embedder_id}, "
+                  f"calibration {done.calibration_id}; {done.up_to_date:,} already up to date.")
     if done.mean_change is not None:
         console.print(f"Average change: {done.mean_change:+.1f} points. "
                       "Old scores are kept in the history database.")

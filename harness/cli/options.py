@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from harness.types import Bank
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,3 +40,56 @@ def results_option(f: F) -> F:
         envvar="HARNESS_RESULTS", show_envvar=True,
         help="Results folder: history, runs, calibrations (default: see `harness where`).",
     )(f)
+
+
+def json_option(f: F) -> F:
+    """`--json`: print one JSON document instead of tables (see the README's machine-readable output)."""
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print JSON on standard output instead of tables.")(f)
+
+
+# Embedders that read English only (all-MiniLM-L6-v2 maps most Chinese characters to [UNK]).
+ENGLISH_ONLY = ("st:all-minilm-l6-v2",)
+CJK_SHARE = 0.3
+
+
+def language_warning(bank: Bank, embedder_name: str) -> str | None:
+    """One line when an English-only embedder meets a bank written mostly in Chinese, else None."""
+    if embedder_name.strip().lower() not in ENGLISH_ONLY:
+        return None
+    texts = [q.prompt for q in bank.questions.values()]
+    texts += [ref.primary for r in bank.rubrics.values() for ref in r.references]
+    letters = [ch for t in texts for ch in t if ch.isalpha()]
+    cjk = sum(1 for ch in letters if "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
+    if not letters or cjk / len(letters) < CJK_SHARE:
+        return None
+    return (f"Warning: {embedder_name} reads English only (it maps most Chinese characters to [UNK]) and "
+            "this bank is written mostly in Chinese, so its scores mean little; use --embedder use-multilingual.")
+
+
+def warn_language(bank: Bank, embedder_name: str) -> None:
+    """Print `language_warning` on stderr, if any."""
+    message = language_warning(bank, embedder_name)
+    if message:
+        click.echo(message, err=True)
+
+
+def announce_calibration(embedder_name: str, *, calibration_path: Path | None = None,
+                         results_dir: Path | None = None) -> None:
+    """Say on stderr when a run will score with a calibration other than the shipped one.
+
+    Errors (an unknown embedder, no calibration) are left to the scorer's
+    loading, which reports them in full.
+    """
+    from harness.encoders import canonical_name
+    from harness.errors import HarnessError
+    from harness.scoring.calibration_choice import choose, notice
+
+    try:
+        embedder_id = canonical_name(embedder_name)
+        chosen = choose(embedder_id, path=calibration_path, results_dir=results_dir)
+    except HarnessError:
+        return
+    message = notice(chosen, embedder_id=embedder_id, explicit=calibration_path is not None)
+    if message:
+        click.echo(message, err=True)

@@ -64,7 +64,10 @@ def report(
     bank_dir: Path | None,
     results_dir: Path | None,
 ) -> None:
-    r"""Topics from weakest to strongest, the key points missed most, what to practise next.
+    """Weakness reports for you or a cohort: md, html or csv.
+
+    Topics from weakest to strongest, the key points missed most, what to
+    practise next.
 
     With --user (the default), from your practice history: per topic the mean
     of your latest score on each question, attempts and trend, the key points
@@ -83,12 +86,15 @@ def report(
     \b
         harness report --format html --out my-report.html
         harness report --scores results/grade-20260501-093000/scores.csv --out cohort.html --lang zh
-    """
+    """  # noqa: D301 (\b is click's no-rewrap marker)
     if scores_path is not None and ctx.get_parameter_source("user") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError(
             "give either --user (a practice report) or --scores (a cohort report), not both"
         )
-    fmt = fmt or (_SUFFIX_FORMATS.get(out.suffix.lower(), "md") if out else "md")
+    if fmt is None and out is not None and out.suffix.lower() not in _SUFFIX_FORMATS:
+        raise click.UsageError(f"--out {out.name}: unknown file type {out.suffix or '(none)'!r}; use "
+                               f"{', '.join(sorted(_SUFFIX_FORMATS))}, or name one with --format md|html|csv")
+    fmt = fmt or (_SUFFIX_FORMATS[out.suffix.lower()] if out else "md")
     from harness.report.build import build_report
     from harness.report.render import render
 

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from harness.cli.console import make_console
-from harness.cli.options import bank_option, results_option
+from harness.cli.console import echo_json, make_console
+from harness.cli.options import bank_option, json_option, results_option
 
 
 @click.command()
 @bank_option
 @results_option
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 @click.pass_context
 def where(ctx: click.Context, bank_dir: Path | None, results_dir: Path | None, as_json: bool) -> None:
-    """Show every folder the harness uses: bank, history, runs, calibrations, cache.
+    """Show every folder the harness uses, and what chose it.
 
+    Bank, history, grade runs, calibrations and the embedding cache.
     History and runs live in one place per user: `results/` of a source
     checkout, else the per-user data folder; --results or $HARNESS_RESULTS
     moves them.
@@ -33,9 +33,8 @@ def where(ctx: click.Context, bank_dir: Path | None, results_dir: Path | None, a
     results_dir = None if ctx.get_parameter_source("results_dir") == from_env else results_dir
     locations = all_locations(bank_dir=bank_dir, results_dir=results_dir)
     if as_json:
-        click.echo(json.dumps({loc.name: {"path": str(loc.path), "chosen_by": loc.chosen_by,
-                                          "exists": loc.path.exists()} for loc in locations},
-                              ensure_ascii=False, indent=2))
+        echo_json({loc.name: {"path": str(loc.path), "chosen_by": loc.chosen_by, "exists": loc.path.exists()}
+                   for loc in locations})
         return
     console = make_console()
     if not console.is_terminal:  # piped: one whole line per folder, never a path split across lines

@@ -9,32 +9,40 @@ Two layouts are read:
   headed by the question's id or its prompt text (zh or en), as form exports
   write them; other columns are carried through.
 
-Headers and question cells are compared after `normalize_label`: full-width
-folded, case folded, white space collapsed, a leading item number (`3.`,
-`Q3:`) and a trailing mark note (`（10分）`) dropped.
+The exports of survey tools and LMSs are recognised by their headers
+(`harness.grade.exports`); the student id is the most unique column present
+(`harness.grade.identity`); wide columns are mapped to questions by
+`harness.grade.mapping`, which also records how. Headers and question cells
+are compared after `labels.normalize_label`.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from harness.errors import InputFileError
-from harness.scoring.text import normalize
+from harness.grade.exports import ExportShape, recognise
+from harness.grade.identity import STUDENT_ALIASES, StudentChoice, choose_student, is_id_alias
+from harness.grade.labels import header_key, normalize_label
+from harness.grade.mapping import (
+    ColumnMapping,
+    ColumnMatch,
+    Forced,
+    MapRequest,
+    PromptIndex,
+    map_columns,
+    resolve_request,
+)
 from harness.types import Bank
+
+__all__ = ["STUDENT_ALIASES", "Columns", "Layout", "QuestionMatcher", "header_key", "normalize_label",
+           "resolve_columns"]
 
 Layout = Literal["long", "wide"]
 
-# Preferred name first; the first alias present in the header wins, the others
-# (say `姓名` when `学号` is the id) are carried through.
-STUDENT_ALIASES: tuple[str, ...] = (
-    "student_id", "studentid", "student_no", "student_number", "学号", "学生编号", "考号", "工号",
-    "编号", "id", "user_id", "userid", "respondent_id", "respondent", "candidate_id", "candidate",
-    "student", "学生", "username", "user", "用户名", "用户", "email", "邮箱", "name", "student_name",
-    "姓名", "名字",
-)
 QUESTION_ALIASES: tuple[str, ...] = (
     "question_id", "questionid", "qid", "question_no", "题号", "题目编号", "题目id", "问题编号",
     "question", "题目", "问题", "item", "item_id",
@@ -48,23 +56,7 @@ _HINTS = {
     "question_id": "qid, question, 题号, 题目",
     "answer": "response, 答案, 回答, 作答",
 }
-_SEPARATORS = re.compile(r"[\s_\-]+")
-_ITEM_NUMBER = re.compile(r"^(?:q(?:uestion)?\s*)?\d{1,3}\s*[.、:)\]]\s*|^第\s*\d{1,3}\s*题[.、:：\s]*")
-_MARK_NOTE = re.compile(r"\s*[(\[]\s*\d+(?:\.\d+)?\s*(?:分|points?|pts?|marks?)\s*[)\]]\s*$")
-_EDGE_PUNCT = " \t?？:：.。!！"
-
-
-def header_key(name: str) -> str:
-    """A header name as compared with the aliases: `Student ID` -> `student_id`."""
-    return _SEPARATORS.sub("_", normalize(name)).strip("_")
-
-
-def normalize_label(text: str) -> str:
-    """A question id or prompt as compared with the bank (see module docstring)."""
-    label = normalize(text)
-    label = _ITEM_NUMBER.sub("", label)
-    label = _MARK_NOTE.sub("", label)
-    return label.strip(_EDGE_PUNCT)
+_NO_REQUEST = Forced((), frozenset(), -1)
 
 
 class QuestionMatcher:
@@ -80,6 +72,7 @@ class QuestionMatcher:
         for qid in bank.questions:  # ids win over a prompt that happens to equal one
             self._index[normalize_label(qid)] = qid
         self._cache: dict[str, str | None] = {}
+        self.prompts = PromptIndex(bank)
 
     def find(self, text: str) -> str | None:
         """The id of the question `text` names, or None."""
@@ -113,7 +106,10 @@ class Columns:
     Long layout: `student`, `question` and `answer` are set and `questions`
     is empty. Wide layout: `question` and `answer` are -1 and `questions`
     maps cell index -> question id. `extras` are the carried-through columns
-    (index, header name as written).
+    (index, name carried under: the header as written, or for a Canvas
+    points column its item's). `mapping` records how each was decided;
+    `unmapped` are the free-text columns that answer no question;
+    `blank_marks` what the exporting tool writes for an unanswered item.
     """
 
     layout: Layout
@@ -122,7 +118,10 @@ class Columns:
     answer: int
     questions: tuple[tuple[int, str], ...]
     extras: tuple[tuple[int, str], ...]
+    mapping: ColumnMapping
     suspicious: tuple[str, ...] = ()
+    unmapped: tuple[ColumnMatch, ...] = ()
+    blank_marks: frozenset[str] = frozenset()
 
     @property
     def extra_names(self) -> tuple[str, ...]:
@@ -138,69 +137,107 @@ def _find(keys: list[str], aliases: tuple[str, ...], taken: set[int]) -> int:
     return -1
 
 
-def _wide_questions(header: list[str], matcher: QuestionMatcher, taken: set[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for i, name in enumerate(header):
-        if i in taken or not name.strip():
-            continue
-        qid = matcher.find(name)
-        if qid is not None:
-            found[i] = qid
-    return found
+@dataclass(frozen=True)
+class _Header:
+    """A header with what is known of it before the layout is settled."""
+
+    path: str
+    names: list[str]
+    shape: ExportShape
+    forced: Forced
+    student: StudentChoice
+    candidates: frozenset[int]
 
 
-def resolve_columns(path: str, header: list[str], *, matcher: QuestionMatcher,
-                    layout: Layout | None = None) -> Columns:
+def resolve_columns(path: str, header: list[str], *, matcher: QuestionMatcher, layout: Layout | None = None,
+                    sample: Sequence[Sequence[str]] = (), request: MapRequest | None = None) -> Columns:
     """The layout (detected unless given) and the role of every column.
 
+    `sample` holds the first rows below the header (they help choose the
+    student id and tell free text); `request` is the user's `--map` /
+    `--questions`.
+
     Raises:
-        InputFileError: a required column is missing, or two columns name one question.
+        InputFileError: a required column is missing, two columns name one question,
+            or --map / --questions do not fit the file.
+        UnknownQuestionError: --map or --questions names a question the bank lacks.
 
     """
-    keys = [header_key(h) for h in header]
-    student = _find(keys, STUDENT_ALIASES, set())
+    shape = recognise(header)
+    forced = resolve_request(path, header, shape, request, bank=matcher.bank) if request else _NO_REQUEST
+    keys = [header_key(label) for label in shape.labels]
+    candidates = frozenset(i for i, k in enumerate(keys) if is_id_alias(k)) - shape.metadata - shape.not_ids
+    choice = (StudentChoice(forced.student, "--map", "", tuple(sorted(candidates - {forced.student})))
+              if forced.student >= 0 else choose_student(keys, header, skip=shape.metadata | shape.not_ids,
+                                                          sample=sample, per_person=shape.tool is not None))
+    head = _Header(path, header, shape, forced, choice, candidates)
+    student = choice.column
     question = _find(keys, QUESTION_ALIASES, {student})
     answer = _find(keys, ANSWER_ALIASES, {student, question})
-    wide = _wide_questions(header, matcher, {student})
-    if layout is None:
-        layout = "long" if question >= 0 and answer >= 0 else "wide" if wide else "long"
     if student < 0:
         raise InputFileError(
             f"{path}: row 1: missing required column student_id (also accepted: {_HINTS['student_id']}); "
-            f"the header is: {_show(header)}"
-        )
-    if layout == "long":
-        for col, label in ((question, "question_id"), (answer, "answer")):
-            if col < 0:
-                raise InputFileError(
-                    f"{path}: row 1: missing required column {label} (also accepted: {_HINTS[label]}); "
-                    f"the header is: {_show(header)}; for one column per question use --layout wide"
-                )
-        used = {student, question, answer}
-        extras = tuple((i, h) for i, h in enumerate(header) if i not in used)
-        return Columns("long", student, question, answer, (), extras)
-    return _wide_columns(path, header, matcher, student, wide)
+            f"the header is: {_show(header)}" + ("" if shape.tool is None else
+                                                 '; name it with --map "COLUMN=student_id"'))
+    if layout == "long" or layout is None and question >= 0 and answer >= 0 and not request:
+        return _long_columns(head, question, answer, explicit=layout == "long")
+    wide = _wide_columns(head, matcher, sample)
+    if layout is None and not wide.questions and shape.tool is None and not shape.numbered and not request:
+        return _long_columns(head, question, answer, explicit=False)
+    if not wide.questions:
+        raise InputFileError(_nothing_mapped(head, wide.unmapped))
+    return wide
 
 
-def _wide_columns(path: str, header: list[str], matcher: QuestionMatcher, student: int,
-                  wide: dict[int, str]) -> Columns:
-    if not wide:
-        raise InputFileError(
-            f"{path}: row 1: no column is headed by a question id or question text of the bank; "
-            f"the header is: {_show(header)}; for one row per answer name the columns "
-            "student_id,question_id,answer"
-        )
-    first: dict[str, int] = {}
-    for i, qid in wide.items():
-        if qid in first:
+def _long_columns(head: _Header, question: int, answer: int, *, explicit: bool) -> Columns:
+    if head.forced.questions or head.forced.ignored:
+        raise InputFileError(f"{head.path}: row 1: --map and --questions name the question columns of a file "
+                             "with one column per question; this one has one row per answer (question_id,answer)")
+    for col, label in ((question, "question_id"), (answer, "answer")):
+        if col < 0:
             raise InputFileError(
-                f"{path}: row 1, column {header[i]!r}: names question {qid!r} again (also column "
-                f"{header[first[qid]]!r}); keep one column per question"
+                f"{head.path}: row 1: missing required column {label} (also accepted: {_HINTS[label]}); "
+                f"the header is: {_show(head.names)}; for one column per question use --layout wide"
             )
-        first[qid] = i
-    extras = tuple((i, h) for i, h in enumerate(header) if i != student and i not in wide)
-    suspicious = tuple(h for _, h in extras if matcher.looks_like_id(h))
-    return Columns("wide", student, -1, -1, tuple(wide.items()), extras, suspicious)
+    used = {head.student.column, question, answer}
+    extras = tuple((i, head.shape.names[i]) for i in range(len(head.names)) if i not in used)
+    return Columns("long", head.student.column, question, answer, (), extras,
+                   _mapping(head, "long", (), (), extras))
+
+
+def _wide_columns(head: _Header, matcher: QuestionMatcher, sample: Sequence[Sequence[str]]) -> Columns:
+    matched, unmapped = map_columns(head.path, head.names, head.shape, find=matcher.find,
+                                    prompts=matcher.prompts, forced=head.forced, student=head.student.column,
+                                    candidates=head.candidates, sample=sample)
+    used = {head.student.column} | {m.column for m in matched}
+    extras = tuple((i, head.shape.names[i]) for i in range(len(head.names)) if i not in used)
+    suspicious = tuple(h for i, h in extras if i not in head.forced.ignored and matcher.looks_like_id(h))
+    unmapped = tuple(m for m in unmapped if m.header not in suspicious)
+    questions = tuple((m.column, m.question_id) for m in matched if m.question_id is not None)
+    return Columns("wide", head.student.column, -1, -1, questions, extras,
+                   _mapping(head, "wide", matched, unmapped, extras), suspicious, unmapped,
+                   head.shape.blank_marks)
+
+
+def _mapping(head: _Header, layout: Layout, matched: tuple[ColumnMatch, ...], unmapped: tuple[ColumnMatch, ...],
+             extras: tuple[tuple[int, str], ...]) -> ColumnMapping:
+    s = head.student
+    return ColumnMapping(head.shape.tool, layout, s.column, head.names[s.column], s.kind, s.note, matched, unmapped,
+                         tuple(name for _, name in extras),
+                         tuple(head.names[i] for i in sorted(head.forced.ignored)))
+
+
+def _nothing_mapped(head: _Header, unmapped: tuple[ColumnMatch, ...]) -> str:
+    text = (f"{head.path}: row 1: no column is headed by a question id or question text of the bank; "
+            f"the header is: {_show(head.names)}")
+    if head.shape.numbered:
+        first = head.names[head.shape.numbered[0][0]]
+        return (f"{text}; its answers are in numbered columns ({first}, ...) that do not say which question they "
+                f"answer: name them in order with --questions ID,ID,... or one by one with --map \"{first}=ID\"")
+    near = [f"{m.header!r} (closest {m.closest}, {m.similarity:.2f})" for m in unmapped if m.closest][:3]
+    if near:
+        return f"{text}; not close enough to a prompt: {', '.join(near)}; map them with --map \"COLUMN=QUESTION_ID\""
+    return f"{text}; for one row per answer name the columns student_id,question_id,answer"
 
 
 def _show(header: list[str]) -> str:

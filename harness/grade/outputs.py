@@ -6,27 +6,28 @@ carriage return (or their full-width forms) gets a leading `'`, so it shows
 as text and cannot run as a formula. Plain numbers such as `-1.5` are left
 alone, since they cannot run anything.
 
-A run is written into a hidden temporary folder beside the target and
-renamed into place only when complete, so an interrupted or failed run
-leaves no folder that looks finished; an existing run is never overwritten.
+The files are written into a `RunFolder` (see `harness.grade.folder`): a
+hidden folder beside the target, renamed into place only when complete
+(`RunFolder`, `default_out_dir` and `OUTPUT_FILES` are re-exported here).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from harness.errors import InputFileError, OutputError
-from harness.files.write import SafeCsvWriter, safe_cell, write_atomic
+from harness.errors import InputFileError
+from harness.files.write import SafeCsvWriter, safe_cell
+from harness.grade.folder import OUTPUT_FILES as OUTPUT_FILES
+from harness.grade.folder import RunFolder as RunFolder
+from harness.grade.folder import default_out_dir as default_out_dir
+from harness.grade.mapping import column_rows
+from harness.grade.problems import ReadCounts
 from harness.grade.schema import (
     ANSWER_COLUMNS,
     QUESTIONS,
@@ -45,75 +46,7 @@ from harness.grade.submissions import Answer
 from harness.grade.tally import CohortStats, Graded
 from harness.types import Bank
 
-OUTPUT_FILES = ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")
 _MOST_MISSED_SHOWN = 3
-
-
-def default_out_dir(results: Path, now: datetime | None = None) -> Path:
-    """A new `grade-YYYYmmdd-HHMMSS` folder under `results` (suffixed -2, -3... if taken)."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    candidate = results / f"grade-{stamp}"
-    n = 2
-    while candidate.exists():
-        candidate = results / f"grade-{stamp}-{n}"
-        n += 1
-    return candidate
-
-
-class RunFolder:
-    """A run's output folder, written under a temporary name and renamed when complete."""
-
-    def __init__(self, target: Path) -> None:
-        """Check the target is free and make the temporary folder beside it.
-
-        Raises:
-            OutputError: the target holds files already, or cannot be created.
-
-        """
-        self.target = target
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise OutputError(f"{target}: already exists and is not empty; an earlier run is never "
-                              "overwritten, so choose a new --out folder")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-            self.tmp.chmod(0o755)
-        except OSError as exc:
-            raise OutputError(f"{target}: cannot create the output folder: {exc.strerror}") from exc
-        self.done = False
-
-    def __truediv__(self, name: str) -> Path:
-        return self.tmp / name
-
-    def commit(self) -> Path:
-        """Rename the finished folder into place.
-
-        Raises:
-            OutputError: the target appeared meanwhile (the finished files are kept in the temp folder).
-
-        """
-        try:
-            if self.target.is_dir() and not any(self.target.iterdir()):
-                self.target.rmdir()
-            os.rename(self.tmp, self.target)
-        except OSError as exc:
-            raise OutputError(f"{self.target}: cannot move the finished run into place ({exc.strerror}); "
-                              f"its files are in {self.tmp}") from exc
-        self.done = True
-        return self.target
-
-    def discard(self) -> None:
-        """Delete the temporary folder (after a failure or Ctrl-C)."""
-        if not self.done:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def __enter__(self) -> RunFolder:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if exc_type is not None:
-            self.discard()
 
 
 class ScoresWriter:
@@ -192,13 +125,23 @@ def write_questions(path: Path, stats: CohortStats, *, bank: Bank) -> None:
 
 
 def write_run_json(path: Path, record: dict[str, Any]) -> None:
-    """run.json, pretty-printed UTF-8 (Chinese kept readable)."""
-    write_atomic(path, json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    """run.json, pretty-printed UTF-8 (Chinese kept readable), in a `RunFolder`.
+
+    Raises:
+        OSError: it cannot be written (the `RunFolder` turns that into an `OutputError`).
+
+    """
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8", newline="")
 
 
 @dataclass(frozen=True)
 class RunFacts:
-    """What a run's run.json says about it, for its report: input, counts, scorer, problems."""
+    """What a run's run.json says about it, for its report: input, counts, scorer, problems.
+
+    `columns` says how the file's columns were read, as (column, read as,
+    how) rows; `columns_note` names the tool, the layout and the columns
+    carried through (see `grade.mapping.column_rows`).
+    """
 
     folder: str
     submissions: str
@@ -212,6 +155,9 @@ class RunFacts:
     skipped_rows: int
     problems: tuple[str, ...]
     problems_not_listed: int
+    rows: ReadCounts | None = None  # absent from run.json files written before the counts existed
+    columns: tuple[tuple[str, str, str], ...] = ()
+    columns_note: str = ""
 
 
 def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
@@ -223,12 +169,15 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
 
     """
     counts, inputs = record["counts"], record["inputs"]
+    columns, columns_note = column_rows(inputs.get("columns"))
     return RunFacts(
         folder=folder, submissions=str(inputs["submissions"]["path"]), bank=str(inputs["bank"]["root"]),
         bank_version=str(inputs["bank"]["version"]), embedder=str(record["embedder"]),
         calibration=str(record["calibration"]), finished=datetime.fromisoformat(record["finished"]),
         answers=int(counts["answers"]), blanks=int(counts["blanks"]), skipped_rows=int(counts["skipped_rows"]),
         problems=tuple(map(str, record["problems"])), problems_not_listed=int(record["problems_not_listed"]),
+        rows=ReadCounts(**{k: int(v) for k, v in counts["rows"].items()}) if "rows" in counts else None,
+        columns=columns, columns_note=columns_note,
     )
 
 

@@ -17,6 +17,7 @@ pyarrow is imported only when a `.parquet` file is read or written.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -42,15 +43,17 @@ def is_parquet(path: Path) -> bool:
     return path.suffix.lower() == SUFFIX
 
 
-def read_head(path: Path) -> tuple[list[str], bool]:
-    """The column names, and whether any record follows them.
+def read_head(path: Path, sample_rows: int) -> tuple[list[str], list[list[str]], bool]:
+    """The column names, the first `sample_rows` records as text cells, and whether any record follows.
 
     Raises:
-        InputFileError: missing file, pyarrow not installed, or not a Parquet file.
+        InputFileError: missing file, pyarrow not installed, not a Parquet file, or a column
+            that cannot be read as text.
     """
     with _source(path) as raw:
         pf = _open(path, raw)
-        return _columns(pf), pf.metadata.num_rows > 0
+        sample = [cells for _, cells in itertools.islice(_rows(path, pf), sample_rows)]
+        return _columns(pf), sample, bool(sample)
 
 
 def open_rows(path: Path) -> tuple[IO[bytes], Iterator[tuple[int, list[str]]]]:

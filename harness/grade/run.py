@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from harness import __version__
-from harness.files.write import write_atomic
 from harness.grade.grader import BatchScorer, GradingCounts, Progress, ScorerLike, grade_cohort
+from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
     OUTPUT_FILES,
     RunFolder,
     ScoresWriter,
-    default_out_dir,
     run_facts,
     write_questions,
     write_run_json,
@@ -55,7 +54,10 @@ class ScoreSink(Protocol):
 
 @dataclass(frozen=True)
 class GradeRun:
-    """A finished run: where it is and what it found (`mean`: the mean of the people's means)."""
+    """A finished run: where it is and what it found (`mean`: the mean of the people's means).
+
+    `columns` says how the file's columns were read (see `grade.mapping`).
+    """
 
     out_dir: Path
     counts: GradingCounts
@@ -63,21 +65,26 @@ class GradeRun:
     people: int
     mean: float
     problems: tuple[str, ...]
+    columns: ColumnMapping
+    notes: tuple[str, ...] = ()  # what the run folder tidied up after killed runs (RunFolder.notes)
     outputs: tuple[str, ...] = OUTPUT_FILES
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
                out: Path | None = None, results_dir: Path | None = None, calibration: Path | None = None,
                layout: Literal["auto", "long", "wide"] = "auto", strict: bool = False,
-               chunk_size: int = DEFAULT_CHUNK, lang: str = "en",
+               chunk_size: int = DEFAULT_CHUNK, lang: str = "en", request: MapRequest | None = None,
                progress: Callable[[Progress], None] | None = None,
+               on_columns: Callable[[ColumnMapping], None] | None = None,
                dask: str | None = None, parquet: bool = False) -> GradeRun:
     """Grade the submissions file (CSV, or `.parquet` in the long layout) at `path` into a new run folder.
 
     `bank` is a loaded bank or its folder (default: the bundled one);
     `embedder` a name or an encoder (wrapped in a `ReusingEncoder` unless it
     is one); `out` the new folder (default: a time-stamped `grade-*` folder
-    under `results_dir`). `progress` hears a "loading" report before the
+    under `results_dir`). `request` holds `--map` / `--questions` (see
+    `grade.mapping`); `on_columns` hears how the columns were read as soon as
+    the file is opened. `progress` hears a "loading" report before the
     scorer loads, a "grading" report with 0 answers when grading starts, then
     reports as answers are graded. The file is checked before the model loads.
     `dask` scores on a Dask cluster (`tcp://host:8786`, `local`, `local:N`;
@@ -95,19 +102,25 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
 
     if not isinstance(bank, Bank):
         bank = load_bank(bank)
-    subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict)
+    subs = open_submissions(path, bank, layout=None if layout == "auto" else layout, strict=strict,
+                            request=request)
+    if on_columns is not None:
+        on_columns(subs.mapping)
     address = _dask_address(dask)
-    folder = RunFolder(out or default_out_dir(results_dir or default_results_dir()))
-    settings: dict[str, Any] = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang}
+    results = results_dir or default_results_dir()
+    folder = RunFolder(out) if out else RunFolder.in_results(results)
+    settings: dict[str, Any] = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
+                                "map": [f"{c}={q}" for c, q in request.columns] if request else [],
+                                "questions": list(request.questions) if request else []}
     with ExitStack() as stack:
         try:
             _tell(progress, "loading", subs)
             if address is None:
-                scorer: ScorerLike = load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir)
+                scorer: ScorerLike = load_scorer(bank, embedder, calibration=calibration, results_dir=results)
                 batches: BatchScorer | None = None
             else:
                 scorer = batches = stack.enter_context(_open_dask(address, bank, embedder, calibration=calibration,
-                                                                  results_dir=results_dir))
+                                                                  results_dir=results))
                 settings["dask"] = {"address": str(address), "workers": batches.workers}
         except BaseException:
             folder.discard()
@@ -170,13 +183,14 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
     """Grade `subs` into `folder` and move the folder into place.
 
     `batches` scores elsewhere (a Dask cluster; default: `scorer` in this
-    process); `parquet` writes scores.parquet beside scores.csv. On any error
-    (or Ctrl-C) the temporary folder is deleted, so no partial run is left
-    looking complete.
+    process); `parquet` writes scores.parquet beside scores.csv. On any
+    error (or Ctrl-C) the temporary folder is deleted, so no partial run is
+    left looking complete; only a finished run whose folder cannot be moved
+    into place is kept (the error names it).
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
-        OutputError: the folder cannot be moved into place.
+        OutputError: the folder cannot be written (disk full, ...) or moved into place.
 
     """
     from harness.report.cohort import cohort_report
@@ -207,9 +221,10 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
-        write_atomic(folder / "report.md", render(report, "md", lang=lang), encoding="utf-8")
+        (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
-    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems, outputs)
+    return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
+                    subs.mapping, folder.notes, outputs)
 
 
 def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:
@@ -238,13 +253,15 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
                 "encoding": subs.format.encoding, "delimiter": subs.format.delimiter,
                 "layout": subs.layout, "extra_columns": list(subs.extra_names),
             },
+            "columns": subs.mapping.as_json(),
             "bank": {"root": str(Path(bank.root).resolve()), "version": bank.version,
                      "questions": len(bank.questions), "rubric_versions": rubric_versions},
         },
         "embedder": scorer.embedder_id,
         "calibration": scorer.calibration_id,
         "settings": settings,
-        "counts": {**asdict(counts), "questions": len(stats.questions), "people_graded": len(stats.people)},
+        "counts": {**asdict(counts), "questions": len(stats.questions), "people_graded": len(stats.people),
+                   "rows": asdict(subs.counts())},
         "mean_score": round(mean, 2),
         "outputs": list(outputs),
         "problems": [str(p) for p in subs.problems.kept],

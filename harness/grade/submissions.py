@@ -1,7 +1,9 @@
 """Reading a cohort's submissions from a CSV, checked and streamed in chunks.
 
-`open_submissions` reads the header (encoding, delimiter and layout detected,
-see `harness.grade.header`) and fails at once, before any model is loaded,
+`open_submissions` reads the header and the first `SAMPLE_ROWS` rows
+(encoding, delimiter, layout, the exporting tool, the student id and which
+question each column answers, see `harness.grade.header`; `mapping` says
+how) and fails at once, before any model is loaded,
 if the file cannot be graded at all: missing, empty or binary file, missing
 required column, no row below the header. `chunks()` then streams `Answer`s,
 a chunk at a time, so memory does not grow with the file.
@@ -12,7 +14,8 @@ repeats a (student, question) pair or lacks a student id is a `Problem`
 skipped; with `strict=True` the first one raises `InputFileError`. A blank
 answer is not a problem: it is passed on (and scored 0 by the grader).
 A header column that repeats the name of the student, question or answer
-column is reported (only the first is read).
+column is reported (only the first is read), and so is a column of free
+text that answers no question (carried through, not graded).
 
 Nothing is lost silently: every record below the header is an empty line,
 a row that gave answers or a row skipped with a problem, and `counts()`
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,10 +38,12 @@ from harness.files.csvread import CsvFormat, detect_format, header_names, open_t
 from harness.files.records import DECODE_ERRORS, read_rows
 from harness.grade import parquet
 from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
+from harness.grade.mapping import ColumnMapping, ColumnMatch, MapRequest
 from harness.grade.problems import Problem, ProblemLog, ReadCounts
 from harness.types import Bank
 
 DEFAULT_CHUNK = 2000
+SAMPLE_ROWS = 500  # rows read with the header, to choose the student id and tell free text
 _ZIP_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # xlsx/ods, legacy xls
 
 
@@ -93,21 +99,24 @@ class Submissions:
     """A submissions file whose header has been checked; iterate `chunks()` to read answers."""
 
     def __init__(self, path: Path, bank: Bank, *, layout: Layout | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False, request: MapRequest | None = None) -> None:
         """Read and check the header, and that some row follows it.
 
         Raises:
-            InputFileError: missing/empty/binary file, no data rows, missing column;
-                with `strict`, a header column reported as a problem.
+            InputFileError: missing/empty/binary file, no data rows, missing column, a
+                `request` that does not fit the header; with `strict`, a header column
+                reported as a problem.
+            UnknownQuestionError: `request` names a question the bank lacks.
 
         """
         self.path = path
         self.bank = bank
         self.format = _detect(path)
         self.matcher = QuestionMatcher(bank)
-        header, has_rows = _read_head(path, self.format)
+        header, sample, has_rows = _read_head(path, self.format)
         self.header = header
-        self.columns: Columns = resolve_columns(str(path), header, matcher=self.matcher, layout=layout)
+        self.columns: Columns = resolve_columns(str(path), header, matcher=self.matcher, layout=layout,
+                                                sample=sample, request=request)
         if not has_rows:
             raise InputFileError(f"{path}: no answers below the header row")
         self.twins = _twin_columns(header, self.columns)
@@ -134,6 +143,11 @@ class Submissions:
     def layout(self) -> Layout:
         """`long` or `wide`, as detected or given."""
         return self.columns.layout
+
+    @property
+    def mapping(self) -> ColumnMapping:
+        """How the columns were read: the tool, the student id, each question column and how it was matched."""
+        return self.columns.mapping
 
     @property
     def extra_names(self) -> tuple[str, ...]:
@@ -196,6 +210,8 @@ class Submissions:
             self.problems.add(Problem(str(self.path), 1, q, "unknown question id "
                                       f"{q!r}{self.matcher.suggestion(q)} (the column is carried "
                                       "through, not graded)"), skips_row=False)
+        for m in self.columns.unmapped:
+            self.problems.add(Problem(str(self.path), 1, m.header, _unmapped_message(m)), skips_row=False)
         roles = {self.columns.student: "student id", self.columns.question: "question id",
                  self.columns.answer: "answer"}
         for i, j in self.twins:
@@ -280,12 +296,15 @@ class Submissions:
         student = self.roster.student(student_id)
         out: list[Answer] = []
         repeated: list[tuple[str, int]] = []
+        blanks = c.blank_marks
         for col, qid in c.questions:
             earlier = self.roster.claim(student, self.question_index[qid], line)
             if earlier:
                 repeated.append((qid, earlier))
             else:
                 text = cells[col].strip()
+                if text in blanks:
+                    text = ""
                 self.blank_answers += not text
                 out.append(Answer(line, student_id, student, qid, text, extras))
         if repeated:
@@ -298,15 +317,28 @@ class Submissions:
         return out
 
 
-def open_submissions(path: Path, bank: Bank, *, layout: Layout | None = None,
-                     strict: bool = False) -> Submissions:
+def open_submissions(path: Path, bank: Bank, *, layout: Layout | None = None, strict: bool = False,
+                     request: MapRequest | None = None) -> Submissions:
     """Check a submissions file's header and return it ready to stream.
 
+    `request` holds the user's `--map` / `--questions` (see `harness.grade.mapping`).
+
     Raises:
-        InputFileError: missing/empty/binary file, no data rows or a missing required column.
+        InputFileError: missing/empty/binary file, no data rows, a missing required column,
+            or a `request` that does not fit the header.
+        UnknownQuestionError: `request` names a question the bank lacks.
 
     """
-    return Submissions(path, bank, layout=layout, strict=strict)
+    return Submissions(path, bank, layout=layout, strict=strict, request=request)
+
+
+def _unmapped_message(m: ColumnMatch) -> str:
+    """What to say of a column of answers that maps to no question."""
+    fix = ("name the numbered columns' questions in order with --questions ID,ID,... or this one with "
+           f"--map \"{m.header}=QUESTION_ID\"" if m.how == "a numbered answer column" else
+           f"if it answers a question, grade again with --map \"{m.header}=QUESTION_ID\"; if not, say so with "
+           f"--map \"{m.header}=-\"")
+    return f"not graded: {m.why()}; the column is carried through; {fix}"
 
 
 def _detect(path: Path) -> CsvFormat:
@@ -327,15 +359,15 @@ def _detect(path: Path) -> CsvFormat:
     return detect_format(path)
 
 
-def _read_head(path: Path, fmt: CsvFormat) -> tuple[list[str], bool]:
-    """The header, and whether any row below it holds text (readable or not).
+def _read_head(path: Path, fmt: CsvFormat) -> tuple[list[str], list[list[str]], bool]:
+    """The header, its first `SAMPLE_ROWS` readable rows, and whether any row below it holds text.
 
     Raises:
         InputFileError: the header row is missing, empty, cannot be parsed or holds bad bytes.
 
     """
     if fmt == parquet.FORMAT:
-        return parquet.read_head(path)
+        return parquet.read_head(path, SAMPLE_ROWS)
     bad: list[int] = []
 
     def on_bad(line: int, why: str) -> None:
@@ -346,8 +378,8 @@ def _read_head(path: Path, fmt: CsvFormat) -> tuple[list[str], bool]:
     with open_text(path, fmt) as fh:
         rows = read_rows(fh, delimiter=fmt.delimiter, encoding=fmt.encoding, on_bad=on_bad)
         header = header_names(path, next(rows, None), fmt)
-        has_rows = next(rows, None) is not None or bool(bad)
-    return header, has_rows
+        sample = [cells for _, cells in itertools.islice(rows, SAMPLE_ROWS)]
+    return header, sample, bool(sample) or bool(bad)
 
 
 def _twin_columns(header: list[str], columns: Columns) -> tuple[tuple[int, int], ...]:

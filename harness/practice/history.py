@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.files.write import write_csv_atomic
 from harness.practice import store
@@ -115,3 +116,23 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
          f"{a.score:.1f}", a.rubric_version, a.embedder_id, a.calibration_id, a.answer)
         for a in rows
     )], what="the attempts")
+
+
+def as_record(found: History) -> dict[str, Any]:
+    """The history as the JSON `harness history --json` prints: summaries, version labels, every attempt."""
+    rows = found.attempts
+    return {
+        "user": found.user,
+        "attempt_count": len(rows),
+        "first": rows[0].submitted_at.isoformat() if rows else None,
+        "last": rows[-1].submitted_at.isoformat() if rows else None,
+        "topics": [{"topic": s.topic, "attempts": len(s.scores), "first": s.scores[0], "latest": s.scores[-1],
+                    "best": max(s.scores), "recent": round(s.moving_average, 1), "scores": list(s.scores),
+                    "scored_with": list(s.labels), "mixed_rubrics": s.mixed_rubrics} for s in found.topics],
+        "versions": {label: {"embedder_id": emb, "calibration_id": cal} for (emb, cal), label in found.labels.items()},
+        "comparable": found.comparable,
+        "attempts": [{"attempt_id": a.attempt_id, "question_id": a.question_id, "topic": a.topic,
+                      "started_at": a.started_at.isoformat(), "submitted_at": a.submitted_at.isoformat(),
+                      "score": a.score, "rubric_version": a.rubric_version, "embedder_id": a.embedder_id,
+                      "calibration_id": a.calibration_id, "scored_with": found.label(a)} for a in rows],
+    }

@@ -1,21 +1,33 @@
 """Answers from a pipe: `harness answer < answers.txt`.
 
 `read_answers` turns the piped bytes into `PipedAnswer`s (the format is in
-`parse_piped`); `run` scores them one by one through a `Session`, yielding
-each `Feedback` as it comes, or a `Stopped` when it has to stop early.
+`parse_piped`); `run` checks every `@QUESTION-ID` first (`select`), loads
+the scorer and the rubrics (`warm`), then scores the answers one by one
+through a `Session` (`score`), yielding each `Feedback` as it comes, a
+`Skipped` for an answer left out, or a `Stopped` when it has to stop early.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from harness.errors import InputFileError
+from harness.errors import InputFileError, UnknownQuestionError
 from harness.practice.launch import Practice
 from harness.practice.session import Feedback
+from harness.types import Bank
+
+Progress = Callable[[str, int, int], None]
+
+
+def _ignore(step: str, done: int, total: int) -> None:
+    """A progress callback that reports nowhere."""
 
 SEPARATOR = "---"
 SKIP = ":skip"
+LOADING = "Loading the embedder"
+EMBEDDING = "Embedding rubrics"
+RUBRIC_CHUNK = 8
 NO_ANSWERS = ("No answers on standard input. Pipe answers separated by a line `---`, each "
               "optionally starting with `@QUESTION-ID` (see `harness answer --help`).")
 
@@ -32,6 +44,13 @@ class PipedAnswer:
 @dataclass(frozen=True)
 class Stopped:
     """The run stopped before the last answer; `message` says why."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An answer left out (its `@QUESTION-ID` is not in the bank, and skipping was asked for)."""
 
     message: str
 
@@ -87,30 +106,87 @@ def _answer(lines: list[str], start: int) -> list[PipedAnswer]:
     return [PipedAnswer(qid, body, start + first)] if body or qid else []
 
 
-def run(practice: Practice, answers: Sequence[PipedAnswer]) -> Iterator[Feedback | Stopped]:
-    """Score each answer in turn, yielding its feedback; skips yield nothing.
+def check_ids(bank: Bank, answers: Sequence[PipedAnswer]) -> list[str]:
+    """Every `@QUESTION-ID` the bank lacks, one line each: `line 5: unknown question id ...`."""
+    from harness.bank.lookup import find_question
 
-    The scorer starts loading here, embedding the rubrics the answers name
-    first. A `Stopped` ends the run: the `-n` limit was reached, or an answer
-    without `@QUESTION-ID` found no question left.
+    problems = []
+    for item in answers:
+        if item.question_id == "":
+            problems.append(f"line {item.line}: `@` without a question id; write @QUESTION-ID, "
+                            "or leave the line out to answer the next scheduled question")
+        elif item.question_id is not None and item.question_id not in bank.questions:
+            try:
+                find_question(bank, item.question_id)
+            except UnknownQuestionError as exc:
+                problems.append(f"line {item.line}: {exc}")
+    return problems
+
+
+def unknown_ids_error(problems: Sequence[str]) -> UnknownQuestionError:
+    """The error naming every bad `@QUESTION-ID`: nothing has been scored or saved."""
+    head = (f"standard input: {problems[0]}" if len(problems) == 1
+            else f"standard input: {len(problems)} unknown question ids:\n  " + "\n  ".join(problems))
+    return UnknownQuestionError(f"{head}\nNothing was scored or saved. Fix the ids (`harness bank list` "
+                                "shows them all), or pass --skip-unknown to score the other answers.")
+
+
+def select(bank: Bank, answers: Sequence[PipedAnswer], *,
+           skip_unknown: bool = False) -> tuple[list[PipedAnswer], list[Skipped]]:
+    """The answers to score, and a `Skipped` for each whose `@QUESTION-ID` is bad (with `skip_unknown`).
 
     Raises:
-        UnknownQuestionError: an `@QUESTION-ID` not in the bank.
+        UnknownQuestionError: any `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
+
+    """
+    problems = check_ids(bank, answers)
+    if problems and not skip_unknown:
+        raise unknown_ids_error(problems)
+    good = [a for a in answers if a.question_id is None or a.question_id in bank.questions]
+    return good, [Skipped(f"Skipped the answer at {problem}") for problem in problems]
+
+
+def warm(practice: Practice, answers: Sequence[PipedAnswer], *, progress: Progress = _ignore) -> None:
+    """Load the scorer and embed the rubrics the answers name, `RUBRIC_CHUNK` at a time.
+
+    `progress(step, done, total)` follows both steps: a bank's first
+    embedding takes a while on a cold cache (the vectors are cached on disk).
+
+    Raises:
+        HarnessError: the scorer cannot load.
+
+    """
+    named = list(dict.fromkeys(a.question_id for a in answers if a.question_id is not None))
+    progress(LOADING, 0, 1)
+    practice.loader.start()
+    scorer = practice.loader.get()
+    progress(LOADING, 1, 1)
+    progress(EMBEDDING, 0, len(named))
+    for start in range(0, len(named), RUBRIC_CHUNK):
+        scorer.rubric_vectors(named[start:start + RUBRIC_CHUNK])
+        progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(named)), len(named))
+
+
+def score(practice: Practice, answers: Sequence[PipedAnswer]) -> Iterator[Feedback | Stopped]:
+    """Score each answer in turn, yielding its feedback; answers that are just `:skip` yield nothing.
+
+    A `Stopped` ends the run: the `-n` limit was reached, or an answer
+    without `@QUESTION-ID` found no question left. Every `@QUESTION-ID` must
+    be in the bank (see `select`).
+
+    Raises:
         HarnessError: scoring or storing failed.
 
     """
-    from harness.bank.lookup import find_question
-
     session = practice.session
-    named = dict.fromkeys(a.question_id for a in answers if a.question_id in session.bank.rubrics)
-    practice.start_loading([session.bank.questions[qid] for qid in named if qid is not None])
     for item in answers:
         if session.limit is not None and len(session.asked) >= session.limit:
-            yield Stopped(f"Stopped after {session.limit} questions (-n); "
-                          f"{len(answers) - len(session.asked)} answers left unread.")
+            left = len(answers) - len(session.asked)
+            yield Stopped(f"Stopped after {session.limit} question{'s' * (session.limit != 1)} (-n); "
+                          f"{left} answer{'s' * (left != 1)} left unread.")
             return
-        if item.question_id:
-            question = find_question(session.bank, item.question_id)
+        if item.question_id is not None:
+            question = session.bank.questions[item.question_id]
         else:
             pick = session.next()
             if pick is None:
@@ -121,6 +197,24 @@ def run(practice: Practice, answers: Sequence[PipedAnswer]) -> Iterator[Feedback
             session.mark_asked(question)
             continue
         yield session.submit(question, item.text, started_at=session.clock())
+
+
+def run(practice: Practice, answers: Sequence[PipedAnswer], *, skip_unknown: bool = False,
+        progress: Progress = _ignore) -> Iterator[Feedback | Skipped | Stopped]:
+    """`select`, `warm` and `score` in one: nothing is scored or stored when an `@QUESTION-ID` is bad.
+
+    With `skip_unknown`, each bad answer yields a `Skipped` first and the rest
+    are scored.
+
+    Raises:
+        UnknownQuestionError: an `@QUESTION-ID` not in the bank (all of them named), without `skip_unknown`.
+        HarnessError: the scorer cannot load, or scoring or storing failed.
+
+    """
+    good, skipped = select(practice.session.bank, answers, skip_unknown=skip_unknown)
+    yield from skipped
+    warm(practice, good, progress=progress)
+    yield from score(practice, good)
 
 
 def as_record(feedback: Feedback) -> dict[str, object]:

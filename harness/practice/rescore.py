@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -19,6 +18,10 @@ from harness.practice.store import StoredAttempt
 from harness.types import Bank, Score
 
 BATCH = 64
+LOADING = "Loading the embedder"
+RESCORING = "Re-scoring attempts"
+EMBEDDING = "Embedding rubrics"
+RUBRIC_CHUNK = 8
 T = TypeVar("T")
 
 
@@ -32,6 +35,10 @@ class RescorerLike(Protocol):
     def calibration_id(self) -> str: ...
 
     def score_many(self, items: Sequence[tuple[str, str]]) -> list[Score]: ...
+
+    def rubric_vectors(self, question_ids: Sequence[str]) -> object:
+        """Embed (or read from the disk cache) these questions' rubrics."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -64,8 +71,8 @@ def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[i:i + size]
 
 
-def _quiet(message: str) -> AbstractContextManager[object]:
-    return nullcontext()
+def _ignore(step: str, done: int, total: int) -> None:
+    """A progress callback that reports nowhere."""
 
 
 def rescore(
@@ -75,12 +82,13 @@ def rescore(
     load: Callable[[], RescorerLike],
     user: str | None,
     force: bool = False,
-    status: Callable[[str], AbstractContextManager[object]] = _quiet,
+    progress: Callable[[str, int, int], None] = _ignore,
 ) -> RescoreResult:
     """Re-score a user's (None: everyone's) stale attempts and store the new scores in one transaction.
 
-    `load` builds the scorer; `status(message)` wraps each slow step (a
-    spinner in the terminal).
+    `load` builds the scorer; `progress(step, done, total)` is called as the
+    embedder loads, as the rubrics are embedded and after each batch of
+    `BATCH` attempts (a progress bar in the terminal).
 
     Raises:
         HarnessError: the scorer cannot load, or scoring or storing failed;
@@ -90,13 +98,20 @@ def rescore(
     rows = store.attempts(conn, user=user)
     gone = tuple(sorted({a.question_id for a in rows if a.question_id not in bank.rubrics}))
     rows = [a for a in rows if a.question_id in bank.rubrics]
-    with status("Loading the embedder…"):
-        scorer = load()
+    progress(LOADING, 0, 1)
+    scorer = load()
+    progress(LOADING, 1, 1)
     todo = stale(rows, scorer, bank=bank, force=force)
+    questions = list(dict.fromkeys(a.question_id for a in todo))
+    progress(EMBEDDING, 0, len(questions))
+    for start in range(0, len(questions), RUBRIC_CHUNK):  # a bank's first embedding is slow on a cold cache
+        scorer.rubric_vectors(questions[start:start + RUBRIC_CHUNK])
+        progress(EMBEDDING, min(start + RUBRIC_CHUNK, len(questions)), len(questions))
     new: list[Score] = []
-    with status(f"Re-scoring {len(todo)} attempts…"):
-        for batch in batches(todo):
-            new.extend(scorer.score_many([(a.question_id, a.answer) for a in batch]))
+    progress(RESCORING, 0, len(todo))
+    for batch in batches(todo):
+        new.extend(scorer.score_many([(a.question_id, a.answer) for a in batch]))
+        progress(RESCORING, len(new), len(todo))
     store.add_scores(conn, [(a.attempt_id, s) for a, s in zip(todo, new, strict=True)])
     change = sum(s.score - a.score for a, s in zip(todo, new, strict=True)) / len(todo) if todo else None
     return RescoreResult(scorer.embedder_id, scorer.calibration_id, len(todo), len(rows) - len(todo), change,

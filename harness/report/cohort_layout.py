@@ -3,6 +3,8 @@
 `cohort_document` turns a `CohortReport` into the `Document` every format
 draws. For a grade run (`CohortReport.run`) the summary says when and from
 what it was graded, with which bank, embedder and calibration, and an
+*Columns read* section says how each column of the file was read (which
+question it answers and how that was decided, which were not graded), and an
 *Input problems* section lists the rows that were skipped.
 """
 
@@ -17,6 +19,7 @@ from harness.grade.tally import PASS_MARK
 from harness.report.charts import Bar, bar_chart, heatmap
 from harness.report.cohort import CohortReport
 from harness.report.document import Document, L, Section, num, stamp
+from harness.report.labels import counted
 
 PROBLEMS_SHOWN = 50
 
@@ -44,6 +47,7 @@ def cohort_document(r: CohortReport, w: L, lang: str, *, charts: bool = True) ->
         ),
         _cohort_points(r, w),
         _cohort_misconceptions(r, w),
+        *_columns(r, w),
         *_problems(r, w),
     )
     return Document(w["cohort_title"].format(source=r.source), tuple(lines), cards, sections, lang)
@@ -57,9 +61,19 @@ def _run_lines(r: CohortReport, w: L) -> list[str]:
         w["k_graded"].format(when=stamp(f.finished), answers=f.answers, blanks=f.blanks, file=f.submissions),
         w["k_scorer"].format(bank=f.bank, version=f.bank_version, embedder=f.embedder, calibration=f.calibration),
     ]
+    if f.rows is not None:
+        lines.append(w["k_rows"].format(records=f.rows.records, graded=f.rows.graded, skipped=f.rows.skipped,
+                                        empty=f.rows.empty))
     if f.skipped_rows:
         lines.append(w["k_bad_rows"].format(n=f.skipped_rows))
     return lines
+
+
+def _columns(r: CohortReport, w: L) -> tuple[Section, ...]:
+    if r.run is None or not r.run.columns:
+        return ()
+    note = w["columns_note"].format(note=r.run.columns_note) if r.run.columns_note else ""
+    return (Section(w["columns_head"], (w["column"], w["read_as"], w["how"]), r.run.columns, note=note),)
 
 
 def _problems(r: CohortReport, w: L) -> tuple[Section, ...]:
@@ -116,7 +130,7 @@ def reasons(row: Any, w: L, *, mark: float) -> str:
     if not math.isnan(sd) and sd > 1:
         out.append(w["r_sd"].format(sd=f"{sd:.1f}"))
     if row.flagged:
-        out.append(w["r_flagged"].format(n=row.flagged))
+        out.append(w["r_flagged"].format(**counted(n=int(row.flagged))))
     if row.blank:
         out.append(w["r_blank"].format(n=row.blank))
     return "; ".join(out)

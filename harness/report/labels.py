@@ -17,16 +17,22 @@ _EN: dict[str, str] = {
     "candidate_title": "Practice report: {user}",
     "cohort_title": "Cohort report: {source}",
     "generated": "Generated {when} UTC",
-    "c_summary": "{attempts} attempts on {questions} of {bank} questions; mean of latest scores {mean}",
+    "c_summary": "{attempts} attempt{attempts_s} on {questions} of {bank} questions; mean of latest scores {mean}",
     "c_span": "first attempt {first}, latest {last}",
     "k_summary": "{people} people, {answers} answers, {questions} questions; mean {mean}",
     "k_skipped": "{n} rows without a score were left out",
     "k_graded": "Graded {when} UTC: {answers} answers ({blanks} blank) from {file}",
     "k_scorer": "Bank {bank} (version {version}); embedder {embedder}, calibration {calibration}",
     "k_bad_rows": "Bad input rows skipped: {n} (see Input problems)",
+    "k_rows": "Rows in the file: {records} = {graded} graded + {skipped} skipped + {empty} empty",
     "problems_head": "Input problems",
     "problem": "Problem",
     "problems_more": "{n} more are listed in run.json.",
+    "columns_head": "Columns read",
+    "column": "Column",
+    "read_as": "Read as",
+    "how": "How",
+    "columns_note": "Read as {note}.",
     "mean": "Mean",
     "mean_latest": "Mean of latest scores",
     "attempts": "Attempts",
@@ -40,7 +46,7 @@ _EN: dict[str, str] = {
     "not_practised": "not practised yet",
     "points_head": "Key points to work on",
     "points_note": "Points your latest answer still misses or only partly covers, most often missed first.",
-    "missed_of": "missed {missed}, partly {partial} in {seen} attempts",
+    "missed_of": "missed {missed}, partly {partial} in {seen} attempt{seen_s}",
     "latest": "Latest answer",
     "status_missed": "missed",
     "status_partial": "partly covered",
@@ -71,7 +77,7 @@ _EN: dict[str, str] = {
     "reasons": "Why",
     "r_below": "mean below {mark}",
     "r_sd": "{sd} SD below the cohort mean",
-    "r_flagged": "{n} answers flagged",
+    "r_flagged": "{n} answer{n_s} flagged",
     "r_blank": "{n} left blank",
     "show_table": "Show the numbers",
     "attention_card": "Need attention",
@@ -107,9 +113,15 @@ _ZH: dict[str, str] = {
     "k_graded": "批改于 {when} UTC：{answers} 份答案（{blanks} 份空白），来自 {file}",
     "k_scorer": "题库 {bank}（版本 {version}）；嵌入模型 {embedder}，校准 {calibration}",
     "k_bad_rows": "跳过的有问题的输入行：{n}（见“输入问题”）",
+    "k_rows": "文件中的行：{records} = 已批改 {graded} + 跳过 {skipped} + 空行 {empty}",
     "problems_head": "输入问题",
     "problem": "问题",
     "problems_more": "另有 {n} 条，见 run.json。",
+    "columns_head": "各列的读法",
+    "column": "列",
+    "read_as": "读作",
+    "how": "依据",
+    "columns_note": "读作：{note}。",
     "mean": "均分",
     "mean_latest": "最近得分均值",
     "attempts": "作答次数",
@@ -192,3 +204,15 @@ def labels(lang: str) -> Mapping[str, str]:
     if lang == "zh":
         return _ZH
     raise HarnessError(f"unknown report language {lang!r}; use one of: {', '.join(LANGUAGES)}")
+
+
+def counted(**counts: int | str) -> dict[str, int | str]:
+    """Format values plus an `<name>_s` plural suffix for each integer ("" for 1, else "s").
+
+    English labels write `{n} answer{n_s}`; Chinese ones ignore the suffix.
+    """
+    out: dict[str, int | str] = dict(counts)
+    for name, value in counts.items():
+        if isinstance(value, int):
+            out[f"{name}_s"] = "" if value == 1 else "s"
+    return out

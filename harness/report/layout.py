@@ -15,6 +15,7 @@ from harness.report.charts import Bar, Series, bar_chart, line_chart
 from harness.report.cohort import CohortReport
 from harness.report.cohort_layout import cohort_document
 from harness.report.document import Document, L, Section, day, num, signed, stamp
+from harness.report.labels import counted
 
 
 def layout(report: CandidateReport | CohortReport, words: L, *, lang: str, charts: bool = True) -> Document:
@@ -31,9 +32,9 @@ def _candidate(r: CandidateReport, w: L, lang: str, charts: bool) -> Document:
     practised = r.topics[r.topics["attempts"] > 0]
     lines = [
         w["generated"].format(when=stamp(r.generated_at)),
-        w["c_summary"].format(
-            attempts=r.attempts, questions=r.questions, bank=r.bank_questions or r.questions, mean=num(r.mean)
-        ),
+        w["c_summary"].format(**counted(
+            attempts=int(r.attempts), questions=r.questions, bank=r.bank_questions or r.questions, mean=num(r.mean)
+        )),
     ]
     if r.first_attempt is not None:
         lines.append(w["c_span"].format(first=day(r.first_attempt), last=day(r.last_attempt)))
@@ -90,7 +91,7 @@ def _candidate_points(r: CandidateReport, w: L) -> Section:
                 w["status_" + str(p.latest_status)]
                 if "status_" + str(p.latest_status) in w
                 else str(p.latest_status),
-                w["missed_of"].format(missed=p.missed, partial=p.partial, seen=p.seen),
+                w["missed_of"].format(**counted(missed=p.missed, partial=p.partial, seen=int(p.seen))),
             ),
             str(p.closest),
         )

@@ -217,12 +217,12 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
         }
     run = report.run
     if run is not None:
-        facts = {f"run_{k}": v for k, v in asdict(run).items() if k != "problems"}
+        facts = {f"run_{k}": v for k, v in asdict(run).items() if k not in ("problems", "columns")}
         summary = summary.assign(**{k: [v] for k, v in facts.items()})
     wide = report.person_topic.set_index("person")
     people = wide["overall"].rename("mean").reset_index()
     long = wide.drop(columns="overall").stack().rename("mean").rename_axis(["person", "topic"]).reset_index()
-    return {
+    tables = {
         "summary": summary,
         "topics": report.topics,
         "people": people,
@@ -234,6 +234,9 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
         "attention": report.attention,
         "problems": pd.DataFrame({"problem": list(run.problems if run else ())}),
     }
+    if run is not None and run.columns:
+        tables["columns"] = pd.DataFrame(list(run.columns), columns=["column", "read_as", "how"])
+    return tables
 
 
 def csv_cell(value: object) -> str:

@@ -10,7 +10,7 @@ package ships one per bundled embedder (see
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,11 +22,14 @@ from sklearn.model_selection import GroupKFold
 
 from harness.errors import CalibrationError
 from harness.scoring import calibration_file
+from harness.scoring.calibration_choice import SHIPPED_DIR as SHIPPED_DIR
+from harness.scoring.calibration_choice import choose
+from harness.scoring.calibration_choice import shipped_path as shipped_path
+from harness.scoring.calibration_choice import slug as slug
+from harness.scoring.calibration_choice import user_path as user_path
 from harness.scoring.features import FEATURE_NAMES, MONOTONE
 from harness.scoring.models import BoostedTrees, LogisticProbability
 from harness.scoring.rules import Thresholds
-
-SHIPPED_DIR = Path(__file__).resolve().parent / "calibrations"
 
 
 @dataclass(frozen=True)
@@ -117,19 +120,22 @@ def fit_thresholds(point_sims: np.ndarray, target: np.ndarray) -> Thresholds:
 
 
 def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np.ndarray, *,
-                      folds: int = 10) -> np.ndarray:
+                      folds: int = 10, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Out-of-fold predictions (0..1), each question's answers predicted by models that never saw it.
 
     `real` marks human-graded rows; the others are off-topic negatives, which
     train the relevance classifier and, down-weighted, the regressor.
+    `progress(done, total)` is called after each fold.
     """
     k = min(folds, len(np.unique(groups)))
     if k < 2:
         raise CalibrationError("cross-validation needs answers to at least two questions")
     pred = np.zeros(len(y))
-    for train, test in GroupKFold(n_splits=k).split(x, y, groups):
+    for fold, (train, test) in enumerate(GroupKFold(n_splits=k).split(x, y, groups), start=1):
         model, relevance = _fit_pair(x[train], y[train], real[train])
         pred[test] = predict01(model, relevance, x[test])
+        if progress is not None:
+            progress(fold, k)
     return pred
 
 
@@ -146,21 +152,6 @@ def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, tra
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     return replace(cal, id=calibration_file.digest(_arrays(cal)))
-
-
-def slug(embedder_id: str) -> str:
-    """A file-name-safe form of an embedder id."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id).strip("_").lower()
-
-
-def user_path(results_dir: Path, embedder_id: str) -> Path:
-    """Where `harness calibrate` saves, and later runs look first."""
-    return results_dir / "calibrations" / f"{slug(embedder_id)}{calibration_file.SUFFIX}"
-
-
-def shipped_path(embedder_id: str) -> Path:
-    """The calibration shipped in the package for a bundled embedder."""
-    return SHIPPED_DIR / f"{slug(embedder_id)}{calibration_file.SUFFIX}"
 
 
 def _meta(cal: Calibration) -> dict[str, Any]:
@@ -214,23 +205,17 @@ def load(path: Path) -> Calibration:
 
 
 def resolve(embedder_id: str, *, path: Path | None = None, results_dir: Path | None = None) -> Calibration:
-    """The calibration to use: `path` if given, else the user's, else the shipped one.
+    """The calibration to use: `path` if given, else the user's, else the shipped one (`calibration_choice`).
 
     Raises:
         CalibrationError: none exists for this embedder, or it was fitted for another.
     """
-    candidates = [path] if path else [p for p in (
-        user_path(results_dir, embedder_id) if results_dir else None, shipped_path(embedder_id)) if p]
-    for candidate in candidates:
-        if candidate.is_file():
-            cal = load(candidate)
-            if cal.embedder_id != embedder_id:
-                raise CalibrationError(
-                    f"{candidate}: fitted for embedder {cal.embedder_id!r}, not {embedder_id!r}; "
-                    f"run `harness calibrate GRADED.csv --embedder {embedder_id}`"
-                )
-            return cal
-    raise CalibrationError(
-        f"no calibration for embedder {embedder_id!r}; fit one with "
-        f"`harness calibrate GRADED.csv --embedder {embedder_id}` (GRADED.csv: human-graded answers)"
-    )
+    candidate = choose(embedder_id, path=path, results_dir=results_dir)
+    cal = load(candidate)
+    if cal.embedder_id != embedder_id:
+        raise CalibrationError(
+            f"{candidate}: fitted for embedder {cal.embedder_id!r}, not {embedder_id!r}; "
+            f"run `harness calibrate GRADED.csv --embedder {embedder_id}`"
+        )
+    return cal
+

@@ -7,7 +7,7 @@ GRADED.csv is the grade interchange format:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,14 @@ from harness.scoring.metrics import Agreement, agreement, human_step
 from harness.scoring.scorer import Scorer
 
 GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
+# progress(step, done, total), called as work advances (the CLI draws a bar).
+Progress = Callable[[str, int, int], None]
+CHUNK = 256  # answers per scorer call, so progress advances; rubrics are embedded 8 questions at a time
+RUBRIC_CHUNK = 8
+
+
+def _ignore(step: str, done: int, total: int) -> None:
+    """A progress callback that reports nowhere."""
 
 
 @dataclass(frozen=True)
@@ -82,15 +90,53 @@ class Evaluation:
     n_answers: int
 
 
-def features(scorer: Scorer, graded: GradedSet) -> tuple[np.ndarray, np.ndarray]:
+def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray]:
     """(feature matrix, baseline cosine) for every answer; blanks get zeros.
 
     Raises:
         UnknownQuestionError: an id not in the scorer's bank.
     """
-    analyses = scorer.analyse_many(list(zip(graded.question_ids, graded.answers)))
+    items = list(zip(graded.question_ids, graded.answers))
+    embed_rubrics(scorer, graded.question_ids, progress=progress)
+    analyses = []
+    progress(f"Embedding answers ({graded.name})", 0, len(items))
+    for start in range(0, len(items), CHUNK):
+        analyses.extend(scorer.analyse_many(items[start:start + CHUNK]))
+        progress(f"Embedding answers ({graded.name})", len(analyses), len(items))
     x = np.array([[a.features.values[n] if a.features else 0.0 for n in FEATURE_NAMES] for a in analyses])
     return x, x[:, FEATURE_NAMES.index("cos")]
+
+
+def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Progress = _ignore) -> None:
+    """Embed (or read from the disk cache) the rubrics of these questions, a few at a time.
+
+    Raises:
+        UnknownQuestionError: an id not in the scorer's bank.
+    """
+    from harness.bank.lookup import find_question
+
+    ids = list(dict.fromkeys(question_ids))
+    for qid in ids:
+        find_question(scorer.bank, qid)
+    progress("Embedding rubrics", 0, len(ids))
+    for start in range(0, len(ids), RUBRIC_CHUNK):
+        scorer.rubric_vectors(ids[start:start + RUBRIC_CHUNK])
+        progress("Embedding rubrics", min(start + RUBRIC_CHUNK, len(ids)), len(ids))
+
+
+def _score(scorer: Scorer, graded: GradedSet, progress: Progress) -> np.ndarray:
+    """The scorer's own scores on 0..1, `CHUNK` answers at a time."""
+    items = list(zip(graded.question_ids, graded.answers))
+    scores: list[float] = []
+    progress("Scoring", 0, len(items))
+    for start in range(0, len(items), CHUNK):
+        scores.extend(s.score / 100 for s in scorer.score_many(items[start:start + CHUNK]))
+        progress("Scoring", len(scores), len(items))
+    return np.array(scores)
+
+
+def _folds(progress: Progress) -> Callable[[int, int], None]:
+    return lambda done, total: progress("Cross-validation folds", done, total)
 
 
 def _agree(pred01: np.ndarray, graded: GradedSet) -> Agreement:
@@ -98,7 +144,7 @@ def _agree(pred01: np.ndarray, graded: GradedSet) -> Agreement:
                      groups=graded.question_ids, step=human_step(graded.human))
 
 
-def evaluate(scorer: Scorer, graded: GradedSet, *, cross_validate: bool) -> Evaluation:
+def evaluate(scorer: Scorer, graded: GradedSet, *, cross_validate: bool, progress: Progress = _ignore) -> Evaluation:
     """Score every answer and compare with the human scores.
 
     With `cross_validate`, each question's answers are scored by a calibration
@@ -106,21 +152,22 @@ def evaluate(scorer: Scorer, graded: GradedSet, *, cross_validate: bool) -> Eval
     fair figure when the saved calibration was fitted on this file; without
     it, the scorer's own calibration is used as is. The baseline is the plain
     cosine of answer and reference embeddings, mapped to the scale by a
-    least-squares line fitted the same way.
+    least-squares line fitted the same way. `progress(step, done, total)`
+    follows the rubrics, the answers and the folds.
     """
     start = time.perf_counter()
-    x, cos = features(scorer, graded)
+    x, cos = features(scorer, graded, progress=progress)
     y = graded.target
     groups = np.array(graded.question_ids)
     if cross_validate:
         neg = off_topic_negatives(graded)
-        x_neg, _ = features(scorer, neg)
+        x_neg, _ = features(scorer, neg, progress=progress)
         real = np.concatenate([np.ones(len(y), bool), np.zeros(len(neg.answers), bool)])
         g_neg = np.array(neg.question_ids)
         pred = cal_mod.cross_val_predict(np.vstack([x, x_neg]), np.concatenate([y, neg.target]),
-                                         np.concatenate([groups, g_neg]), real)[: len(y)]
+                                         np.concatenate([groups, g_neg]), real, progress=_folds(progress))[: len(y)]
     else:
-        pred = np.array([s.score / 100 for s in scorer.score_many(list(zip(graded.question_ids, graded.answers)))])
+        pred = _score(scorer, graded, progress)
     seconds = time.perf_counter() - start
     base = _cv_line(cos, y, groups)
     return Evaluation(graded.name, _agree(pred, graded), _agree(base, graded), cross_validate, seconds, len(y))
@@ -159,12 +206,14 @@ def off_topic_negatives(graded: GradedSet, *, share: float = 0.15, seed: int = 0
                      np.ones(len(qids)))
 
 
-def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]]) -> tuple[cal_mod.Calibration, list[Evaluation]]:
+def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
+              progress: Progress = _ignore) -> tuple[cal_mod.Calibration, list[Evaluation]]:
     """Fit one calibration on all sets together (each scored with its own bank).
 
     Training adds off-topic negatives (`off_topic_negatives`). Reports each
     set's agreement on its real answers under group k-fold cross-validation
     with questions held out (a question's negatives are held out with it).
+    `progress(step, done, total)` follows the rubrics, the answers and the folds.
 
     Raises:
         CalibrationError: too few answers or questions.
@@ -172,17 +221,17 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]]) -> tuple[cal_mod.Calibr
     xs, ys, gs, real, evals = [], [], [], [], []
     for scorer, graded in pairs:
         start = time.perf_counter()
-        x, cos = features(scorer, graded)
+        x, cos = features(scorer, graded, progress=progress)
         evals.append((graded, cos, time.perf_counter() - start))
         neg = off_topic_negatives(graded)
-        x_neg, _ = features(scorer, neg)
+        x_neg, _ = features(scorer, neg, progress=progress)
         for xx, gg, is_real in ((x, graded, True), (x_neg, neg, False)):
             xs.append(xx)
             ys.append(gg.target)
             gs.append(np.array([f"{graded.name}/{q}" for q in gg.question_ids]))
             real.append(np.full(len(gg.question_ids), is_real))
     x_all, y_all, g_all, r_all = np.vstack(xs), np.concatenate(ys), np.concatenate(gs), np.concatenate(real)
-    pred_real = cal_mod.cross_val_predict(x_all, y_all, g_all, r_all)[r_all]
+    pred_real = cal_mod.cross_val_predict(x_all, y_all, g_all, r_all, progress=_folds(progress))[r_all]
     g_real = g_all[r_all]
     results, offset = [], 0
     for graded, cos, seconds in evals:

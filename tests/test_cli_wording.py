@@ -1,0 +1,77 @@
+"""Grade's JSON summary and calibration notice, report's unknown --out suffix, plurals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from grade_helpers import GRADE_DATA, FakeScorer
+
+from harness.cli import main
+
+
+@pytest.fixture
+def fake_scoring(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Grading with the keyword FakeScorer; records what Scorer.load was asked for."""
+    import harness.encoders
+    from harness.scoring.scorer import Scorer
+
+    calls: list[dict[str, Any]] = []
+
+    def load(bank: Any, **kw: Any) -> FakeScorer:
+        calls.append(kw)
+        return FakeScorer(bank)
+
+    monkeypatch.setattr(Scorer, "load", staticmethod(load))
+    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
+    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
+    return calls
+
+
+def test_grade_json_summary(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    main(["grade", str(GRADE_DATA / "long.csv"), "--bank", str(GRADE_DATA / "bank"), "--out", str(out), "--json"])
+    stdout, _ = capsys.readouterr()
+    data = json.loads(stdout)
+    assert data["out_dir"] == str(out)
+    assert (data["answers"], data["people"], data["questions"], data["blanks"]) == (12, 4, 3, 1)
+    assert isinstance(data["mean_score"], float) and data["problems"] == []
+    assert data["columns"] == json.loads((out / "run.json").read_text(encoding="utf-8"))["inputs"]["columns"]
+    assert data["files"] == {name.split(".")[0]: str(out / name)
+                             for name in ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")}
+
+
+def test_grade_uses_and_names_the_users_calibration(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.scoring import calibration
+
+    results = tmp_path / "results"
+    mine = calibration.user_path(results, "use-multilingual")
+    calibration.save(calibration.load(calibration.shipped_path("use-multilingual")), mine)
+    main(["grade", str(GRADE_DATA / "long.csv"), "--bank", str(GRADE_DATA / "bank"), "--results", str(results),
+          "-q"])
+    _, err = capsys.readouterr()
+    assert f"Note: scoring with your calibration {mine}" in err
+    assert fake_scoring[0]["results_dir"] == results  # so Scorer.load finds it
+
+
+def test_grade_summary_plurals(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    one = tmp_path / "one.csv"
+    one.write_text("student_id,question_id,answer\ns1,clip-idea,对比学习\n", encoding="utf-8")
+    main(["grade", str(one), "--bank", str(GRADE_DATA / "bank"), "--out", str(tmp_path / "run")])
+    out, _ = capsys.readouterr()
+    assert "Graded 1 answer from 1 person on 1 question in" in out and "1 distinct answer scored" in out
+
+
+def test_report_out_with_an_unknown_suffix_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as code:
+        main(["report", "--out", str(tmp_path / "x.pdf")])
+    assert code.value.code == 2
+    err = capsys.readouterr().err
+    assert "--out x.pdf: unknown file type '.pdf'; use .csv, .htm, .html, .markdown, .md" in err
+    assert not (tmp_path / "x.pdf").exists()
