@@ -111,10 +111,14 @@ class InProcess:
     """Batches scored in this process by `scorer`, each when its rows are collected."""
 
     window = 0
-    batch_size = SCORE_BATCH
 
     def __init__(self, scorer: ScorerLike) -> None:
         self.scorer = scorer
+
+    @property
+    def batch_size(self) -> int:
+        """`SCORE_BATCH`: small enough that the progress bar moves within a batch."""
+        return SCORE_BATCH
 
     def submit(self, items: Sequence[tuple[str, str]]) -> PendingRows:
         """The batch, to be scored when `result()` is called."""
