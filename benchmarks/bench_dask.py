@@ -190,7 +190,7 @@ def dispatch_per_s(path: Path, bank: Bank, rows: dict[str, Graded], workers: int
     def ready(items: list[tuple[str, str]], table: dict[str, Graded]) -> list[Graded]:
         return [table[q] for q, _ in items]
 
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0",
                                   silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         [table] = client.scatter([rows], broadcast=True)

@@ -32,7 +32,7 @@ def cluster(session_cache: Path) -> Iterator[str]:
     """A scheduler and 2 worker processes for the module; workers use the tests' embedding cache."""
     distributed = pytest.importorskip("distributed")
     with dd._environ_kept(), distributed.LocalCluster(  # OMP_NUM_THREADS=1 for the workers, not for other tests
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR,
             env={"HARNESS_CACHE": str(session_cache)}) as c:
         yield str(c.scheduler_address)
 
@@ -190,3 +190,20 @@ def test_an_unreachable_scheduler_writes_nothing(cohort: Path, tmp_path: Path) -
         grade_file(cohort, bank=GRADE_DATA / "bank", out=tmp_path / "runs" / "out", dask=f"127.0.0.1:{port}")
     assert time.monotonic() - start < 10
     assert not any((tmp_path / "runs").iterdir())
+
+
+def test_the_cli_grades_on_a_local_cluster(cohort: Path, in_process: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from harness.cli import main
+
+    before = os.environ.get("OMP_NUM_THREADS")
+    main(["grade", str(cohort), "--bank", str(GRADE_DATA / "bank"), "--out", str(tmp_path / "run"),
+          "--dask", "local:1", "--parquet", "--quiet"])
+    assert capsys.readouterr().out == f"{tmp_path / 'run'}\n"
+    assert_same_tables(tmp_path / "run", in_process)
+    assert (tmp_path / "run" / "scores.parquet").is_file()
+    record = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    assert record["settings"]["dask"] == {"address": "local:1", "workers": 1}
+    assert os.environ.get("OMP_NUM_THREADS") == before  # the local cluster's setting stays with its workers

@@ -203,7 +203,8 @@ def _client(address: DaskAddress, timeout: float) -> Iterator[Client]:
     distributed = _import_distributed()
     if address.scheduler is None:
         with _environ_kept(), distributed.LocalCluster(
-                n_workers=address.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=address.workers, threads_per_worker=1, processes=True,
+                dashboard_address=":0",  # any free port: 8787 may be another cluster's
                 silence_logs=logging.ERROR) as cluster, distributed.Client(cluster, set_as_default=False) as client:
             yield client
         return
