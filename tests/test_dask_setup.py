@@ -73,30 +73,37 @@ def test_an_unreachable_scheduler_fails_within_seconds() -> None:
                                      f"with `dask scheduler` and workers with `dask worker {address}`")
 
 
-class FakeClient:
-    """What `_check_workers` asks of a Client: waiting for workers, running a probe on each."""
+SAME = "same"  # a worker that runs this machine's harness
 
-    def __init__(self, versions: dict[str, str | None], *, joined: bool = True) -> None:
-        self.versions, self.joined = versions, joined
-        self.probe_result: Any = None
+
+class FakeClient:
+    """What `_check_workers` asks of a Client: waiting for workers, running a probe on each.
+
+    `workers` maps an address to SAME, None (no harness) or the (version, code digest) it reports.
+    """
+
+    def __init__(self, workers: dict[str, Any], *, joined: bool = True) -> None:
+        self.workers, self.joined = workers, joined
+        self.here: Any = None
 
     def wait_for_workers(self, n: int, timeout: float | None = None) -> None:
         if not self.joined:
             raise TimeoutError
 
-    def run(self, function: Any) -> dict[str, str | None]:
-        self.probe_result = function()  # the probe itself runs here, in a process with the harness
-        return self.versions
+    def run(self, function: Any) -> dict[str, Any]:
+        self.here = function()  # the probe itself runs here, in a process with the harness
+        return {w: self.here if v == SAME else v for w, v in self.workers.items()}
 
 
-def test_workers_of_this_version_pass() -> None:
-    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": __version__})
+def test_workers_with_this_harness_pass() -> None:
+    client = FakeClient({"tcp://a:1": SAME, "tcp://b:1": SAME})
     assert dd._check_workers(client, DaskAddress("tcp://s:8786")) == 2  # type: ignore[arg-type]
-    assert client.probe_result == __version__
+    version, digest = client.here
+    assert version == __version__ and len(digest) == 16
 
 
 def test_workers_without_the_harness_are_named() -> None:
-    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": None, "tcp://c:1": None})
+    client = FakeClient({"tcp://a:1": SAME, "tcp://b:1": None, "tcp://c:1": None})
     with pytest.raises(DaskError) as exc:
         dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
     assert str(exc.value) == (
@@ -105,11 +112,22 @@ def test_workers_without_the_harness_are_named() -> None:
 
 
 def test_workers_of_another_version_are_named() -> None:
-    client = FakeClient({"tcp://a:1": __version__, "tcp://b:1": "0.0.1"})
+    client = FakeClient({"tcp://a:1": SAME, "tcp://b:1": ("0.0.1", "0123456789abcdef")})
     with pytest.raises(DaskError) as exc:
         dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
     assert str(exc.value) == (f"the Dask worker at tcp://b:1 run(s) harness 0.0.1, this machine {__version__}; "
                               "install the same version on every worker so the scores agree")
+
+
+def test_workers_with_other_code_of_this_version_are_named() -> None:
+    """Another checkout of the same version (say, one without Dask support) must not score."""
+    client = FakeClient({"tcp://a:1": SAME, "tcp://b:1": (__version__, "0123456789abcdef")})
+    with pytest.raises(DaskError) as exc:
+        dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
+    assert str(exc.value) == (
+        f"the Dask worker at tcp://b:1 run(s) harness {__version__} but not the same code as this machine "
+        "(another checkout, or a change made here); install this machine's harness on every worker so the "
+        "scores agree")
 
 
 def test_a_scheduler_without_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,8 +144,9 @@ def test_the_version_probe_runs_where_the_harness_is_missing() -> None:
     import cloudpickle
 
     captured: list[Any] = []
-    client = FakeClient({"tcp://a:1": __version__})
-    client.run = lambda function: captured.append(function) or {"tcp://a:1": __version__}  # type: ignore[method-assign]
+    client = FakeClient({"tcp://a:1": SAME})
+    run = client.run
+    client.run = lambda function: captured.append(function) or run(function)  # type: ignore[method-assign]
     dd._check_workers(client, DaskAddress("tcp://s:8786"))  # type: ignore[arg-type]
     worker = ("import sys, cloudpickle; sys.modules['harness'] = None; "  # as on a worker without the harness
               "print(cloudpickle.loads(sys.stdin.buffer.read())())")

@@ -243,10 +243,14 @@ def _environ_kept() -> Iterator[None]:
 
 
 def _check_workers(client: Client, address: DaskAddress) -> int:
-    """The number of workers, once all of them are known to run this harness version.
+    """The number of workers, once all of them are known to run this machine's harness.
+
+    Each worker's harness version and a digest of its code are compared with
+    this machine's, so a worker with another checkout of the same version (say,
+    without Dask support) is refused too.
 
     Raises:
-        DaskError: no worker joins, or one lacks the harness or runs another version.
+        DaskError: no worker joins, or one lacks the harness or runs another version or other code.
     """
     try:
         client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
@@ -254,23 +258,35 @@ def _check_workers(client: Client, address: DaskAddress) -> int:
         raise DaskError(f"no Dask worker joined the scheduler at {address} within {WORKERS_TIMEOUT:g} s; "
                         f"start them with `dask worker {address}` on each machine") from exc
 
-    def harness_version() -> str | None:  # a local function: sent by value, so it runs without the harness
+    def harness_identity() -> tuple[str, str] | None:  # local, so sent by value: it runs without the harness
+        import hashlib
+        from pathlib import Path
+
         try:
             import harness
         except ImportError:
             return None
-        return str(harness.__version__)
+        root, digest = Path(harness.__file__).parent, hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        return str(harness.__version__), digest.hexdigest()[:16]
 
-    versions: dict[str, str | None] = client.run(harness_version)
-    missing = sorted(w for w, v in versions.items() if v is None)
+    here = harness_identity()
+    found: dict[str, tuple[str, str] | None] = client.run(harness_identity)
+    missing = sorted(w for w, v in found.items() if v is None)
     if missing:
         raise DaskError(f"{_workers(missing)} cannot import the harness; install it there ({INSTALL_HINT}, "
                         f"version {__version__}) and start the workers again")
-    other = sorted(w for w, v in versions.items() if v != __version__)
+    other = sorted(w for w, v in found.items() if v and v[0] != __version__)
     if other:
-        raise DaskError(f"{_workers(other)} run(s) harness {versions[other[0]]}, this machine {__version__}; "
-                        "install the same version on every worker so the scores agree")
-    return len(versions)
+        raise DaskError(f"{_workers(other)} run(s) harness {found[other[0]][0]}, this machine "  # type: ignore[index]
+                        f"{__version__}; install the same version on every worker so the scores agree")
+    changed = sorted(w for w, v in found.items() if v != here)
+    if changed:
+        raise DaskError(f"{_workers(changed)} run(s) harness {__version__} but not the same code as this machine "
+                        "(another checkout, or a change made here); install this machine's harness on every "
+                        "worker so the scores agree")
+    return len(found)
 
 
 def _workers(addresses: list[str]) -> str:
