@@ -122,9 +122,9 @@ class Pending:
 class DaskScorer:
     """The grader's scorer on a Dask cluster: batches go to the workers' `ScorerPlugin`."""
 
-    def __init__(self, client: Client, spec: ScorerSpec, plugin: str, *, workers: int) -> None:
+    def __init__(self, client: Client, spec: ScorerSpec, plugin: str, *, address: str, workers: int) -> None:
         self._client, self._spec, self._plugin = client, spec, plugin
-        self.workers = workers
+        self.address, self.workers = address, workers
 
     @property
     def bank(self) -> Bank:
@@ -184,7 +184,7 @@ def open_dask(address: DaskAddress, spec: ScorerSpec, *,
         name = f"harness-scorer-{uuid.uuid4().hex[:12]}"
         client.register_plugin(ScorerPlugin(spec), name=name)
         try:
-            yield DaskScorer(client, spec, name, workers=workers)
+            yield DaskScorer(client, spec, name, address=str(address), workers=workers)
         finally:
             _quietly_unregister(client, name)
 

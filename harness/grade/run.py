@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from contextlib import AbstractContextManager as ContextManager
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -38,7 +37,7 @@ from harness.types import Bank
 
 if TYPE_CHECKING:
     from harness.encoders.cache import CachingEncoder
-    from harness.grade.distributed import DaskAddress, DaskScorer
+    from harness.grade.distributed import DaskScorer
     from harness.grade.submissions import Answer
     from harness.grade.tally import Graded
     from harness.scoring.scorer import Scorer
@@ -87,9 +86,8 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     the file is opened. `progress` hears a "loading" report before the
     scorer loads, a "grading" report with 0 answers when grading starts, then
     reports as answers are graded. The file is checked before the model loads.
-    `dask` scores on a Dask cluster (`tcp://host:8786`, `local`, `local:N`;
-    see `grade.distributed`): the workers load the embedder, this process
-    only the calibration. `parquet` also writes scores.parquet.
+    `dask` scores on a Dask cluster (`tcp://host:8786`, `local[:N]`; see
+    `grade.distributed`); `parquet` also writes scores.parquet.
 
     Raises:
         HarnessError: a bad bank, submissions file, embedder, calibration or output folder
@@ -106,48 +104,52 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
                             request=request)
     if on_columns is not None:
         on_columns(subs.mapping)
-    address = _dask_address(dask)
     results = results_dir or default_results_dir()
     folder = RunFolder(out) if out else RunFolder.in_results(results)
-    settings: dict[str, Any] = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
-                                "map": [f"{c}={q}" for c, q in request.columns] if request else [],
-                                "questions": list(request.questions) if request else []}
     with ExitStack() as stack:
         try:
             _tell(progress, "loading", subs)
-            if address is None:
-                scorer: ScorerLike = load_scorer(bank, embedder, calibration=calibration, results_dir=results)
-                batches: BatchScorer | None = None
-            else:
-                scorer = batches = stack.enter_context(_open_dask(address, bank, embedder, calibration=calibration,
-                                                                  results_dir=results))
-                settings["dask"] = {"address": str(address), "workers": batches.workers}
+            scorer, batches = _scorers(stack, dask, bank, embedder, calibration=calibration, results_dir=results)
         except BaseException:
             folder.discard()
             raise
+        settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
+                    **_more_settings(request, batches)}
         _tell(progress, "grading", subs)
         return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
                            settings=settings, lang=lang, batches=batches, parquet=parquet)
 
 
-def _dask_address(dask: str | None) -> DaskAddress | None:
+def _more_settings(request: MapRequest | None, cluster: DaskScorer | None) -> dict[str, Any]:
+    """run.json's settings for `--map` / `--questions`, and for `--dask` when given."""
+    out: dict[str, Any] = {"map": [f"{c}={q}" for c, q in request.columns] if request else [],
+                           "questions": list(request.questions) if request else []}
+    if cluster is not None:
+        out["dask"] = {"address": cluster.address, "workers": cluster.workers}
+    return out
+
+
+def _scorers(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | CachingEncoder, *,
+             calibration: Path | None, results_dir: Path) -> tuple[ScorerLike, DaskScorer | None]:
+    """The scorer here, or the cluster at `dask` (open until `stack` closes), which also scores the batches.
+
+    On a cluster the calibration is found here and sent to the workers with the bank.
+
+    Raises:
+        HarnessError: as `grade_file`.
+    """
     if dask is None:
-        return None
-    from harness.grade.distributed import parse_address
-
-    return parse_address(dask)
-
-
-def _open_dask(address: DaskAddress, bank: Bank, embedder: str | CachingEncoder, *, calibration: Path | None,
-               results_dir: Path | None) -> ContextManager[DaskScorer]:
-    """The cluster's scorer; the calibration is found here and sent to the workers with the bank."""
+        return load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir), None
     from harness.encoders import canonical_name
-    from harness.grade.distributed import ScorerSpec, open_dask
+    from harness.grade.distributed import ScorerSpec, open_dask, parse_address
+
+    address = parse_address(dask)
     from harness.scoring.calibration import resolve
 
     name = canonical_name(embedder if isinstance(embedder, str) else embedder.name)
     cal = resolve(name, path=calibration, results_dir=results_dir)
-    return open_dask(address, ScorerSpec(bank, name, cal))
+    remote = stack.enter_context(open_dask(address, ScorerSpec(bank, name, cal)))
+    return remote, remote
 
 
 def _tell(progress: Callable[[Progress], None] | None, stage: Literal["loading", "grading"],
