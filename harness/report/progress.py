@@ -104,8 +104,8 @@ def progress_report(runs: Sequence[RunScores], *, bank: Bank | None, now: dateti
     for r in runs:  # a question's topic as the latest run that asked it gives it
         topic_of.update(zip(r.frame["question_id"], r.frame["topic"], strict=True))
     frames = [r.frame.assign(topic=r.frame["question_id"].map(topic_of)) for r in runs]
-    on_shared = [tally_scores(f[f["question_id"].isin(shared)], bank=bank).stats() for f in frames]
     on_all = [tally_scores(f, bank=bank).stats() for f in frames]
+    on_shared = [shared_means(s, shared) for s in on_all]
     diffs = differences(runs, asked)
     order = _question_order(bank, topic_of)
     people = people_table(runs, on_shared)
@@ -156,7 +156,35 @@ def _per_run(columns: dict[str, list[object]], name: str, values: np.ndarray) ->
         columns[f"{name}_{k + 1}"] = list(values[:, k])
 
 
-def run_table(runs: Sequence[RunScores], stats: Sequence[CohortStats]) -> pd.DataFrame:
+@dataclass(frozen=True, eq=False)
+class Means:
+    """People's means over the shared questions in one run, overall and per topic (NaN where none)."""
+
+    people: tuple[str, ...]
+    topics: tuple[str, ...]
+    overall: np.ndarray
+    topic_means: np.ndarray
+
+
+def shared_means(stats: CohortStats, shared: set[str]) -> Means:
+    """The means of `stats` over the `shared` questions only, as `CohortTally.stats` computes them."""
+    cols = [k for k, q in enumerate(stats.questions) if q in shared]
+    m = stats.scores[:, cols]
+    keep = (~np.isnan(m)).any(axis=1)  # people who answered a shared question
+    m = m[keep]
+    done = ~np.isnan(m)
+    topic = [stats.topic_of[stats.questions[k]] for k in cols]
+    topics = tuple(sorted(set(topic)))
+    topic_means = np.full((len(m), len(topics)), np.nan)
+    for j, t in enumerate(topics):
+        at = [i for i, x in enumerate(topic) if x == t]
+        n = done[:, at].sum(axis=1)
+        topic_means[:, j] = np.where(n > 0, np.nansum(m[:, at], axis=1) / np.maximum(n, 1), np.nan)
+    people = tuple(p for p, k in zip(stats.people, keep, strict=True) if k)
+    return Means(people, topics, np.nansum(m, axis=1) / np.maximum(done.sum(axis=1), 1), topic_means)
+
+
+def run_table(runs: Sequence[RunScores], stats: Sequence[Means]) -> pd.DataFrame:
     """One row per run: when it was graded, how, and its mean over the shared questions."""
     rows = []
     for i, (r, s) in enumerate(zip(runs, stats, strict=True), 1):
@@ -172,7 +200,7 @@ def run_table(runs: Sequence[RunScores], stats: Sequence[CohortStats]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def topic_table(stats: Sequence[CohortStats], shared: set[str], topic_of: dict[str, str],
+def topic_table(stats: Sequence[Means], shared: set[str], topic_of: dict[str, str],
                 diffs: Sequence[Difference]) -> pd.DataFrame:
     """Per topic: the mean of the people's topic means in each run, and the change; most improved first."""
     topics = sorted({topic_of[q] for q in shared})
@@ -212,7 +240,7 @@ def _differently(diffs: Sequence[Difference]) -> _Differently:
                         frozenset(d.item for d in diffs if d.scoring and d.item))
 
 
-def people_table(runs: Sequence[RunScores], stats: Sequence[CohortStats]) -> pd.DataFrame:
+def people_table(runs: Sequence[RunScores], stats: Sequence[Means]) -> pd.DataFrame:
     """Per person: in which runs, their mean over the shared questions in each, and the change."""
     present = [set(r.frame["student_id"]) for r in runs]
     people = sorted(set().union(*present))
@@ -240,7 +268,7 @@ def _status(inside: list[bool]) -> str:
     return "new+missing" if new and missing else "new" if new else "missing"
 
 
-def person_topic_table(stats: Sequence[CohortStats]) -> pd.DataFrame:
+def person_topic_table(stats: Sequence[Means]) -> pd.DataFrame:
     """Per person and topic (shared questions): first and last topic mean, and the change."""
     people = sorted(set().union(*(s.people for s in stats)))
     topics = sorted(set().union(*(s.topics for s in stats)))
