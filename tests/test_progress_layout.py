@@ -69,12 +69,19 @@ def test_change_colours_diverge_from_a_flat_middle() -> None:
 
 
 def test_run_lines_skip_missing_runs_and_escape_labels() -> None:
-    svg = run_lines(["w1", "w2", "w3"], [("a<b", [40.0, float("nan"), 80.0]), ("c", [10.0, 20.0, 30.0])],
+    svg = run_lines(["w1", "w2", "w3"], [("a<b", [40.0, float("nan"), 60.0]), ("c", [30.0, 35.0, 50.0])],
                     title="t")
     paths = re.findall(r'<path class="line" d="([^"]+)"', svg)
     assert [p.count("L") for p in paths] == [1, 2]  # a<b: w1 -> w3 only
     assert "a&lt;b" in svg and "a<b" not in svg
     assert svg.count('class="dot"') == 5
+    ticks = re.findall(r'class="tick">(\d+)<', svg)
+    assert ticks == ["20", "30", "40", "50", "60", "70"]  # the values (30-60) with a margin, in tens
+
+
+def test_run_lines_zoom_to_the_values() -> None:
+    svg = run_lines(["w1", "w2"], [("a", [62.0, 71.0])], title="t")
+    assert re.findall(r'class="tick">(\d+)<', svg) == ["55", "60", "65", "70", "75", "80"]
 
 
 def test_change_heatmap_shows_signed_changes() -> None:

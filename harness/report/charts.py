@@ -310,24 +310,32 @@ def _grid(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence
 
 def run_lines(runs: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str,
               width: int = 900, height: int = 300) -> str:
-    """One line per series over runs evenly spaced left to right (NaN: no point), 0-100 axis, legend below."""
+    """One line per series over runs evenly spaced left to right (NaN: no point), legend below.
+
+    The vertical axis spans the values (in steps of 10, within 0-100), so a
+    change of a few points between runs is visible.
+    """
     per_row = 4
     left, right, top = 40.0, 60.0, 14.0
     bottom = 34.0 + 22 * math.ceil(len(series) / per_row)
     plot_w, plot_h = width - left - right, height - top - bottom
+    low, high, step = _axis([v for _, values in series for v in values if not math.isnan(v)])
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - (min(high, max(low, v)) - low) / (high - low))
+
     body = []
-    for tick in (0, 25, 50, 75, 100):
-        y = top + plot_h * (1 - tick / 100)
+    for tick in range(int(low), int(high) + 1, step):
+        y = y_of(tick)
         body.append(f'<line class="grid" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"/>')
         body.append(_text(left - 6, y + 4, str(tick), anchor="end", cls="tick"))
-    step = plot_w / max(1, len(runs) - 1)
+    gap = plot_w / max(1, len(runs) - 1)
     for k, run in enumerate(runs):
-        body.append(_text(left + step * k, top + plot_h + 18, clip_label(run, max(step - 8, 60.0)),
+        body.append(_text(left + gap * k, top + plot_h + 18, clip_label(run, max(gap - 8, 60.0)),
                           anchor="middle", cls="tick"))
     for i, (label, values) in enumerate(series):
         color, dash = PALETTE[i % len(PALETTE)], _DASHES[(i // len(PALETTE)) % len(_DASHES)]
-        pts = [(left + step * k, top + plot_h * (1 - min(100.0, max(0.0, v)) / 100))
-               for k, v in enumerate(values) if not math.isnan(v)]
+        pts = [(left + gap * k, y_of(v)) for k, v in enumerate(values) if not math.isnan(v)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         d = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f} {y:.1f}" for j, (x, y) in enumerate(pts))
         body.append(f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(label)}</title></path>')
@@ -337,3 +345,12 @@ def run_lines(runs: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
         body.append(f'<rect class="key" x="{lx:.1f}" y="{ly - 6:.1f}" width="16" height="4" fill="{color}"/>')
         body.append(_text(lx + 22, ly, clip_label(label, plot_w / per_row - 30)))
     return _svg("chart-lines chart-runs", width, height, title, body)
+
+
+def _axis(values: Sequence[float]) -> tuple[float, float, int]:
+    """A 0-100 axis cut to the values with a margin of 5, in whole ticks: (low, high, tick step)."""
+    if not values:
+        return 0.0, 100.0, 20
+    lo, hi = min(values) - 5, max(values) + 5
+    step = 5 if hi - lo <= 25 else 10 if hi - lo <= 50 else 20
+    return max(0.0, math.floor(lo / step) * step), min(100.0, math.ceil(hi / step) * step), step
