@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from harness.cli.console import make_console
-from harness.cli.options import bank_option
 
 PROBLEMS_SHOWN = 10
 
@@ -17,7 +16,10 @@ PROBLEMS_SHOWN = 10
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="New folder for the regraded run (default: RUN-regraded beside RUN). "
               "An existing run is never overwritten.")
-@bank_option
+@click.option("--bank", "bank_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="HARNESS_BANK", show_envvar=True,
+              help="Bank folder with questions/ and rubrics/ (default: the folder RUN was graded against, as it "
+              "is now, else the bundled bank).")
 @click.option("--embedder", "embedder_name", default=None, envvar="HARNESS_EMBEDDER", show_envvar=True,
               help="Embedder (default: the one RUN was graded with, else use-multilingual).")
 @click.option("--calibration", "calibration_path", type=click.Path(dir_okay=False, path_type=Path),
