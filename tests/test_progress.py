@@ -256,3 +256,14 @@ def test_fake_scorer_matches_the_helpers_levels() -> None:
         good, part, weak = (s.score for s in scorer.score_many([(qid, ANSWERS[k][qid]) for k in ("good", "part",
                                                                                                  "weak")]))
         assert good == 100 and 0 < part < 100 and weak == 0
+
+
+def test_runs_given_newest_first_are_warned_about(run: Run, weeks: tuple[Path, Path]) -> None:
+    record = json.loads((weeks[0] / "run.json").read_text(encoding="utf-8"))
+    record["finished"] = "2030-01-01T00:00:00+00:00"  # week1 graded after week6
+    (weeks[0] / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    code, text, _ = run("report", "--scores", weeks[0], "--scores", weeks[1])
+    assert code == 0
+    assert "Warning: week6 was graded before week1; give the runs oldest first, or the changes run backwards." in text
+    code, text, _ = run("report", "--scores", weeks[1], "--scores", weeks[0])
+    assert "Warning" not in text

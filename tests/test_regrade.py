@@ -192,3 +192,15 @@ def test_regrade_of_a_missing_run_is_an_error(run: Run, tmp_path: Path) -> None:
     code, out, err = run("regrade", tmp_path / "nowhere")
     assert (code, out) == (1, "")
     assert err == f"Error: {tmp_path / 'nowhere'}: not found; give a grade run's folder or its scores.csv\n"
+
+
+def test_regrade_warns_of_each_answer_it_cannot_score(run: Run, fake_scorer: list[FakeScorer],
+                                                      tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+    smaller = bank_without(tmp_path, "vit-patch")
+    code, out, err = run("regrade", old, "--bank", smaller, "--quiet")
+    assert (code, out) == (0, f"{tmp_path / 'week1-regraded'}\n")
+    warnings = err.splitlines()
+    assert len(warnings) == 4 and all(w.startswith(f"Warning: {old / 'scores.csv'}: row ") for w in warnings)
+    assert warnings[0].endswith("column question_id: question 'vit-patch' is not in today's bank "
+                                f"({smaller}); its answer is not regraded")

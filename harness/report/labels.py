@@ -185,6 +185,7 @@ _ZH: dict[str, str] = {
 _EN_PROGRESS: dict[str, str] = {
     "progress_title": "Progress report: {first} → {last}",
     "p_runs": "{n} runs, oldest first: {runs}",
+    "p_order": "Warning: {run} was graded before {earlier}; give the runs oldest first, or the changes run backwards.",
     "p_shared": "Topic and person means are over the {n} questions every run asked.",
     "p_partial": "{n} question(s) were asked in only some runs; Questions lists them with the runs that asked them.",
     "p_same": "Every run was scored the same way: embedder {embedder}, calibration {calibration}, the same rubrics.",
@@ -252,6 +253,7 @@ _EN_PROGRESS: dict[str, str] = {
 _ZH_PROGRESS: dict[str, str] = {
     "progress_title": "进步报告：{first} → {last}",
     "p_runs": "共 {n} 次批改，由早到晚：{runs}",
+    "p_order": "注意：{run} 的批改早于 {earlier}；请按由早到晚的顺序给出各次批改，否则变化方向相反。",
     "p_shared": "主题和个人的均分只计每次都考了的 {n} 道题。",
     "p_partial": "有 {n} 道题只在部分批改中出现；“题目”一节列出了它们出现在哪几次。",
     "p_same": "每次批改的评分方式相同：嵌入模型 {embedder}，校准 {calibration}，评分细则相同。",

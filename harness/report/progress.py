@@ -191,8 +191,9 @@ def run_table(runs: Sequence[RunScores], stats: Sequence[Means]) -> pd.DataFrame
         f, sc = r.facts, r.scoring
         rows.append({
             "run_index": i, "run": r.label, "graded": f.finished if f else pd.NaT,
-            "regraded_from": r.regraded_from, "people": int(r.frame["student_id"].nunique()),
-            "answers": len(r.frame), "questions": int(r.frame["question_id"].nunique()),
+            "regraded_from": r.regraded_from, "answered": r.answered or pd.NaT,
+            "people": int(r.frame["student_id"].nunique()), "answers": len(r.frame),
+            "questions": int(r.frame["question_id"].nunique()),
             "mean": float(s.overall.mean()) if len(s.people) else np.nan,
             "bank_version": sc.bank_version, "embedder": sc.embedder, "calibration": sc.calibration,
             "anchors": sc.anchors if sc.known else "", "source": str(r.path),

@@ -50,6 +50,10 @@ def _lines(r: ProgressReport, w: L) -> list[str]:
     lines = [w["generated"].format(when=stamp(r.generated_at)),
              w["p_runs"].format(n=len(r.labels), runs=" → ".join(r.labels)),
              w["p_shared"].format(n=len(r.shared))]
+    times = [t for t in r.runs["answered"] if pd.notna(t)]
+    late = next((k for k in range(1, len(times)) if times[k] < times[k - 1]), None)
+    if late is not None and len(times) == len(r.labels):
+        lines.append(w["p_order"].format(run=r.labels[late], earlier=r.labels[late - 1]))
     partial = int((~r.questions["in_every_run"]).sum())
     if partial:
         lines.append(w["p_partial"].format(n=partial))

@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,17 @@ class RunScores:
     scoring: Scoring
     frame: pd.DataFrame
     skipped: int
+
+    @property
+    def answered(self) -> datetime | None:
+        """When its answers were first graded (for a regraded run, the run it regraded); None if unknown."""
+        source = self.record.get("regraded_from")
+        if isinstance(source, Mapping) and source.get("finished"):
+            try:
+                return datetime.fromisoformat(str(source["finished"]))
+            except ValueError:
+                return None
+        return self.facts.finished if self.facts else None
 
     @property
     def regraded_from(self) -> str:
