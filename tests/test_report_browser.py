@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from progress_helpers import grade_cohort, levels
 from report_fixtures import INJECTION, NOW, attempts_frame, report_of, tiny_bank
 
 from harness.grade.schema import ScoreRow
 from harness.report.candidate import candidate_report
-from harness.report.charts import score_color
+from harness.report.charts import change_color, score_color
 from harness.report.cohort import CohortReport
+from harness.report.progress import ProgressReport, load_progress
 from harness.report.render import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -43,7 +45,7 @@ PROBE = """<script>
     var chart = {cls: svg.getAttribute('class'), w: r.width, h: r.height, parts: []};
     svg.querySelectorAll('.bar, .cell, .line').forEach(function (el) {
       var b = el.getBBox();
-      chart.parts.push({cls: el.getAttribute('class'), w: b.width, h: b.height,
+      chart.parts.push({cls: el.getAttribute('class'), w: b.width, h: b.height, fill: el.getAttribute('fill'),
                         label: (el.querySelector('title') || {}).textContent || ''});
     });
     out.charts.push(chart);
@@ -170,3 +172,58 @@ def test_screenshot_shows_the_bars_in_their_colours(tmp_path: Path) -> None:
         rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
         near = int((np.abs(pixels - rgb).max(axis=2) <= 3).sum())
         assert near > 1000, f"bar colour {colour} for mean {mean:.1f} not on the screenshot"
+
+
+# --- the progress report ------------------------------------------------------------------------
+
+
+def progress(tmp_path: Path) -> ProgressReport:
+    """Three runs of four people (one named with a script); 张三 improves, Eve declines, Bob leaves."""
+    eve = f"Eve{INJECTION}"
+    runs = [
+        grade_cohort(tmp_path, "week1", levels({"张三": "weak", eve: "good", "Bob": "part", "李四": "part"})),
+        grade_cohort(tmp_path, "week3", levels({"张三": "part", eve: "part", "Bob": "part", "李四": "part"})),
+        grade_cohort(tmp_path, "week6", levels({"张三": "good", eve: "weak", "李四": "part"})),
+    ]
+    return load_progress(runs, bank_dir=None, now=NOW)
+
+
+def test_progress_charts_render_and_scripts_in_names_never_run(tmp_path: Path) -> None:
+    report = progress(tmp_path)
+    page = render(report, "html", lang="zh")
+    path = tmp_path / "progress.html"
+    path.write_text(page, encoding="utf-8")
+    dom = chromium(tmp_path / "profile", "--dump-dom", path.as_uri())
+    assert 'data-pwned="1"' not in dom and "<script" not in dom.lower()
+    assert "&lt;script&gt;document.title='pwned'" in dom
+    measured = probe(tmp_path, page)
+    assert measured["title"] == "进步报告：week1 → week6" and measured["pwned"] is False
+    lines, grid = measured["charts"]
+    assert (lines["cls"], grid["cls"]) == ("chart chart-lines chart-runs", "chart chart-heatmap chart-change")
+    paths = [p for p in lines["parts"] if p["cls"] == "line"]
+    assert sorted(p["label"] for p in paths) == sorted(report.topics["topic"])
+    assert all(p["w"] > 300 for p in paths)  # each topic drawn across the three runs
+    cells = [p for p in grid["parts"] if p["cls"] == "cell"]
+    changes = report.person_topic.dropna(subset=["change"])
+    assert len(cells) == len(changes) == 4 * 2  # Bob left after week3: his change is week1 to week3
+    assert all(c["w"] > 20 and c["h"] > 15 for c in cells)
+    for row in changes.itertuples():
+        cell = next(c for c in cells if c["label"].startswith(f"{row.person} · {row.topic}: "))
+        assert cell["fill"] == change_color(float(row.change))
+    up = next(c for c in cells if c["label"].startswith("张三 · clip"))
+    down = next(c for c in cells if c["label"].startswith(f"Eve{INJECTION} · clip"))
+    assert up["label"].endswith("+100") and down["label"].endswith("-100")
+
+
+def test_progress_screenshot_shows_improvement_blue_and_decline_red(tmp_path: Path) -> None:
+    image_module = pytest.importorskip("PIL.Image")
+    page = tmp_path / "progress.html"
+    page.write_text(render(progress(tmp_path), "html"), encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
+    pixels = np.asarray(image_module.open(shot).convert("RGB"), dtype=np.int16)
+    for change in (100.0, -100.0):
+        colour = change_color(change)
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+        near = int((np.abs(pixels - rgb).max(axis=2) <= 3).sum())
+        assert near > 500, f"cell colour {colour} for a change of {change:+.0f} not on the screenshot"

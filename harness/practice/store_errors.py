@@ -30,10 +30,8 @@ MEMORY = "the in-memory database"
 
 def kind(exc: sqlite3.Error) -> str:
     """One of read-only, locked, full, damaged, cannot-open, io, or other."""
-    try:
-        code: int | None = exc.sqlite_errorcode
-    except AttributeError:  # built by hand, not raised by SQLite
-        code = None
+    # Python 3.11+ sets it on errors SQLite raised; absent on 3.10 and on errors built by hand.
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in KINDS:
         return KINDS[code & 0xFF]
     text = str(exc).lower()

@@ -1,4 +1,4 @@
-"""Inline SVG charts for the HTML report: bars, lines over time, heatmap. Pure.
+"""Inline SVG charts for the HTML report: bars, lines over time or runs, heatmaps. Pure.
 
 Each function returns one `<svg>` element as text, sized in pixels, with
 every label escaped; no scripts, no external references, no ids, so several
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -39,6 +39,9 @@ PALETTE = (
     "#bab0ac",
 )
 _DASHES = ("", "6 3", "2 3")
+# ColorBrewer "RdBu" ends, for changes: red down, blue up, a light grey for none.
+_DOWN, _FLAT, _UP = "#b2182b", "#f3f4f6", "#2166ac"
+CHANGE_SPAN = 30.0  # a change of this many points or more gets the full colour
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,36 @@ def heatmap(
     Cells share `max_width`; column labels that do not fit their cell are
     drawn slanted.
     """
+    scale = [(score_color(k * 10.0), "0" if k == 0 else "100" if k == 10 else "") for k in range(11)]
+    return _grid(rows, columns, values, title=title, max_width=max_width, color=score_color,
+                 shown=lambda v: f"{v:.0f}", scale=scale, kind="chart-heatmap")
+
+
+def change_color(value: float, span: float = CHANGE_SPAN) -> str:
+    """Hex colour of a change on a diverging red (down) - grey - blue (up) scale, full at +-`span`; NaN grey."""
+    if math.isnan(value):
+        return "#e5e7eb"
+    t = min(1.0, abs(value) / span)
+    end = _rgb(_UP if value > 0 else _DOWN)
+    r, g, b = (round(x + (y - x) * t) for x, y in zip(_rgb(_FLAT), end, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def change_heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *,
+                   title: str, max_width: int = 940, span: float = CHANGE_SPAN) -> str:
+    """A grid of changes (say, of a topic mean between two runs), coloured by `change_color`."""
+    steps = [-span + span * k / 5 for k in range(11)]
+    scale = [(change_color(v, span), f"{v:+.0f}" if k in (0, 10) else "0" if k == 5 else "")
+             for k, v in enumerate(steps)]
+    return _grid(rows, columns, values, title=title, max_width=max_width,
+                 color=lambda v: change_color(v, span), shown=lambda v: f"{v:+.0f}" if round(v) else "0",
+                 scale=scale, kind="chart-heatmap chart-change")
+
+
+def _grid(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *, title: str,
+          max_width: int, color: Callable[[float], str], shown: Callable[[float], str],
+          scale: Sequence[tuple[str, str]], kind: str) -> str:
+    """A heatmap: labelled rows, column heads (slanted when they do not fit), cells, and a colour scale."""
     label_w = min(180.0, max([text_width(r) for r in rows] + [40.0]) + 12)
     cell_w = min(96.0, max(40.0, (max_width - label_w - 8) / max(1, len(columns))))
     head_w = [min(160.0, text_width(c, FONT - 1)) for c in columns]
@@ -256,29 +289,68 @@ def heatmap(
         y = top + cell_h * i
         body.append(_text(label_w - 8, y + cell_h / 2 + 4, clip_label(name, label_w - 12), anchor="end"))
         for j, v in enumerate(row):
-            fill, x = score_color(v), label_w + cell_w * j
-            shown = "–" if math.isnan(v) else f"{v:.0f}"
+            fill, x = color(v), label_w + cell_w * j
+            text = "–" if math.isnan(v) else shown(v)
             body.append(
                 f'<rect class="cell" x="{x:.1f}" y="{y:.1f}" width="{cell_w - 2:.1f}" '
                 f'height="{cell_h - 2:.1f}" fill="{fill}"><title>{escape(name)} · {escape(columns[j])}: '
-                f"{shown}</title></rect>"
+                f"{text}</title></rect>"
             )
-            body.append(
-                _text(
-                    x + cell_w / 2 - 1,
-                    y + cell_h / 2 + 3,
-                    shown,
-                    anchor="middle",
-                    cls="num",
-                    fill=ink_for(fill),
-                )
-            )
+            body.append(_text(x + cell_w / 2 - 1, y + cell_h / 2 + 3, text, anchor="middle", cls="num",
+                              fill=ink_for(fill)))
     ly = height - 34
-    for k in range(11):
-        body.append(
-            f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
-            f'fill="{score_color(k * 10.0)}"/>'
-        )
-    body.append(_text(label_w, ly + 24, "0", anchor="middle", cls="tick"))
-    body.append(_text(label_w + 18 * 11, ly + 24, "100", anchor="middle", cls="tick"))
-    return _svg("chart-heatmap", width, height, title, body)
+    for k, (fill, label) in enumerate(scale):
+        body.append(f'<rect class="scale" x="{label_w + 18 * k:.1f}" y="{ly:.1f}" width="18" height="10" '
+                    f'fill="{fill}"/>')
+        if label:
+            edge = 0 if k == 0 else 18 if k == len(scale) - 1 else 9  # the ends at the ends, others centred
+            body.append(_text(label_w + 18 * k + edge, ly + 24, label, anchor="middle", cls="tick"))
+    return _svg(kind, width, height, title, body)
+
+
+def run_lines(runs: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str,
+              width: int = 900, height: int = 300) -> str:
+    """One line per series over runs evenly spaced left to right (NaN: no point), legend below.
+
+    The vertical axis spans the values (in steps of 10, within 0-100), so a
+    change of a few points between runs is visible.
+    """
+    per_row = 4
+    left, right, top = 40.0, 60.0, 14.0
+    bottom = 34.0 + 22 * math.ceil(len(series) / per_row)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    low, high, step = _axis([v for _, values in series for v in values if not math.isnan(v)])
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - (min(high, max(low, v)) - low) / (high - low))
+
+    body = []
+    for tick in range(int(low), int(high) + 1, step):
+        y = y_of(tick)
+        body.append(f'<line class="grid" x1="{left:.1f}" y1="{y:.1f}" x2="{width - right:.1f}" y2="{y:.1f}"/>')
+        body.append(_text(left - 6, y + 4, str(tick), anchor="end", cls="tick"))
+    gap = plot_w / max(1, len(runs) - 1)
+    for k, run in enumerate(runs):
+        body.append(_text(left + gap * k, top + plot_h + 18, clip_label(run, max(gap - 8, 60.0)),
+                          anchor="middle", cls="tick"))
+    for i, (label, values) in enumerate(series):
+        color, dash = PALETTE[i % len(PALETTE)], _DASHES[(i // len(PALETTE)) % len(_DASHES)]
+        pts = [(left + gap * k, y_of(v)) for k, v in enumerate(values) if not math.isnan(v)]
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        d = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f} {y:.1f}" for j, (x, y) in enumerate(pts))
+        body.append(f'<path class="line" d="{d}" stroke="{color}"{dash_attr}><title>{escape(label)}</title></path>')
+        body.extend(f'<circle class="dot" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>' for x, y in pts)
+        lx = left + (i % per_row) * (plot_w / per_row)
+        ly = top + plot_h + 40 + 22 * (i // per_row)
+        body.append(f'<rect class="key" x="{lx:.1f}" y="{ly - 6:.1f}" width="16" height="4" fill="{color}"/>')
+        body.append(_text(lx + 22, ly, clip_label(label, plot_w / per_row - 30)))
+    return _svg("chart-lines chart-runs", width, height, title, body)
+
+
+def _axis(values: Sequence[float]) -> tuple[float, float, int]:
+    """A 0-100 axis cut to the values with a margin of 5, in whole ticks: (low, high, tick step)."""
+    if not values:
+        return 0.0, 100.0, 20
+    lo, hi = min(values) - 5, max(values) + 5
+    step = 5 if hi - lo <= 25 else 10 if hi - lo <= 50 else 20
+    return max(0.0, math.floor(lo / step) * step), min(100.0, math.ceil(hi / step) * step), step

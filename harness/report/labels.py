@@ -192,6 +192,140 @@ _ZH: dict[str, str] = {
 }
 
 
+_EN_PROGRESS: dict[str, str] = {
+    "progress_title": "Progress report: {first} → {last}",
+    "p_runs": "{n} runs, oldest first: {runs}",
+    "p_order": "Warning: {run} was graded before {earlier}; give the runs oldest first, or the changes run backwards.",
+    "p_shared": "Topic and person means are over the {n} questions every run asked.",
+    "p_partial": "{n} question(s) were asked in only some runs; Questions lists them with the runs that asked them.",
+    "p_same": "Every run was scored the same way: embedder {embedder}, calibration {calibration}, the same rubrics.",
+    "p_unsure": "Not every run was scored the same way: see Scored differently. Changes there mix a change of scale "
+                "with a change of answers.",
+    "p_bank": "Bank version {value} in {run}, {latest} in {against}; the rubrics and prompts of the questions "
+              "compared are the same.",
+    "runs_head": "Runs",
+    "run": "Run",
+    "graded": "Graded",
+    "regraded_from": "regraded from {run}",
+    "mean_shared": "Mean (shared questions)",
+    "embedder": "Embedder",
+    "calibration": "Calibration",
+    "diff_head": "Scored differently",
+    "diff_note": "Each run compared with the latest, {latest}. To compare like with like, score the older runs "
+                 "again with today's bank and scorer (harness regrade RUN) and compare the regraded folders.",
+    "what": "What differs",
+    "in_run": "In that run",
+    "in_latest": "In the latest run",
+    "what_embedder": "embedder",
+    "what_calibration": "calibration",
+    "what_anchors": "teacher anchors",
+    "what_rubric": "rubric of {item}",
+    "what_prompt": "prompt of {item}",
+    "what_unknown": "how it was scored (no run.json)",
+    "p_topics_head": "Topics, most improved first",
+    "p_topics_note": "The mean of the people's topic means in each run (shared questions); change = last run − first.",
+    "run_chart": "Line chart of each topic's mean across runs",
+    "change": "Change",
+    "first": "First",
+    "last": "Last",
+    "improved_head": "Improved most",
+    "declined_head": "Declined",
+    "movers_note": "Each person's mean over the shared questions in the first and the last run they are in, and "
+                   "the topic that moved most ({n} in all; the CSV lists everyone).",
+    "nobody_improved": "Nobody improved.",
+    "nobody_declined": "Nobody declined.",
+    "topic_moved": "Topic (change)",
+    "churn_head": "People not in every run",
+    "churn_none": "Everyone is in every run.",
+    "in_runs": "In runs",
+    "status": "Status",
+    "st_new": "new in {run}",
+    "st_missing": "missing from {runs}",
+    "p_grid_head": "Person × topic: change",
+    "p_grid_note": "The change of each person's topic mean from their first run to their last; blue improved, "
+                   "red declined.",
+    "change_heatmap": "Heatmap of each person's change per topic",
+    "p_questions_head": "Questions",
+    "p_questions_note": "Mean and facility (share ≥ {mark}) in each run; — where a run did not ask the question.",
+    "facility_short": "Facility",
+    "facility_change": "Change (facility)",
+    "mark_note": "* scored differently in some run (see Scored differently).",
+    "points_better_head": "Key points missed less often",
+    "points_worse_head": "Key points missed more often",
+    "points_change_note": "The share of non-blank answers missing the point, in the first and the last run that "
+                          "asked its question.",
+    "missed_first_last": "Missed (first → last)",
+    "runs_card": "Runs",
+    "every_card": "In every run",
+    "change_card": "Mean change",
+}
+
+_ZH_PROGRESS: dict[str, str] = {
+    "progress_title": "进步报告：{first} → {last}",
+    "p_runs": "共 {n} 次批改，由早到晚：{runs}",
+    "p_order": "注意：{run} 的批改早于 {earlier}；请按由早到晚的顺序给出各次批改，否则变化方向相反。",
+    "p_shared": "主题和个人的均分只计每次都考了的 {n} 道题。",
+    "p_partial": "有 {n} 道题只在部分批改中出现；“题目”一节列出了它们出现在哪几次。",
+    "p_same": "每次批改的评分方式相同：嵌入模型 {embedder}，校准 {calibration}，评分细则相同。",
+    "p_unsure": "各次批改的评分方式不完全相同，见“评分方式不同”。那里的变化既有答案的变化，也有评分尺度的变化。",
+    "p_bank": "题库版本：{run} 为 {value}，{against} 为 {latest}；所比较题目的评分细则和题干相同。",
+    "runs_head": "各次批改",
+    "run": "批改",
+    "graded": "批改时间",
+    "regraded_from": "由 {run} 重新评分",
+    "mean_shared": "均分（共同题目）",
+    "embedder": "嵌入模型",
+    "calibration": "校准",
+    "diff_head": "评分方式不同",
+    "diff_note": "每次批改都与最近一次 {latest} 比较。要在同一尺度上比较，请用今天的题库和评分器重新评分较早的批改"
+                 "（harness regrade RUN），再比较重新评分后的文件夹。",
+    "what": "不同之处",
+    "in_run": "该次批改",
+    "in_latest": "最近一次",
+    "what_embedder": "嵌入模型",
+    "what_calibration": "校准",
+    "what_anchors": "教师锚定评分",
+    "what_rubric": "{item} 的评分细则",
+    "what_prompt": "{item} 的题干",
+    "what_unknown": "评分方式（没有 run.json）",
+    "p_topics_head": "各主题，进步最多的在前",
+    "p_topics_note": "每次批改中各人主题均分的平均（共同题目）；变化 = 最后一次 − 第一次。",
+    "run_chart": "各主题均分在各次批改中的折线图",
+    "change": "变化",
+    "first": "第一次",
+    "last": "最后一次",
+    "improved_head": "进步最多",
+    "declined_head": "退步",
+    "movers_note": "每人在其参加的第一次和最后一次批改中共同题目的均分，以及变化最大的主题"
+                   "（共 {n} 人；CSV 中列出所有人）。",
+    "nobody_improved": "没有人进步。",
+    "nobody_declined": "没有人退步。",
+    "topic_moved": "主题（变化）",
+    "churn_head": "没有参加每次批改的人",
+    "churn_none": "每个人都参加了每次批改。",
+    "in_runs": "参加的批改",
+    "status": "情况",
+    "st_new": "{run} 新加入",
+    "st_missing": "缺席 {runs}",
+    "p_grid_head": "人 × 主题：变化",
+    "p_grid_note": "每人各主题均分从其第一次到最后一次批改的变化；蓝色为进步，红色为退步。",
+    "change_heatmap": "每人各主题变化的热力图",
+    "p_questions_head": "题目",
+    "p_questions_note": "每次批改的均分和通过率（≥{mark} 分的比例）；— 表示该次没有考这道题。",
+    "facility_short": "通过率",
+    "facility_change": "通过率变化",
+    "mark_note": "* 在某次批改中评分方式不同（见“评分方式不同”）。",
+    "points_better_head": "遗漏变少的要点",
+    "points_worse_head": "遗漏变多的要点",
+    "points_change_note": "非空答案中遗漏该要点的比例，取考了这道题的第一次和最后一次批改。",
+    "missed_first_last": "遗漏比例（第一次 → 最后一次）",
+    "runs_card": "批改次数",
+    "every_card": "每次都参加",
+    "change_card": "均分变化",
+}
+_WORDS = {"en": {**_EN, **_EN_PROGRESS}, "zh": {**_ZH, **_ZH_PROGRESS}}
+
+
 def labels(lang: str) -> Mapping[str, str]:
     """The report's words in `lang` ("en" or "zh").
 
@@ -199,10 +333,8 @@ def labels(lang: str) -> Mapping[str, str]:
         HarnessError: an unknown language, naming the valid ones.
 
     """
-    if lang == "en":
-        return _EN
-    if lang == "zh":
-        return _ZH
+    if lang in _WORDS:
+        return _WORDS[lang]
     raise HarnessError(f"unknown report language {lang!r}; use one of: {', '.join(LANGUAGES)}")
 
 

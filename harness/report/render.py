@@ -33,6 +33,7 @@ from harness.report.cohort import CohortReport
 from harness.report.document import Cell, Document, Section
 from harness.report.labels import labels
 from harness.report.layout import layout
+from harness.report.progress import ProgressReport
 
 FORMATS = ("md", "html", "csv")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
@@ -73,7 +74,10 @@ CSS = (
 )
 
 
-def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en") -> str:
+Report = CandidateReport | CohortReport | ProgressReport
+
+
+def render(report: Report, fmt: str, *, lang: str = "en") -> str:
     """The report as text in `fmt` ("md", "html" or "csv").
 
     Raises:
@@ -84,7 +88,13 @@ def render(report: CandidateReport | CohortReport, fmt: str, *, lang: str = "en"
         return csv_text(report)
     if fmt not in FORMATS:
         raise HarnessError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}")
-    doc = layout(report, labels(lang), lang=lang, charts=fmt == "html")  # Markdown draws no charts
+    charts = fmt == "html"  # Markdown draws no charts
+    if isinstance(report, ProgressReport):
+        from harness.report.progress_layout import progress_document
+
+        doc = progress_document(report, labels(lang), lang, charts=charts)
+    else:
+        doc = layout(report, labels(lang), lang=lang, charts=charts)
     return html(doc) if fmt == "html" else markdown(doc)
 
 
@@ -203,10 +213,12 @@ def csv_safe(value: object) -> object:
     return safe_cell(value) if isinstance(value, str) else value
 
 
-def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame]:
+def _tables(report: Report) -> Mapping[str, pd.DataFrame]:
     """The report's tables by section name; the first, `summary`, holds its single values."""
-    values = {f.name: getattr(report, f.name) for f in fields(report) if f.name != "run"}
+    values = {f.name: getattr(report, f.name) for f in fields(report) if f.name not in ("run", "labels", "shared")}
     summary = pd.DataFrame([{k: v for k, v in values.items() if not isinstance(v, pd.DataFrame)}])
+    if isinstance(report, ProgressReport):
+        return _progress_tables(report, summary)
     if isinstance(report, CandidateReport):
         return {
             "summary": summary,
@@ -239,8 +251,27 @@ def _tables(report: CandidateReport | CohortReport) -> Mapping[str, pd.DataFrame
     return tables
 
 
+def _progress_tables(report: ProgressReport, summary: pd.DataFrame) -> Mapping[str, pd.DataFrame]:
+    """A progress report's tables; `summary` adds the runs compared and the shared questions."""
+    summary = summary.assign(runs=len(report.labels), shared_questions=len(report.shared),
+                             people_every_run=int((report.people["status"] == "every").sum()))
+    return {
+        "summary": summary,
+        "runs": report.runs,
+        "differences": report.differences,
+        "topics": report.topics,
+        "people": report.people,
+        "person_topic": report.person_topic,
+        "improved": report.improved,
+        "declined": report.declined,
+        "questions": report.questions,
+        "points_better": report.points_better,
+        "points_worse": report.points_worse,
+    }
+
+
 def csv_cell(value: object) -> str:
-    """One CSV cell: "" for missing, whole floats without ".0", at most 3 decimals, ISO times, safe text."""
+    """One CSV cell: "" for missing, whole numbers without a point, at most 3 decimals, ISO times, safe text."""
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, str):
@@ -248,7 +279,10 @@ def csv_cell(value: object) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, (float, np.floating)):
-        return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+        if float(value).is_integer():
+            return str(int(value))
+        text = f"{value:.3f}".rstrip("0").rstrip(".")  # 50.0000001 -> "50", not "50."
+        return "0" if text == "-0" else text
     if isinstance(value, (pd.Timestamp, datetime)):
         return value.isoformat()
     if value is pd.NA:
@@ -256,7 +290,7 @@ def csv_cell(value: object) -> str:
     return str(value)
 
 
-def csv_text(report: CandidateReport | CohortReport) -> str:
+def csv_text(report: Report) -> str:
     """Every table of the report in one CSV text, a `section` column first."""
     frames = [
         table.astype(object).map(csv_cell).assign(section=name)
