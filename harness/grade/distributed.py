@@ -9,7 +9,7 @@ writes.
 
 `open_dask` connects to a running scheduler (`tcp://host:8786`) or starts a
 `LocalCluster` (`local`, `local:N`), checks that every worker runs this
-harness version, and registers a `dask_worker.ScorerPlugin` carrying the
+machine's harness (its version and a digest of its code), and registers a `dask_worker.ScorerPlugin` carrying the
 bank and the calibration as data, so each worker builds its scorer once and
 keeps it for the run. It yields a `DaskScorer`, which the grader calls in
 place of the in-process scorer: `submit` sends a batch and returns a handle,
@@ -174,7 +174,7 @@ def open_dask(address: DaskAddress, spec: ScorerSpec, *,
 
     Raises:
         DaskError: Dask not installed; no scheduler at the address within `connect_timeout`;
-            no workers; workers without the harness or with another version.
+            no workers; workers without the harness or with another version or other code.
         HarnessError: a worker could not build the scorer (e.g. the embedder is missing there).
     """
     with _client(address, connect_timeout) as client:
