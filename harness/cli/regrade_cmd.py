@@ -33,16 +33,19 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
             calibration_path: Path | None, results_dir: Path | None, lang: str, quiet: bool) -> None:
     """Score an earlier grade run again with today's bank and scorer.
 
-    The answers of RUN go into a new run folder. RUN is a `harness grade` run's folder or its scores.csv, which keeps every
-    answer. Use it after a rubric, calibration or embedder change, so that
-    `harness report --scores OLD --scores NEW` compares like with like.
+    The answers of RUN go into a new run folder. RUN is a `harness grade`
+    run's folder or its scores.csv, which keeps every answer. Use it after a
+    rubric, calibration or embedder change, so that `harness report --scores OLD --scores NEW` compares like with like.
     The new run keeps the student ids, the carried-through columns and each
     answer's row in the original submissions file; its run.json says which
     run it regraded (`regraded_from`). --bank defaults to the bank folder RUN
     was graded against (as it is now), else the bundled bank.
 
-    Example: harness regrade results/week1 && harness report --scores results/week1-regraded --scores results/week6
-    """
+    \b
+    Example:
+      harness regrade results/week1
+      harness report --scores results/week1-regraded --scores results/week6
+    """  # noqa: D301 (\b is click's no-rewrap marker)
     from harness.grade.regrade import regrade as regrade_run
 
     done = regrade_run(run, bank=bank_dir, embedder=embedder_name, calibration=calibration_path, out=out_dir,
