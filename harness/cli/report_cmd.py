@@ -11,14 +11,13 @@ import click
 from harness.cli.console import make_console
 from harness.cli.options import bank_option, results_option
 from harness.files.write import write_atomic
+from harness.report.formats import FORMATS, SUFFIX_FORMATS
 
 if TYPE_CHECKING:
     from harness.report.candidate import CandidateReport
     from harness.report.cohort import CohortReport
 
-FORMATS = ("md", "html", "csv")
 LANGUAGES = ("en", "zh")
-_SUFFIX_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".csv": "csv"}
 
 
 @click.command()
@@ -106,10 +105,10 @@ def report(
         raise click.UsageError(
             "give either --user (a practice report) or --scores (a cohort report), not both"
         )
-    if fmt is None and out is not None and out.suffix.lower() not in _SUFFIX_FORMATS:
+    if fmt is None and out is not None and out.suffix.lower() not in SUFFIX_FORMATS:
         raise click.UsageError(f"--out {out.name}: unknown file type {out.suffix or '(none)'!r}; use "
-                               f"{', '.join(sorted(_SUFFIX_FORMATS))}, or name one with --format md|html|csv")
-    fmt = fmt or (_SUFFIX_FORMATS[out.suffix.lower()] if out else "md")
+                               f"{', '.join(sorted(SUFFIX_FORMATS))}, or name one with --format md|html|csv")
+    fmt = fmt or (SUFFIX_FORMATS[out.suffix.lower()] if out else "md")
     from harness.report.build import build_report
     from harness.report.progress import ProgressReport, load_progress
     from harness.report.render import render

@@ -31,11 +31,11 @@ from harness.report.candidate import CandidateReport
 from harness.report.charts import score_color
 from harness.report.cohort import CohortReport
 from harness.report.document import Cell, Document, Section
+from harness.report.formats import FORMATS
 from harness.report.labels import labels
 from harness.report.layout import layout
 from harness.report.progress import ProgressReport
 
-FORMATS = ("md", "html", "csv")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _MD_LEADING = re.compile(r"^([#>=]|[-+*](?=\s)|\d+(?=[.)]\s))")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
