@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
-from harness.scoring.keywords import is_negated, match_group, squeeze
+from harness.scoring.keywords import match_group, squeeze
+from harness.scoring.polarity import ClauseView, clause_views
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize
-from harness.types import Evidence, KeywordGroup, MisconceptionHit, PointResult, Status
+from harness.types import Evidence, KeywordGroup, Misconception, MisconceptionHit, PointResult, Status
 
 COVERED, PARTIAL = 0.6, 0.3
 _NO_ANSWER = re.compile(
@@ -28,9 +29,14 @@ _NO_ANSWER = re.compile(
 )
 _WORDS = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
 _CJK_CHARS = re.compile(r"[\u4e00-\u9fff]")
-_FUNCTION_CHARS = frozenset("的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需")
+_FUNCTION_CHARS = frozenset("的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需为时很较当则若")
 _STATEMENT_PUNCT = re.compile(r"[。；;：:！!？?]|\.(\s|$)")
 _LIST_FUNCTION_RATIO = 0.07
+_LIST_HEAD = re.compile(r"^[^:：。；;,，、]{1,16}[:：]\s*")  # "CLIP：" before an enumeration
+_LIST_END = re.compile(r"[\s。.!！]+$")
+_LIST_SEP = re.compile(r"[、,，]")
+_LIST_MIN_ITEMS = 5
+_LIST_ITEM_SHARE = 0.2  # an enumeration of terms: at most this share of its items hold a function word
 
 
 @dataclass(frozen=True)
@@ -62,31 +68,40 @@ def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tu
 
 
 def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: float) -> tuple[MisconceptionHit, ...]:
-    """Misconceptions the answer states.
+    """Misconceptions the answer states, at most one hit (the first clause) each.
 
-    A clause states one when every cue group matches in it, not right after a
-    negation, and the clause is closer to the wrong claim than to its
-    correction (without a correction: at least `min_similarity` to the claim).
+    A clause states one only on evidence of the wrong claim itself: every cue
+    group occurs in it with the polarity it has in the claim (not negated or
+    contrasted away, see `polarity`), the clause is about the claim's subject
+    and not another model, and it is closer to the wrong claim than to its
+    correction, compared in the correction's language (without a correction:
+    at least `min_similarity` to the claim).
     """
+    if not rv.rubric.misconceptions:
+        return ()
+    views = clause_views(av.clauses)
+    squeezed = [squeeze(v.norm) for v in views]
     hits = []
-    normalised = [normalize(c) for c in av.clauses] if rv.rubric.misconceptions else []
-    squeezed = [squeeze(n) for n in normalised]
-    for misc, mvec, cvec in zip(rv.rubric.misconceptions, rv.misconceptions, rv.corrections):
-        for clause, norm, sq, vec in zip(av.clauses, normalised, squeezed, av.clause_vectors):
-            found = [match_group(g, norm, sq) for g in misc.cues]
-            if any(h is None for h in found) or any(is_negated(norm, h.start) for h in found if h):
+    for misc, claim, mvec, cvec in zip(rv.rubric.misconceptions, rv.claims, rv.misconceptions, rv.corrections):
+        groups = tuple(g.aliases for g in misc.cues)
+        for view, sq, vec in zip(views, squeezed, av.clause_vectors):
+            if not claim.asserted(view, groups, sq):
                 continue
-            wrong = float((mvec @ vec).max())
+            wrong = float(mvec[claim.row] @ vec) if claim.row is not None else float((mvec @ vec).max())
             right = float((cvec @ vec).max()) if cvec is not None else min_similarity
             if wrong > right:
-                aliases = tuple(h.alias for h in found if h)
-                against = cvec if cvec is not None else mvec
-                point = int(np.argmax([float((against @ p.T).max()) for p in rv.points])) if rv.points else -1
-                hits.append(MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction,
-                                             Evidence(clause, round(wrong, 4), aliases),
-                                             rv.rubric.key_points[point].id if point >= 0 else None))
+                hits.append(_hit(rv, misc, view, sq, round(wrong, 4), cvec if cvec is not None else mvec))
                 break
     return tuple(hits)
+
+
+def _hit(rv: RubricVectors, misc: Misconception, view: ClauseView, squeezed: str, similarity: float,
+         against: np.ndarray) -> MisconceptionHit:
+    """The hit record: evidence, and the key point closest to the correction (the one it contradicts)."""
+    aliases = tuple(h.alias for g in misc.cues if (h := match_group(g, view.norm, squeezed)))
+    point = int(np.argmax([float((against @ p.T).max()) for p in rv.points])) if rv.points else -1
+    return MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction, Evidence(view.text, similarity, aliases),
+                            rv.rubric.key_points[point].id if point >= 0 else None)
 
 
 def contradict(points: tuple[PointResult, ...], hits: tuple[MisconceptionHit, ...]) -> tuple[PointResult, ...]:
@@ -121,13 +136,23 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     """True when the answer is a bare list of terms rather than statements.
 
     Only for rubrics with keywords (the terms a list would name): at least
-    five words or ideographs, no sentence or clause punctuation (。；：!? or a
-    full stop), and hardly any function words (`function_word_ratio` < 0.07).
-    Terse notes such as "顺序表：存储空间连续，删除插入较复杂。" keep their
-    punctuation and are not lists.
+    five words or ideographs, and either no sentence or clause punctuation
+    at all (。；：!? or a full stop) and hardly any function words
+    (`function_word_ratio` < 0.07), or, once a short heading
+    ("CLIP：") and the final full stop are set aside, an enumeration of at
+    least five items separated by 、 or commas, with no other punctuation,
+    at most a fifth of which hold a function word ("a photo of a {class}").
+    Terse notes such as "顺序表：存储空间连续，删除插入较复杂。" have two
+    items, not five, and are not lists.
     """
     norm = normalize(text)
     units = len(_WORDS.findall(norm)) + len(_CJK_CHARS.findall(norm))
-    if not groups or units < 5 or _STATEMENT_PUNCT.search(norm):
+    if not groups or units < 5:
         return False
-    return function_word_ratio(text) < _LIST_FUNCTION_RATIO
+    if not _STATEMENT_PUNCT.search(norm):
+        return function_word_ratio(text) < _LIST_FUNCTION_RATIO
+    body = _LIST_END.sub("", _LIST_HEAD.sub("", norm, count=1))
+    items = [i for i in _LIST_SEP.split(body) if i.strip()]
+    if len(items) < _LIST_MIN_ITEMS or _STATEMENT_PUNCT.search(body):
+        return False
+    return sum(function_word_ratio(i) > 0 for i in items) <= _LIST_ITEM_SHARE * len(items)

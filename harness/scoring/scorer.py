@@ -20,6 +20,7 @@ from harness.encoders import DEFAULT_EMBEDDER, CachingEncoder, get_encoder
 from harness.errors import CalibrationError
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
+from harness.scoring.polarity import Claim
 from harness.scoring.rules import (
     Thresholds,
     contradict,
@@ -29,7 +30,7 @@ from harness.scoring.rules import (
     point_results,
 )
 from harness.scoring.text import content_tokens, split_clauses
-from harness.types import Bank, Evidence, KeyPoint, PointResult, Score, contradicted_share
+from harness.types import Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
@@ -89,7 +90,8 @@ class Scorer:
                 q, r = self.bank.questions[qid], self.bank.rubrics[qid]
                 texts.append(q.prompt)
                 texts.extend(t for ref in r.references for t in ref.texts)
-                texts.extend(t for p in r.key_points for t in p.statements)
+                texts.extend(plain_reference(r))
+                texts.extend(t for p in r.key_points for t in phrasings(p))
                 texts.extend(t for m in r.misconceptions for t in (*m.statements, m.correction or ""))
             vecs = dict(zip(texts, self.encoder.encode(texts, persist=True)))
             for qid in todo:
@@ -167,6 +169,11 @@ class Scorer:
         )
 
 
+def phrasings(point: KeyPoint) -> tuple[str, ...]:
+    """Every statement of a key point: its text, text_en and each alternative (duplicates once)."""
+    return tuple(dict.fromkeys((*point.statements, *(t for a in point.alternatives for t in a.texts))))
+
+
 def _display_points(points: Sequence[KeyPoint]) -> tuple[KeyPoint, ...]:
     """For a blank answer: the first reference group's points (all points of a hand-written rubric)."""
     return tuple(p for p in points if p.reference in (None, 0))
@@ -192,10 +199,26 @@ def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> Rubric
         rubric=r,
         prompt=vecs[q.prompt],
         references=tuple(np.stack([vecs[t] for t in ref.texts]) for ref in r.references),
-        points=tuple(np.stack([vecs[t] for t in p.statements]) for p in r.key_points),
+        points=tuple(np.stack([vecs[t] for t in phrasings(p)]) for p in r.key_points),
         misconceptions=tuple(np.stack([vecs[t] for t in m.statements]) for m in r.misconceptions),
         corrections=tuple(vecs[m.correction][None, :] if m.correction else None for m in r.misconceptions),
         question_tokens=frozenset(content_tokens(q.prompt)),
         point_tokens=tuple(Counter(content_tokens(p.text)) for p in r.key_points),
         reference_tokens=tuple(tuple(Counter(content_tokens(t)) for t in ref.texts) for ref in r.references),
+        plain=np.stack([vecs[t] for t in plain]) if (plain := plain_reference(r)) else None,
+        plain_tokens=tuple(Counter(content_tokens(t)) for t in plain),
+        claims=tuple(Claim.of(m, (t for t in (q.prompt_zh, q.prompt_en) if t)) for m in r.misconceptions),
     )
+
+
+def plain_reference(rubric: Rubric) -> tuple[str, ...]:
+    """The rubric's answer in plain words, zh and en where given: each point's first plain alternative, joined.
+
+    Alternatives marked `plain` say a point as a candidate who understands it
+    without the paper's vocabulary would; joined, they make a reference answer
+    in those words, so an answer in plain language has one to be compared with.
+    """
+    zh = [next((a.zh for a in p.alternatives if a.plain and a.zh), "") for p in rubric.key_points]
+    en = [next((a.en for a in p.alternatives if a.plain and a.en), "") for p in rubric.key_points]
+    texts = ("".join(t.rstrip("。. ") + "。" for t in zh if t), " ".join(t.rstrip("。. ") + "." for t in en if t))
+    return tuple(t for t in texts if t)
