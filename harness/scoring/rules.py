@@ -29,7 +29,9 @@ _NO_ANSWER = re.compile(
 )
 _WORDS = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
 _CJK_CHARS = re.compile(r"[\u4e00-\u9fff]")
-_FUNCTION_CHARS = frozenset("的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需为时很较当则若")
+_FUNCTION_CHARS = frozenset(
+    "的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需为时很较当则若"
+)
 _STATEMENT_PUNCT = re.compile(r"[。；;：:！!？?]|\.(\s|$)")
 _LIST_FUNCTION_RATIO = 0.07
 _LIST_HEAD = re.compile(r"^[^:：。；;,，、]{1,16}[:：]\s*")  # "CLIP：" before an enumeration
