@@ -222,7 +222,10 @@ class Score:
     `score` is the final 0-100 score: `calibrated` (the calibration model's
     output from `features`), scaled down by the weight share of key points a
     stated misconception contradicts, minus the misconceptions' penalties,
-    clipped to 0-100.
+    clipped to 0-100. `rests_on_closeness` is true when the score (at least
+    20) rests on the answer's overall closeness to the reference while no
+    single key point was caught; feedback then says so (`scoring.rules.closeness_note`).
+    Records stored before a field existed read back with its default.
     """
 
     question_id: str
@@ -237,6 +240,7 @@ class Score:
     rubric_version: str
     embedder_id: str
     calibration_id: str
+    rests_on_closeness: bool = False
 
     @property
     def covered(self) -> tuple[PointResult, ...]:

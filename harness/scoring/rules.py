@@ -4,14 +4,15 @@ A key point's credit mixes how close the answer's best clause is to the
 point's statement with the share of its keyword groups found; keywords count
 only in proportion to that closeness, so a bare list of the right terms does
 not cover a point. Similarity thresholds come from the calibration (they
-differ between embedders), not from constants here.
+differ between embedders, kinds of point and languages; see `thresholds`),
+not from constants here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,9 +20,9 @@ from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
 from harness.scoring.keywords import match_group, squeeze
 from harness.scoring.polarity import ClauseView, clause_views
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize
-from harness.types import Evidence, KeywordGroup, Misconception, MisconceptionHit, PointResult, Status
+from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
+from harness.types import Evidence, KeywordGroup, Misconception, MisconceptionHit, PointResult, Score, Status
 
-COVERED, PARTIAL = 0.6, 0.3
 _NO_ANSWER = re.compile(
     r"^(我?(真的|也|完全)?(不知道|不清楚|不太清楚|不了解|不会|不记得|忘了|没学过)(这个|这题)?|"
     r"跳过|pass|skip|no idea|idk|n/?a|none|"
@@ -41,23 +42,12 @@ _LIST_MIN_ITEMS = 5
 _LIST_ITEM_SHARE = 0.2  # an enumeration of terms: at most this share of its items hold a function word
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Similarities at which a clause starts to cover a point (low) and fully covers it (high)."""
-
-    low: float
-    high: float
-
-    def credit(self, similarity: float) -> float:
-        """Similarity mapped linearly to 0..1 between the thresholds."""
-        return min(1.0, max(0.0, (similarity - self.low) / max(1e-6, self.high - self.low)))
-
-
-def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tuple[PointResult, ...]:
-    """Status and evidence for every key point."""
+def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, *,
+                  zh: bool) -> tuple[PointResult, ...]:
+    """Status and evidence for every key point of an answer (`zh`: written in Chinese)."""
     out = []
     for m in matches:
-        semantic = thresholds.credit(m.similarity)
+        semantic = thresholds.get(derived=m.point.derived, zh=zh).credit(m.similarity)
         if m.point.keywords:
             credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
         else:
@@ -158,3 +148,39 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     if len(items) < _LIST_MIN_ITEMS or _STATEMENT_PUNCT.search(body):
         return False
     return sum(function_word_ratio(i) > 0 for i in items) <= _LIST_ITEM_SHARE * len(items)
+
+
+CLOSENESS_FLOOR = 20.0
+_CLOSENESS_NOTE = {
+    True: "这个分数主要来自答案与参考答案整体上的接近，并没有哪一个要点被单独明确地答到；"
+          "请对照参考答案，把每个要点用自己的话说清楚。",
+    False: "This score rests on the answer's overall closeness to the reference answer; no single key point "
+           "was clearly caught. Compare with the reference and state each point explicitly.",
+}
+
+
+def settle(points: tuple[PointResult, ...], *, score: float,
+           keyword_list: bool) -> tuple[tuple[PointResult, ...], bool]:
+    """Point statuses that agree with the final score, and whether the score rests on closeness alone.
+
+    A bare list of terms names points without explaining them, so none of
+    them counts as more than partly covered. A score under `CLOSENESS_FLOOR`
+    says nothing much was right, so covered points that together carry half
+    the weight or more are shown as partly covered (the misconceptions or
+    the off-topic gate explain the score). A score of at least
+    `CLOSENESS_FLOOR` with no point covered or partly covered rests on the
+    answer's overall closeness to the reference (`closeness_note`).
+    """
+    if keyword_list:
+        points = tuple(replace(p, status="partial") if p.status == "covered" else p for p in points)
+    total = sum(p.weight for p in points)
+    covered = sum(p.weight for p in points if p.status == "covered")
+    if score < CLOSENESS_FLOOR and total and covered >= total / 2:
+        points = tuple(replace(p, status="partial") if p.status == "covered" else p for p in points)
+    caught = any(p.status in ("covered", "partial") for p in points)
+    return points, score >= CLOSENESS_FLOOR and not caught
+
+
+def closeness_note(score: Score, *, zh: bool) -> str | None:
+    """The sentence feedback shows when the score rests on overall closeness (None otherwise), in zh or en."""
+    return _CLOSENESS_NOTE[zh] if score.rests_on_closeness else None

@@ -22,14 +22,14 @@ from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.polarity import Claim
 from harness.scoring.rules import (
-    Thresholds,
     contradict,
     is_keyword_list,
     is_no_answer,
     misconception_hits,
     point_results,
+    settle,
 )
-from harness.scoring.text import content_tokens, split_clauses
+from harness.scoring.text import content_tokens, has_cjk, split_clauses
 from harness.types import Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
@@ -139,7 +139,7 @@ class Scorer:
         predicted = iter(cal.predict(matrix))
         rvs = self.rubric_vectors([q for q, _ in items])
         return [
-            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal.thresholds)
+            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal)
             for a in analyses
         ]
 
@@ -147,31 +147,43 @@ class Scorer:
         """Score one answer (see `score_many`)."""
         return self.score_many([(question_id, answer)])[0]
 
-    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, thresholds: Thresholds) -> Score:
+    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, cal: Calibration) -> Score:
         rubric = rv.rubric
         if a.features is None or a.answer is None:
             points = tuple(PointResult(p.id, p.title, p.text, p.weight, "missed", 0.0, Evidence())
                            for p in _display_points(rubric.key_points))
             return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
                          self.embedder_id, self.calibration_id)
-        hits = misconception_hits(rv, a.answer, min_similarity=thresholds.low)
-        points = contradict(point_results(a.features.matches, thresholds), hits)
+        hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
+        points = contradict(point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text)), hits)
         final = calibrated * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
+        final = round(float(np.clip(final, 0.0, 100.0)), 1)
+        points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
         values = a.features.values
         return Score(
-            question_id=a.question_id, score=round(float(np.clip(final, 0.0, 100.0)), 1),
+            question_id=a.question_id, score=final,
             calibrated=round(calibrated, 1), points=points, misconceptions=hits,
             reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
             features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=a.flags,
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
+            rests_on_closeness=closeness,
         )
 
 
 def phrasings(point: KeyPoint) -> tuple[str, ...]:
     """Every statement of a key point: its text, text_en and each alternative (duplicates once)."""
-    return tuple(dict.fromkeys((*point.statements, *(t for a in point.alternatives for t in a.texts))))
+    return tuple(t for t, _ in phrasing_groups(point))
+
+
+def phrasing_groups(point: KeyPoint) -> tuple[tuple[str, int], ...]:
+    """`phrasings` with the group each belongs to: 0 for text and text_en, i for alternative i (its zh and en)."""
+    seen: dict[str, int] = {}
+    for group, texts in enumerate((point.statements, *(a.texts for a in point.alternatives))):
+        for text in texts:
+            seen.setdefault(text, group)
+    return tuple(seen.items())
 
 
 def _display_points(points: Sequence[KeyPoint]) -> tuple[KeyPoint, ...]:
