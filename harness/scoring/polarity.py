@@ -40,7 +40,7 @@ _SCOPE_BREAK = re.compile(
     r"\b(?:but|whereas|while|although|though|however|which|whose)\b"
 )
 _FORWARD = re.compile(
-    r"不是|并非|并不|没有|没用|未曾|从未|而非|而不是|不用|不使用|不需要?|无需|无须|不再|不在|不能|无法|不可能?|"
+    r"不是|并非|并不|没有|没用|未曾|从未|而非|而不是|不要|别|切勿|勿|避免|不用|不使用|不需要?|无需|无须|不再|不在|不能|无法|不可能?|"
     r"不会|不同于|不像|区别于|有别于|不(?:做|含|包含|涉及|依赖|属于|采用|经过|通过|进行|参与|计算|更新|回传|传|接收)|"
     r"\bnot\b(?!\s+only)|n[’']t\b|\bno\b|\bnever\b|\bwithout\b|\brather than\b|\binstead of\b|\bneither\b|"
     r"\bnor\b|\bunlike\b|\bcannot\b|\bdifferent from\b|\bother than\b|\bfails? to\b|\bnone\b|\bnothing\b|"
@@ -57,6 +57,7 @@ _AFTER = re.compile(
     r"(?:is|are|was|were)\s+never\b|\bnever\b)"
 )
 _AFTER_REACH = 12
+_SCOPE_BREAK_ANY_CASE = re.compile(_SCOPE_BREAK.pattern, re.IGNORECASE)
 _NEGATING_CHARS = "没不无非未"
 _CONTRAST_OPENING = re.compile(
     r"^\s*(?:对比来看|对比之下|对比而言|相比之下|相比而言|相较而言|相较之下|与之相比|与此相比|反观|"
@@ -75,6 +76,31 @@ def scopes(norm: str) -> list[tuple[int, int]]:
         start = m.end()
     out.append((start, len(norm)))
     return [(a, b) for a, b in out if b > a]
+
+
+def asserted_correction(misc: Misconception) -> str:
+    """The misconception's correction without the scopes that deny the wrong claim.
+
+    A correction often restates the claim to deny it ("CLIP 的文本编码器是
+    GPT-2 风格的 Transformer，并不是 BERT"); compared whole, it would look
+    like the claim it denies. Scopes where a cue of the claim occurs negated
+    are dropped; everything else, negative statements of fact included
+    ("超出训练长度就没有对应嵌入"), is kept. "" without a correction; the
+    whole correction if every scope denies the claim.
+    """
+    text = misc.correction or ""
+    pieces = [p.strip() for p in _SCOPE_BREAK_ANY_CASE.split(text) if p and p.strip()]
+    kept = [p for p in pieces if not _denies(p, misc)]
+    if not kept or len(kept) == len(pieces):
+        return text
+    return ("，" if has_cjk(text) else ", ").join(kept)
+
+
+def _denies(piece: str, misc: Misconception) -> bool:
+    """True if a cue of the misconception occurs negated in this piece of text."""
+    norm = normalize(piece)
+    squeezed = squeeze(norm)
+    return any(is_negated(norm, h.start, h.end) for g in misc.cues for h in all_hits(g.aliases, norm, squeezed))
 
 
 def negated_spans(norm: str) -> list[tuple[int, int]]:

@@ -20,7 +20,7 @@ from harness.encoders import DEFAULT_EMBEDDER, CachingEncoder, get_encoder
 from harness.errors import CalibrationError
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
-from harness.scoring.polarity import Claim
+from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     contradict,
     is_keyword_list,
@@ -92,7 +92,7 @@ class Scorer:
                 texts.extend(t for ref in r.references for t in ref.texts)
                 texts.extend(plain_reference(r))
                 texts.extend(t for p in r.key_points for t in phrasings(p))
-                texts.extend(t for m in r.misconceptions for t in (*m.statements, m.correction or ""))
+                texts.extend(t for m in r.misconceptions for t in (*m.statements, asserted_correction(m)))
             vecs = dict(zip(texts, self.encoder.encode(texts, persist=True)))
             for qid in todo:
                 self._rubric_vectors[qid] = _rubric_vectors(self.bank, qid, vecs)
@@ -213,7 +213,8 @@ def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> Rubric
         references=tuple(np.stack([vecs[t] for t in ref.texts]) for ref in r.references),
         points=tuple(np.stack([vecs[t] for t in phrasings(p)]) for p in r.key_points),
         misconceptions=tuple(np.stack([vecs[t] for t in m.statements]) for m in r.misconceptions),
-        corrections=tuple(vecs[m.correction][None, :] if m.correction else None for m in r.misconceptions),
+        corrections=tuple(vecs[asserted_correction(m)][None, :] if m.correction else None
+                          for m in r.misconceptions),
         question_tokens=frozenset(content_tokens(q.prompt)),
         point_tokens=tuple(Counter(content_tokens(p.text)) for p in r.key_points),
         reference_tokens=tuple(tuple(Counter(content_tokens(t)) for t in ref.texts) for ref in r.references),
