@@ -2,8 +2,9 @@
 
 Rules:
 - text and alias are normalised alike (full-width/half-width, case);
-- spaces, hyphens and underscores inside an alias are optional in the text,
-  so `InfoNCE`, `info-nce` and `Info NCE` are one alias;
+- spaces, hyphens, underscores and quotation marks inside an alias are
+  optional in the text, so `InfoNCE`, `info-nce` and `Info NCE` are one
+  alias, and `queries are the user` finds `"queries" are the user`;
 - an alias that starts or ends with a Latin letter or digit must sit on a word
   boundary there (`ViT` does not match inside `activity`), and may carry an
   English plural (`patch` matches `patches`);
@@ -20,9 +21,9 @@ from functools import lru_cache
 from harness.scoring.text import normalize
 from harness.types import KeywordGroup
 
-_JOINERS = re.compile(r"[\s\-_]+")
+_JOINERS = re.compile(r"[\s\-_\"'“”‘’「」『』]+")
 _ASCII_ALNUM = re.compile(r"[a-z0-9]")
-_GAP = r"[\s\-_]*"
+_GAP = r"[\s\-_\"'“”‘’「」『』]*"
 
 
 @lru_cache(maxsize=8192)
