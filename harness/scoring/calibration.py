@@ -158,7 +158,12 @@ def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, tra
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         point_thresholds=tuple(sorted((point_thresholds or {}).items())),
     )
-    return replace(cal, id=calibration_file.digest({**_arrays(cal), **_threshold_arrays(cal)}))
+    return replace(cal, id=content_id(cal))
+
+
+def content_id(cal: Calibration) -> str:
+    """A short digest of what a calibration predicts with: the models' parameters and the point thresholds."""
+    return calibration_file.digest({**_arrays(cal), **_threshold_arrays(cal)})
 
 
 def slug(embedder_id: str) -> str:

@@ -31,9 +31,13 @@ MONOTONE: dict[str, int] = {"cos": 1, "cov": 1, "kwcov": 1, "tok_rec": 1, "dem_r
 class RubricVectors:
     """Embeddings of one rubric's texts, computed once per run (and cached on disk).
 
-    `points[i]` holds one row per statement (zh, en) of key point i;
-    `references[j]` one row per language of reference j; the token counts
-    are those of the point texts and of each reference text.
+    `points[i]` holds one row per phrasing of key point i (its zh and en
+    statements and every alternative, see `scorer.phrasings`), so a clause
+    matches the point through the best of them; `references[j]` one row per
+    language of reference j; `plain` the rubric's answer in plain words
+    (`scorer.plain_reference`), compared like a reference; the token counts
+    are those of the point texts, of each reference text and of `plain`.
+    `claims` prepare the misconceptions for `polarity` checks.
     """
 
     rubric: Rubric
