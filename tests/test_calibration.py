@@ -181,11 +181,9 @@ def test_a_calibration_for_another_embedder_is_refused(fitted, tmp_path: Path) -
 
 
 def test_thresholds_from_status_similarities() -> None:
-    plain = from_status(0.2, 0.5, keywords=False)  # credit alone: partial at 0.3, covered at 0.6
-    assert plain.credit(0.2) == pytest.approx(0.3) and plain.credit(0.5) == pytest.approx(0.6)
-    worded = from_status(0.5, 0.6, keywords=True)  # 0.6 x credit: partial at half the span, covered at all of it
-    assert 0.6 * worded.credit(0.5) == pytest.approx(0.3) and 0.6 * worded.credit(0.6) == pytest.approx(0.6)
-    assert from_status(0.5, 0.4, keywords=True).high > 0.5  # covered never below partial
+    t = from_status(0.5, 0.6)  # without keyword hits a clause earns 0.6 x the similarity's share
+    assert 0.6 * t.credit(0.5) == pytest.approx(0.3) and 0.6 * t.credit(0.6) == pytest.approx(0.6)
+    assert from_status(0.5, 0.4).high > 0.5  # covered never below partial
 
 
 def test_fit_derived_finds_where_the_mean_grade_crosses_half_and_eighty_percent() -> None:
@@ -195,8 +193,8 @@ def test_fit_derived_finds_where_the_mean_grade_crosses_half_and_eighty_percent(
     fitted = fit_derived(best, grade, zh)
     for key in ("derived/zh", "derived/en"):
         t = fitted[key]
-        assert t.low + 0.3 * (t.high - t.low) == pytest.approx(0.4, abs=0.01)
-        assert t.low + 0.6 * (t.high - t.low) == pytest.approx(0.64, abs=0.01)
+        assert (t.low + t.high) / 2 == pytest.approx(0.4, abs=0.01)
+        assert t.high == pytest.approx(0.64, abs=0.01)
 
 
 def test_fit_derived_falls_back_to_all_answers_for_a_rare_language() -> None:

@@ -1,9 +1,10 @@
 """Judgements that explain a score: key point status, misconceptions, answer flags. Pure.
 
 A key point's credit mixes how close the answer's best clause is to the
-point's statement with the share of its keyword groups found; keywords count
-only in proportion to that closeness, so a bare list of the right terms does
-not cover a point. Similarity thresholds come from the calibration (they
+point's statements with the share of its keyword groups found (for a point
+without keywords, such as one derived from a reference answer, the share of
+its content words); keywords count only in proportion to that closeness, so
+a bare list of the right terms does not cover a point. Similarity thresholds come from the calibration (they
 differ between embedders, kinds of point and languages; see `thresholds`),
 not from constants here.
 """
@@ -48,10 +49,7 @@ def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, 
     out = []
     for m in matches:
         semantic = thresholds.get(derived=m.point.derived, zh=zh).credit(m.similarity)
-        if m.point.keywords:
-            credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
-        else:
-            credit = semantic
+        credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
         status: Status = "covered" if credit >= COVERED else "partial" if credit >= PARTIAL else "missed"
         evidence = Evidence(m.clause if semantic > 0 or m.aliases else "", round(m.similarity, 4), m.aliases)
         out.append(PointResult(m.point.id, m.point.title, m.point.text, m.point.weight, status,

@@ -2,11 +2,11 @@
 
 A point's credit maps the similarity of the answer's closest clause linearly
 to 0..1 between two thresholds (`Thresholds`), mixed with its keyword hits
-where it has keywords (`rules.point_results`): at credit 0.6 it is covered,
-at 0.3 partly covered. Where those similarities lie depends on the kind of
-point and on the answer's language (the embedder places Chinese texts closer
-together than English ones), so the calibration holds one pair per kind and
-language (`PointThresholds`), each fitted on data:
+(`rules.point_results`): at credit 0.6 it is covered, at 0.3 partly covered.
+Where those similarities lie depends on the kind of point and on the
+answer's language (the embedder places Chinese texts closer together than
+English ones), so the calibration holds one pair per kind and language
+(`PointThresholds`), each fitted on data for a clause without keyword hits:
 
 - points derived from reference answers (`KeyPoint.derived`), on human-graded
   answers: a point is partly covered from the similarity at which answers
@@ -59,19 +59,15 @@ class PointThresholds:
         return dict(self.fitted).get(key, self.default)
 
 
-def from_status(partial: float, covered: float, *, keywords: bool) -> Thresholds:
+def from_status(partial: float, covered: float) -> Thresholds:
     """The thresholds under which a clause without keyword hits turns partial and covered at these similarities.
 
-    Without keywords credit is the similarity's share alone (partial at 0.3,
-    covered at 0.6); a hand-written point with keywords takes 0.6 of it, so
-    partial needs half the span and covered all of it (`rules.point_results`).
+    Such a clause earns 0.6 of the similarity's share (`rules.point_results`),
+    so it is partly covered (credit 0.3) halfway between the thresholds and
+    covered (0.6) at the upper one; keyword hits let a clause get there sooner.
     """
     covered = max(covered, partial + _MIN_GAP)
-    if keywords:
-        return Thresholds(round(2 * partial - covered, 4), round(covered, 4))
-    span = (covered - partial) / (COVERED - PARTIAL)
-    low = partial - PARTIAL * span
-    return Thresholds(round(low, 4), round(low + span, 4))
+    return Thresholds(round(2 * partial - covered, 4), round(covered, 4))
 
 
 def fit_derived(best: np.ndarray, grade: np.ndarray, zh: np.ndarray) -> dict[str, Thresholds]:
@@ -85,7 +81,7 @@ def fit_derived(best: np.ndarray, grade: np.ndarray, zh: np.ndarray) -> dict[str
     out = {}
     for lang, mask in (("zh", zh), ("en", ~zh)):
         partial, covered = _grade_crossings(best[mask], grade[mask]) if mask.sum() >= MIN_ANSWERS else pooled
-        out[f"derived/{lang}"] = from_status(partial, covered, keywords=False)
+        out[f"derived/{lang}"] = from_status(partial, covered)
     return out
 
 
@@ -117,5 +113,5 @@ def fit_bundled(own: Sequence[tuple[bool, float]], other: Sequence[tuple[bool, f
         theirs = [s for z, s in other if z == zh]
         if mine and theirs:
             out[f"bundled/{lang}"] = from_status(float(np.quantile(theirs, OTHER_POINT_QUANTILE)),
-                                                 float(np.quantile(mine, OWN_POINT_QUANTILE)), keywords=True)
+                                                 float(np.quantile(mine, OWN_POINT_QUANTILE)))
     return out
