@@ -57,6 +57,12 @@ def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, 
     return tuple(out)
 
 
+def coverage(points: tuple[PointResult, ...]) -> float:
+    """The weighted mean credit of the points, on 0-100: how much of the rubric the answer covers."""
+    total = sum(p.weight for p in points)
+    return 100.0 * sum(p.weight * p.credit for p in points) / total if total else 0.0
+
+
 def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: float) -> tuple[MisconceptionHit, ...]:
     """Misconceptions the answer states, at most one hit (the first clause) each.
 

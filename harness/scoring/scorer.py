@@ -2,8 +2,11 @@
 
 The flow per batch: embed each rubric once (disk-cached), embed every
 distinct answer and its clauses in one call, compute features, map them to
-0-100 with the calibration, then subtract misconception penalties. Scores
-carry their evidence (see `harness.types.Score`).
+0-100 with the calibration, then subtract misconception penalties. On a
+hand-written rubric the score is never below the weighted share of its key
+points the answer covers (`rules.coverage`): its points define a complete
+answer, and the calibration was fitted on rubrics cut from reference
+answers. Scores carry their evidence (see `harness.types.Score`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, Rub
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     contradict,
+    coverage,
     is_keyword_list,
     is_no_answer,
     misconception_hits,
@@ -155,8 +159,10 @@ class Scorer:
             return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
                          self.embedder_id, self.calibration_id)
         hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
-        points = contradict(point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text)), hits)
-        final = calibrated * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
+        judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text))
+        covers = 0.0 if rubric.derived else coverage(judged)
+        points = contradict(judged, hits)
+        final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
@@ -168,7 +174,7 @@ class Scorer:
             reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
             features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=a.flags,
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
-            rests_on_closeness=closeness,
+            rests_on_closeness=closeness, coverage=round(covers, 1),
         )
 
 
