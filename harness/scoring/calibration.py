@@ -69,7 +69,7 @@ class Calibration:
 def predict01(model: BoostedTrees, relevance: LogisticProbability, features: np.ndarray) -> np.ndarray:
     """Score on 0..1: regressed grade times the probability the answer is on topic."""
     grade = np.clip(model.predict(features), 0.0, 1.0)
-    return grade * relevance.predict(features[:, _RELEVANCE_COLUMNS])
+    return np.asarray(grade * relevance.predict(features[:, _RELEVANCE_COLUMNS]), dtype=np.float64)
 
 
 _RELEVANCE_FEATURES = ("cos", "cov", "prec", "qsim", "tok_rec", "dem_rec")

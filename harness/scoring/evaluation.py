@@ -40,7 +40,7 @@ class GradedSet:
     @property
     def target(self) -> np.ndarray:
         """Human scores on 0..1."""
-        return self.human / self.scale_max
+        return np.asarray(self.human / self.scale_max, dtype=np.float64)
 
 
 def read_graded(path: Path, scorer_bank_ids: Sequence[str] | None = None) -> GradedSet:
@@ -244,7 +244,8 @@ def phrasing_similarities(scorer: Scorer) -> tuple[list[tuple[bool, float]], lis
     and against all phrasings of each other point of its rubric.
     """
     qids = _hand_written(scorer.bank)
-    own, other = [], []
+    own: list[tuple[bool, float]] = []
+    other: list[tuple[bool, float]] = []
     for rv in scorer.rubric_vectors(qids).values():
         for i, point in enumerate(rv.rubric.key_points):
             groups = np.array([g for _, g in phrasing_groups(point)])

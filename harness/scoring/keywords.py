@@ -94,7 +94,7 @@ def all_hits(aliases: Iterable[str], norm_text: str, squeezed: str) -> list[Alia
 
     `squeezed` is `squeeze(norm_text)` (see `match_group`).
     """
-    out = []
+    out: list[AliasHit] = []
     for alias in aliases:
         if alias_key(alias) in squeezed:
             out.extend(AliasHit(alias, m.start(), m.end()) for m in alias_regex(alias).finditer(norm_text))

@@ -105,7 +105,7 @@ def _denies(piece: str, misc: Misconception) -> bool:
 
 def negated_spans(norm: str) -> list[tuple[int, int]]:
     """Spans a forward or backward negator negates, each within its scope."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     for a, b in scopes(norm):
         part = norm[a:b]
         spans.extend((a + m.end(), b) for m in _FORWARD.finditer(part))
