@@ -156,3 +156,24 @@ def test_reference_only_rubric_is_graded_with_derived_points(tmp_path: Path, use
     assert good.score > half.score > bad.score
     assert all(p.point_id.startswith("ref1-") for p in good.points)
     assert len(good.covered) >= 2
+
+
+def test_a_point_is_matched_through_its_plain_alternative(scorer, bank) -> None:  # type: ignore[no-untyped-def]
+    for qid, rubric in bank.rubrics.items():
+        for point in rubric.key_points:
+            plain = next((a.zh for a in point.alternatives if a.plain and a.zh), None)
+            if plain is None:
+                continue
+            s = scorer.score(qid, plain)
+            result = next(r for r in s.points if r.point_id == point.id)
+            assert result.evidence.similarity == pytest.approx(1.0, abs=1e-3), (qid, point.id)
+            assert result.status != "missed" and result.evidence.clause, (qid, point.id)
+            return
+    pytest.skip("no plain alternative in the bank")
+
+
+def test_a_complete_hand_written_answer_scores_at_least_its_coverage(scorer, bank) -> None:  # type: ignore[no-untyped-def]
+    reference = bank.rubrics["relative-vs-absolute-pe"].references[0].zh
+    s = scorer.score("relative-vs-absolute-pe", reference)
+    assert s.coverage > 0 and s.score >= s.coverage - 1e-6 and not s.misconceptions
+    assert s.how().endswith(f"= {s.score:.0f}/100")
