@@ -25,6 +25,8 @@ from harness.types import KeywordGroup
         ("4亿", "大约４亿对图文", True),
         ("ITM", "ITMs are binary", True),
         ("LM", "an LLM decoder", False),
+        ("queries are the user", 'its "queries" are the user\'s question', True),  # quotation marks are joiners
+        ("query 就是用户", "它的“query”就是用户的问题", True),
     ],
 )
 def test_alias_matching(alias: str, text: str, found: bool) -> None:
