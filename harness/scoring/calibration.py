@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ class Calibration:
     id: str = ""
     point_thresholds: tuple[tuple[str, Thresholds], ...] = ()
 
-    @property
+    @cached_property
     def points(self) -> PointThresholds:
         """Key point thresholds per kind and language (`thresholds` where none were fitted)."""
         return PointThresholds(self.thresholds, self.point_thresholds)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -55,8 +56,11 @@ class PointThresholds:
 
     def get(self, *, derived: bool, zh: bool) -> Thresholds:
         """The thresholds for a derived or hand-written point, judged in a Chinese or English answer."""
-        key = f"{'derived' if derived else 'bundled'}/{'zh' if zh else 'en'}"
-        return dict(self.fitted).get(key, self.default)
+        return self._table.get((derived, zh), self.default)
+
+    @cached_property
+    def _table(self) -> dict[tuple[bool, bool], Thresholds]:
+        return {(kind.startswith("derived"), kind.endswith("/zh")): t for kind, t in self.fitted}
 
 
 def from_status(partial: float, covered: float) -> Thresholds:
