@@ -220,9 +220,14 @@ class Score:
     """The score of one answer and how it was reached.
 
     `score` is the final 0-100 score: `calibrated` (the calibration model's
-    output from `features`), scaled down by the weight share of key points a
-    stated misconception contradicts, minus the misconceptions' penalties,
-    clipped to 0-100.
+    output from `features`) or, on a hand-written rubric, `coverage` (the
+    weighted credit of its key points, 0-100) where that is higher, scaled
+    down by the weight share of key points a stated misconception
+    contradicts, minus the misconceptions' penalties, clipped to 0-100.
+    `rests_on_closeness` is true when the score (at least 20) rests on the
+    answer's overall closeness to the reference while no single key point
+    was caught; feedback then says so (`scoring.rules.closeness_note`).
+    Records stored before a field existed read back with its default.
     """
 
     question_id: str
@@ -237,6 +242,8 @@ class Score:
     rubric_version: str
     embedder_id: str
     calibration_id: str
+    rests_on_closeness: bool = False
+    coverage: float = 0.0
 
     @property
     def covered(self) -> tuple[PointResult, ...]:
@@ -262,6 +269,8 @@ class Score:
         """One line saying how the final score was reached."""
         penalty = sum(m.penalty for m in self.misconceptions)
         parts = [f"calibrated {self.calibrated:.0f}"]
+        if self.coverage > self.calibrated:
+            parts = [f"key points covered {self.coverage:.0f} (calibrated {self.calibrated:.0f})"]
         if self.contradicted_share:
             parts.append(f"x {1 - self.contradicted_share:.2f} for contradicted points")
         if penalty:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.scoring.keywords import find_alias, is_negated, match_groups
+from harness.scoring.keywords import all_hits, find_alias, match_groups, squeeze
 from harness.scoring.text import content_tokens, normalize, split_clauses, split_sentences
 from harness.types import KeywordGroup
 
@@ -25,6 +25,8 @@ from harness.types import KeywordGroup
         ("4亿", "大约４亿对图文", True),
         ("ITM", "ITMs are binary", True),
         ("LM", "an LLM decoder", False),
+        ("queries are the user", 'its "queries" are the user\'s question', True),  # quotation marks are joiners
+        ("query 就是用户", "它的“query”就是用户的问题", True),
     ],
 )
 def test_alias_matching(alias: str, text: str, found: bool) -> None:
@@ -38,11 +40,12 @@ def test_group_matches_if_any_alias_matches() -> None:
     assert hits[1] is None
 
 
-def test_negation_before_cue() -> None:
-    norm = normalize("文本编码器不是 BERT，而是 GPT-2 风格")
-    assert is_negated(norm, norm.index("bert"))
-    norm = normalize("the text encoder is BERT")
-    assert not is_negated(norm, norm.index("bert"))
+def test_all_hits_finds_every_occurrence_in_order() -> None:
+    norm = normalize("BERT 不是 CLIP 的文本编码器，CLIP 用 GPT-2 风格，bert-base 另说")
+    hits = all_hits(("CLIP", "BERT"), norm, squeeze(norm))
+    assert [(h.alias, norm[h.start:h.end]) for h in hits] == [
+        ("BERT", "bert"), ("CLIP", "clip"), ("CLIP", "clip"), ("BERT", "bert")]
+    assert all_hits(("MoCo",), norm, squeeze(norm)) == []
 
 
 def test_sentence_and_clause_splitting_handles_both_languages() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from harness.scoring.calibration_choice import slug as slug
 from harness.scoring.calibration_choice import user_path as user_path
 from harness.scoring.features import FEATURE_NAMES, MONOTONE
 from harness.scoring.models import BoostedTrees, LogisticProbability
-from harness.scoring.rules import Thresholds
+from harness.scoring.thresholds import KINDS, PointThresholds, Thresholds
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Calibration:
     `relevance` is a classifier that tells real attempts at the question from
     answers to other questions. The score is their product, so an off-topic
     answer scores near 0 without distorting the scale for real attempts.
+    `point_thresholds` say when a key point counts as covered, per kind of
+    point and answer language (see `thresholds`); `thresholds` serves the rest.
     """
 
     model: BoostedTrees
@@ -53,6 +56,12 @@ class Calibration:
     cv: dict[str, float] = field(default_factory=dict)
     created: str = ""
     id: str = ""
+    point_thresholds: tuple[tuple[str, Thresholds], ...] = ()
+
+    @cached_property
+    def points(self) -> PointThresholds:
+        """Key point thresholds per kind and language (`thresholds` where none were fitted)."""
+        return PointThresholds(self.thresholds, self.point_thresholds)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Scores 0-100 for a (n, len(feature_names)) feature matrix."""
@@ -64,7 +73,7 @@ class Calibration:
 def predict01(model: BoostedTrees, relevance: LogisticProbability, features: np.ndarray) -> np.ndarray:
     """Score on 0..1: regressed grade times the probability the answer is on topic."""
     grade = np.clip(model.predict(features), 0.0, 1.0)
-    return grade * relevance.predict(features[:, _RELEVANCE_COLUMNS])
+    return np.asarray(grade * relevance.predict(features[:, _RELEVANCE_COLUMNS]), dtype=np.float64)
 
 
 _RELEVANCE_FEATURES = ("cos", "cov", "prec", "qsim", "tok_rec", "dem_rec")
@@ -140,8 +149,12 @@ def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np
 
 
 def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, trained_on: tuple[str, ...] = (),
-        bank_versions: tuple[str, ...] = (), cv: dict[str, float] | None = None) -> Calibration:
-    """Fit on all given answers (`y` on 0..1; `real` marks human-graded rows)."""
+        bank_versions: tuple[str, ...] = (), cv: dict[str, float] | None = None,
+        point_thresholds: dict[str, Thresholds] | None = None) -> Calibration:
+    """Fit on all given answers (`y` on 0..1; `real` marks human-graded rows).
+
+    `point_thresholds` are the key point thresholds fitted beside (see `thresholds`).
+    """
     if int(real.sum()) < 20:
         raise CalibrationError(f"calibration needs at least 20 graded answers, got {int(real.sum())}")
     cov = x[real, FEATURE_NAMES.index("cov")]
@@ -150,8 +163,14 @@ def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, tra
         model=model, relevance=relevance, feature_names=FEATURE_NAMES, thresholds=fit_thresholds(cov, y[real]),
         embedder_id=embedder_id, trained_on=trained_on, bank_versions=bank_versions, cv=dict(cv or {}),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        point_thresholds=tuple(sorted((point_thresholds or {}).items())),
     )
-    return replace(cal, id=calibration_file.digest(_arrays(cal)))
+    return replace(cal, id=content_id(cal))
+
+
+def content_id(cal: Calibration) -> str:
+    """A short digest of what a calibration predicts with: the models' parameters and the point thresholds."""
+    return calibration_file.digest({**_arrays(cal), **_threshold_arrays(cal)})
 
 
 def _meta(cal: Calibration) -> dict[str, Any]:
@@ -160,11 +179,17 @@ def _meta(cal: Calibration) -> dict[str, Any]:
         "thresholds": {"low": cal.thresholds.low, "high": cal.thresholds.high},
         "embedder_id": cal.embedder_id, "trained_on": list(cal.trained_on), "bank_versions": list(cal.bank_versions),
         "cv": cal.cv, "created": cal.created, "id": cal.id,
+        "point_thresholds": {k: {"low": t.low, "high": t.high} for k, t in cal.point_thresholds},
     }
 
 
 def _arrays(cal: Calibration) -> dict[str, np.ndarray]:
     return {**cal.model.to_arrays("model"), **cal.relevance.to_arrays("relevance")}
+
+
+def _threshold_arrays(cal: Calibration) -> dict[str, np.ndarray]:
+    """The fitted key point thresholds as one array, so that the calibration id changes with them."""
+    return {"point_thresholds": np.array([[t.low, t.high] for _, t in cal.point_thresholds], dtype=np.float64)}
 
 
 def save(cal: Calibration, path: Path) -> None:
@@ -193,6 +218,7 @@ def load(path: Path) -> Calibration:
             thresholds=Thresholds(float(th["low"]), float(th["high"])), embedder_id=str(meta["embedder_id"]),
             trained_on=tuple(meta["trained_on"]), bank_versions=tuple(meta["bank_versions"]),
             cv={str(k): float(v) for k, v in meta["cv"].items()}, created=str(meta["created"]), id=str(meta["id"]),
+            point_thresholds=_point_thresholds(meta.get("point_thresholds", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{path}: not a usable calibration (bad metadata: {exc!r}); "
@@ -202,6 +228,18 @@ def load(path: Path) -> Calibration:
             f"{path}: made for other features ({', '.join(cal.feature_names)}); remake it with `harness calibrate`"
         )
     return cal
+
+
+def _point_thresholds(data: dict[str, Any]) -> tuple[tuple[str, Thresholds], ...]:
+    """Fitted key point thresholds from the metadata (absent in files made before they were fitted).
+
+    Raises:
+        ValueError: a kind this harness does not know.
+    """
+    unknown = set(data) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown key point threshold kinds {sorted(unknown)}")
+    return tuple(sorted((k, Thresholds(float(v["low"]), float(v["high"]))) for k, v in data.items()))
 
 
 def resolve(embedder_id: str, *, path: Path | None = None, results_dir: Path | None = None) -> Calibration:

@@ -32,7 +32,8 @@ def dumps(arrays: Arrays, meta: dict[str, Any]) -> bytes:
     """The bytes of a calibration file: named arrays plus JSON-ready `meta`."""
     buf = io.BytesIO()
     text = json.dumps({**meta, "format": FORMAT}, sort_keys=True, ensure_ascii=False)
-    np.savez_compressed(buf, meta=np.asarray(text), **arrays)
+    named: dict[str, Any] = {"meta": np.asarray(text), **arrays}
+    np.savez_compressed(buf, **named)
     return buf.getvalue()
 
 

@@ -13,12 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.bank.loader import load_bank
 from harness.errors import InputFileError
 from harness.files.csvread import detect_format, iter_rows, read_header
 from harness.scoring import calibration as cal_mod
 from harness.scoring.features import FEATURE_NAMES
 from harness.scoring.metrics import Agreement, agreement, human_step
-from harness.scoring.scorer import Scorer
+from harness.scoring.scorer import Scorer, phrasing_groups
+from harness.scoring.text import has_cjk
+from harness.scoring.thresholds import MIN_ANSWERS, Thresholds, fit_bundled, fit_derived
+from harness.types import Bank
 
 GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
 # progress(step, done, total), called as work advances (the CLI draws a bar).
@@ -44,7 +48,7 @@ class GradedSet:
     @property
     def target(self) -> np.ndarray:
         """Human scores on 0..1."""
-        return self.human / self.scale_max
+        return np.asarray(self.human / self.scale_max, dtype=np.float64)
 
 
 def read_graded(path: Path, scorer_bank_ids: Sequence[str] | None = None) -> GradedSet:
@@ -96,6 +100,17 @@ def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore)
     Raises:
         UnknownQuestionError: an id not in the scorer's bank.
     """
+    x, _, _ = _measure(scorer, graded, progress=progress)
+    return x, x[:, FEATURE_NAMES.index("cos")]
+
+
+def _measure(scorer: Scorer, graded: GradedSet, *,
+             progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, the best derived key point similarity (nan: blank or no derived points) and is-Chinese per answer.
+
+    Rubrics are embedded a few questions at a time and answers `CHUNK` at a
+    time, so `progress` advances.
+    """
     items = list(zip(graded.question_ids, graded.answers))
     embed_rubrics(scorer, graded.question_ids, progress=progress)
     analyses = []
@@ -104,7 +119,9 @@ def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore)
         analyses.extend(scorer.analyse_many(items[start:start + CHUNK]))
         progress(f"Embedding answers ({graded.name})", len(analyses), len(items))
     x = np.array([[a.features.values[n] if a.features else 0.0 for n in FEATURE_NAMES] for a in analyses])
-    return x, x[:, FEATURE_NAMES.index("cos")]
+    best = np.array([max((m.similarity for m in a.features.matches if m.point.derived), default=np.nan)
+                     if a.features else np.nan for a in analyses])
+    return x, best, np.array([has_cjk(t) for t in graded.answers])
 
 
 def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Progress = _ignore) -> None:
@@ -207,22 +224,26 @@ def off_topic_negatives(graded: GradedSet, *, share: float = 0.15, seed: int = 0
 
 
 def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
+              phrasings_bank: Bank | None = None,
               progress: Progress = _ignore) -> tuple[cal_mod.Calibration, list[Evaluation]]:
     """Fit one calibration on all sets together (each scored with its own bank).
 
     Training adds off-topic negatives (`off_topic_negatives`). Reports each
     set's agreement on its real answers under group k-fold cross-validation
     with questions held out (a question's negatives are held out with it).
+    The key point thresholds are fitted beside (`_point_thresholds`).
     `progress(step, done, total)` follows the rubrics, the answers and the folds.
 
     Raises:
         CalibrationError: too few answers or questions.
     """
-    xs, ys, gs, real, evals = [], [], [], [], []
+    xs, ys, gs, real, evals, points = [], [], [], [], [], []
     for scorer, graded in pairs:
         start = time.perf_counter()
-        x, cos = features(scorer, graded, progress=progress)
+        x, best, zh = _measure(scorer, graded, progress=progress)
+        cos = x[:, FEATURE_NAMES.index("cos")]
         evals.append((graded, cos, time.perf_counter() - start))
+        points.append((best, graded.target, zh))
         neg = off_topic_negatives(graded)
         x_neg, _ = features(scorer, neg, progress=progress)
         for xx, gg, is_real in ((x, graded, True), (x_neg, neg, False)):
@@ -243,5 +264,50 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
     cv = {f"{e.name}_pearson": round(e.scorer.pearson, 4) for e in results}
     fitted = cal_mod.fit(x_all, y_all, r_all, embedder_id=pairs[0][0].embedder_id,
                          trained_on=tuple(g.name for _, g in pairs),
-                         bank_versions=tuple(s.bank.version for s, _ in pairs), cv=cv)
+                         bank_versions=tuple(s.bank.version for s, _ in pairs), cv=cv,
+                         point_thresholds=_point_thresholds(points, pairs, phrasings_bank))
     return fitted, results
+
+
+def _point_thresholds(points: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                      pairs: Sequence[tuple[Scorer, GradedSet]], phrasings_bank: Bank | None) -> dict[str, Thresholds]:
+    """Key point thresholds: derived points from the graded answers, hand-written ones from a bank's phrasings.
+
+    The phrasings come from `phrasings_bank`, else from the graded banks'
+    hand-written rubrics, else from the bundled bank.
+    """
+    best, grade, zh = (np.concatenate(parts) for parts in zip(*points))
+    known = ~np.isnan(best)
+    out = fit_derived(best[known], grade[known], zh[known]) if known.sum() >= MIN_ANSWERS else {}
+    scorer = pairs[0][0]
+    bank = phrasings_bank or next((s.bank for s, _ in pairs if _hand_written(s.bank)), None) or load_bank()
+    own, other = phrasing_similarities(Scorer(bank, scorer.encoder, None))
+    return {**out, **fit_bundled(own, other)}
+
+
+def _hand_written(bank: Bank) -> list[str]:
+    """Ids of the questions whose key points are written by hand and have several phrasings."""
+    return [q for q, r in bank.rubrics.items() if not r.derived and any(p.alternatives for p in r.key_points)]
+
+
+def phrasing_similarities(scorer: Scorer) -> tuple[list[tuple[bool, float]], list[tuple[bool, float]]]:
+    """Each hand-written phrasing's similarity to its own point's other phrasings and to every other point.
+
+    Returns (own, other), each a list of (is Chinese, similarity): a held-out
+    phrasing against the point's remaining phrasings (not its own translation),
+    and against all phrasings of each other point of its rubric.
+    """
+    qids = _hand_written(scorer.bank)
+    own: list[tuple[bool, float]] = []
+    other: list[tuple[bool, float]] = []
+    for rv in scorer.rubric_vectors(qids).values():
+        for i, point in enumerate(rv.rubric.key_points):
+            groups = np.array([g for _, g in phrasing_groups(point)])
+            for row, (text, group) in enumerate(phrasing_groups(point)):
+                vec = rv.points[i][row]
+                rest = rv.points[i][groups != group]
+                if len(rest):
+                    own.append((has_cjk(text), float((rest @ vec).max())))
+                other.extend((has_cjk(text), float((rv.points[j] @ vec).max()))
+                             for j in range(len(rv.points)) if j != i)
+    return own, other

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from harness.scoring.keywords import match_group, squeeze
+from harness.scoring.polarity import Claim
 from harness.scoring.text import content_tokens, normalize, visible_length
 from harness.types import KeyPoint, KeywordGroup, Rubric
 
@@ -30,9 +31,13 @@ MONOTONE: dict[str, int] = {"cos": 1, "cov": 1, "kwcov": 1, "tok_rec": 1, "dem_r
 class RubricVectors:
     """Embeddings of one rubric's texts, computed once per run (and cached on disk).
 
-    `points[i]` holds one row per statement (zh, en) of key point i;
-    `references[j]` one row per language of reference j; the token counts
-    are those of the point texts and of each reference text.
+    `points[i]` holds one row per phrasing of key point i (its zh and en
+    statements and every alternative, see `scorer.phrasings`), so a clause
+    matches the point through the best of them; `references[j]` one row per
+    language of reference j; `plain` the rubric's answer in plain words
+    (`scorer.plain_reference`), compared like a reference; the token counts
+    are those of the point texts, of each reference text and of `plain`.
+    `claims` prepare the misconceptions for `polarity` checks.
     """
 
     rubric: Rubric
@@ -44,6 +49,9 @@ class RubricVectors:
     question_tokens: frozenset[str]
     point_tokens: tuple[Counter[str], ...] = ()
     reference_tokens: tuple[tuple[Counter[str], ...], ...] = ()
+    plain: np.ndarray | None = None
+    plain_tokens: tuple[Counter[str], ...] = ()
+    claims: tuple[Claim, ...] = ()
 
     @property
     def all_keywords(self) -> tuple[KeywordGroup, ...]:
@@ -71,6 +79,11 @@ class RubricVectors:
     def reference_needs(self) -> tuple[tuple[_Need, ...], ...]:
         """Token counts of each reference text, with and without the question's words."""
         return tuple(tuple(_Need.of(c, self.question_tokens) for c in ref) for ref in self.reference_tokens)
+
+    @cached_property
+    def plain_needs(self) -> tuple[_Need, ...]:
+        """Token counts of the plain-language reference (see `plain`), with and without the question's words."""
+        return tuple(_Need.of(c, self.question_tokens) for c in self.plain_tokens)
 
 
 @dataclass(frozen=True)
@@ -172,12 +185,12 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     chosen = [m for m in matches if m.point.reference == best_group]
     ref_sims = [float((r @ av.vector).max()) for r in rv.references]
     best_ref = best_group if best_group is not None else int(np.argmax(ref_sims))
-    overlaps = [_overlap(need, have, len(tokens)) for need in rv.reference_needs[best_ref]]
+    overlaps = [_overlap(need, have, len(tokens)) for need in (*rv.reference_needs[best_ref], *rv.plain_needs)]
     rec, prec, dem = max(overlaps) if overlaps else (0.0, 0.0, 0.0)
     ref_len = rv.reference_lengths[best_ref]
     on_topic = sims[:, :n_clauses].max(axis=0) if n_clauses else np.zeros(1)
     values = {
-        "cos": max(ref_sims),
+        "cos": max(ref_sims) if rv.plain is None else max(*ref_sims, float((rv.plain @ av.vector).max())),
         "cov": _weighted(chosen, "similarity"),
         "kwcov": _weighted(chosen, "keyword_fraction"),
         "prec": float(on_topic.mean()),

@@ -2,8 +2,9 @@
 
 Rules:
 - text and alias are normalised alike (full-width/half-width, case);
-- spaces, hyphens and underscores inside an alias are optional in the text,
-  so `InfoNCE`, `info-nce` and `Info NCE` are one alias;
+- spaces, hyphens, underscores and quotation marks inside an alias are
+  optional in the text, so `InfoNCE`, `info-nce` and `Info NCE` are one
+  alias, and `queries are the user` finds `"queries" are the user`;
 - an alias that starts or ends with a Latin letter or digit must sit on a word
   boundary there (`ViT` does not match inside `activity`), and may carry an
   English plural (`patch` matches `patches`);
@@ -20,15 +21,9 @@ from functools import lru_cache
 from harness.scoring.text import normalize
 from harness.types import KeywordGroup
 
-_JOINERS = re.compile(r"[\s\-_]+")
+_JOINERS = re.compile(r"[\s\-_\"'“”‘’「」『』]+")
 _ASCII_ALNUM = re.compile(r"[a-z0-9]")
-_GAP = r"[\s\-_]*"
-NEGATIONS = re.compile(
-    r"(不是|并非|并不是|不用|不使用|没有|没用|并没有|而非|而不是|不需要|无需|不再|并不|"
-    r"不(做|会|需|接收|参与|进行|通过|经过|计算|更新|回传|传|含|包含|涉及|依赖)|"
-    r"\bnot\b|\bisn't\b|\baren't\b|\bno\b|\bnever\b|\bwithout\b|\brather than\b|"
-    r"\binstead of\b|\bdoesn't\b|\bdon't\b|\bneither\b|\bnor\b)"
-)
+_GAP = r"[\s\-_\"'“”‘’「」『』]*"
 
 
 @lru_cache(maxsize=8192)
@@ -94,13 +89,13 @@ def match_groups(groups: Iterable[KeywordGroup], text: str) -> list[AliasHit | N
     return [match_group(g, norm, squeezed) for g in groups]
 
 
-def is_negated(norm_text: str, start: int, *, window: int = 32) -> bool:
-    """True if a negation stands before position `start` in the same clause.
+def all_hits(aliases: Iterable[str], norm_text: str, squeezed: str) -> list[AliasHit]:
+    """Every occurrence of any of the aliases in the normalised text, in order of position.
 
-    Looks back `window` characters (English negation reaches further than
-    Chinese: "there is no fusion module such as cross-attention"), and at the
-    character right before the hit (没|有重叠, 无|监督).
+    `squeezed` is `squeeze(norm_text)` (see `match_group`).
     """
-    if start > 0 and norm_text[start - 1] in "没不无非未":
-        return True
-    return NEGATIONS.search(norm_text[max(0, start - window) : start]) is not None
+    out: list[AliasHit] = []
+    for alias in aliases:
+        if alias_key(alias) in squeezed:
+            out.extend(AliasHit(alias, m.start(), m.end()) for m in alias_regex(alias).finditer(norm_text))
+    return sorted(out, key=lambda h: (h.start, -h.end))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import cohen_kappa_score
 
@@ -35,7 +36,7 @@ def _safe_r(a: np.ndarray, b: np.ndarray) -> float:
     return float(pearsonr(a, b)[0])
 
 
-def agreement(pred: Sequence[float], human: Sequence[float], *, scale_max: Sequence[float],
+def agreement(pred: ArrayLike, human: ArrayLike, *, scale_max: ArrayLike,
               groups: Sequence[str], step: float = 0.5) -> Agreement:
     """Agreement of predicted and human scores, both given on the human scale.
 
@@ -53,7 +54,7 @@ def agreement(pred: Sequence[float], human: Sequence[float], *, scale_max: Seque
                      float(np.mean(rs)) if rs else float("nan"), float(np.std(rs)) if rs else float("nan"))
 
 
-def human_step(scores: Sequence[float]) -> float:
+def human_step(scores: ArrayLike) -> float:
     """The human scale's step: 0.5 if any half points occur, else 1."""
     frac = np.abs(np.asarray(scores, float) % 1)
     return 0.5 if np.any((frac > 0.01) & (frac < 0.99)) else 1.0

@@ -1,26 +1,29 @@
 """Judgements that explain a score: key point status, misconceptions, answer flags. Pure.
 
 A key point's credit mixes how close the answer's best clause is to the
-point's statement with the share of its keyword groups found; keywords count
-only in proportion to that closeness, so a bare list of the right terms does
-not cover a point. Similarity thresholds come from the calibration (they
-differ between embedders), not from constants here.
+point's statements with the share of its keyword groups found (for a point
+without keywords, such as one derived from a reference answer, the share of
+its content words); keywords count only in proportion to that closeness, so
+a bare list of the right terms does not cover a point. Similarity thresholds come from the calibration (they
+differ between embedders, kinds of point and languages; see `thresholds`),
+not from constants here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
-from harness.scoring.keywords import is_negated, match_group, squeeze
+from harness.scoring.keywords import match_group, squeeze
+from harness.scoring.polarity import ClauseView, clause_views
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize
-from harness.types import Evidence, KeywordGroup, MisconceptionHit, PointResult, Status
+from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
+from harness.types import Evidence, KeywordGroup, Misconception, MisconceptionHit, PointResult, Score, Status
 
-COVERED, PARTIAL = 0.6, 0.3
 _NO_ANSWER = re.compile(
     r"^(我?(真的|也|完全)?(不知道|不清楚|不太清楚|不了解|不会|不记得|忘了|没学过)(这个|这题)?|"
     r"跳过|pass|skip|no idea|idk|n/?a|none|"
@@ -28,32 +31,25 @@ _NO_ANSWER = re.compile(
 )
 _WORDS = re.compile(r"[a-z]+(?:[-'][a-z]+)*")
 _CJK_CHARS = re.compile(r"[\u4e00-\u9fff]")
-_FUNCTION_CHARS = frozenset("的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需")
+_FUNCTION_CHARS = frozenset(
+    "的了是在和与把被将用就也都而从以会能让使得着所因但并即每个一这那其它们我要需为时很较当则若"
+)
 _STATEMENT_PUNCT = re.compile(r"[。；;：:！!？?]|\.(\s|$)")
 _LIST_FUNCTION_RATIO = 0.07
+_LIST_HEAD = re.compile(r"^[^:：。；;,，、]{1,16}[:：]\s*")  # "CLIP：" before an enumeration
+_LIST_END = re.compile(r"[\s。.!！]+$")
+_LIST_SEP = re.compile(r"[、,，]")
+_LIST_MIN_ITEMS = 5
+_LIST_ITEM_SHARE = 0.2  # an enumeration of terms: at most this share of its items hold a function word
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Similarities at which a clause starts to cover a point (low) and fully covers it (high)."""
-
-    low: float
-    high: float
-
-    def credit(self, similarity: float) -> float:
-        """Similarity mapped linearly to 0..1 between the thresholds."""
-        return min(1.0, max(0.0, (similarity - self.low) / max(1e-6, self.high - self.low)))
-
-
-def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tuple[PointResult, ...]:
-    """Status and evidence for every key point."""
+def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, *,
+                  zh: bool) -> tuple[PointResult, ...]:
+    """Status and evidence for every key point of an answer (`zh`: written in Chinese)."""
     out = []
     for m in matches:
-        semantic = thresholds.credit(m.similarity)
-        if m.point.keywords:
-            credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
-        else:
-            credit = semantic
+        semantic = thresholds.get(derived=m.point.derived, zh=zh).credit(m.similarity)
+        credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
         status: Status = "covered" if credit >= COVERED else "partial" if credit >= PARTIAL else "missed"
         evidence = Evidence(m.clause if semantic > 0 or m.aliases else "", round(m.similarity, 4), m.aliases)
         out.append(PointResult(m.point.id, m.point.title, m.point.text, m.point.weight, status,
@@ -61,32 +57,47 @@ def point_results(matches: tuple[PointMatch, ...], thresholds: Thresholds) -> tu
     return tuple(out)
 
 
-def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: float) -> tuple[MisconceptionHit, ...]:
-    """Misconceptions the answer states.
+def coverage(points: tuple[PointResult, ...]) -> float:
+    """The weighted mean credit of the points, on 0-100: how much of the rubric the answer covers."""
+    total = sum(p.weight for p in points)
+    return 100.0 * sum(p.weight * p.credit for p in points) / total if total else 0.0
 
-    A clause states one when every cue group matches in it, not right after a
-    negation, and the clause is closer to the wrong claim than to its
-    correction (without a correction: at least `min_similarity` to the claim).
+
+def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: float) -> tuple[MisconceptionHit, ...]:
+    """Misconceptions the answer states, at most one hit (the first clause) each.
+
+    A clause states one only on evidence of the wrong claim itself: every cue
+    group occurs in it with the polarity it has in the claim (not negated or
+    contrasted away, see `polarity`), the clause is about the claim's subject
+    and not another model, and it is closer to the wrong claim than to its
+    correction, compared in the correction's language (without a correction:
+    at least `min_similarity` to the claim).
     """
+    if not rv.rubric.misconceptions:
+        return ()
+    views = clause_views(av.clauses)
+    squeezed = [squeeze(v.norm) for v in views]
     hits = []
-    normalised = [normalize(c) for c in av.clauses] if rv.rubric.misconceptions else []
-    squeezed = [squeeze(n) for n in normalised]
-    for misc, mvec, cvec in zip(rv.rubric.misconceptions, rv.misconceptions, rv.corrections):
-        for clause, norm, sq, vec in zip(av.clauses, normalised, squeezed, av.clause_vectors):
-            found = [match_group(g, norm, sq) for g in misc.cues]
-            if any(h is None for h in found) or any(is_negated(norm, h.start) for h in found if h):
+    for misc, claim, mvec, cvec in zip(rv.rubric.misconceptions, rv.claims, rv.misconceptions, rv.corrections):
+        groups = tuple(g.aliases for g in misc.cues)
+        for view, sq, vec in zip(views, squeezed, av.clause_vectors):
+            if not claim.asserted(view, groups, sq):
                 continue
-            wrong = float((mvec @ vec).max())
+            wrong = float(mvec[claim.row] @ vec) if claim.row is not None else float((mvec @ vec).max())
             right = float((cvec @ vec).max()) if cvec is not None else min_similarity
             if wrong > right:
-                aliases = tuple(h.alias for h in found if h)
-                against = cvec if cvec is not None else mvec
-                point = int(np.argmax([float((against @ p.T).max()) for p in rv.points])) if rv.points else -1
-                hits.append(MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction,
-                                             Evidence(clause, round(wrong, 4), aliases),
-                                             rv.rubric.key_points[point].id if point >= 0 else None))
+                hits.append(_hit(rv, misc, view, sq, round(wrong, 4), cvec if cvec is not None else mvec))
                 break
     return tuple(hits)
+
+
+def _hit(rv: RubricVectors, misc: Misconception, view: ClauseView, squeezed: str, similarity: float,
+         against: np.ndarray) -> MisconceptionHit:
+    """The hit record: evidence, and the key point closest to the correction (the one it contradicts)."""
+    aliases = tuple(h.alias for g in misc.cues if (h := match_group(g, view.norm, squeezed)))
+    point = int(np.argmax([float((against @ p.T).max()) for p in rv.points])) if rv.points else -1
+    return MisconceptionHit(misc.id, misc.text, misc.penalty, misc.correction, Evidence(view.text, similarity, aliases),
+                            rv.rubric.key_points[point].id if point >= 0 else None)
 
 
 def contradict(points: tuple[PointResult, ...], hits: tuple[MisconceptionHit, ...]) -> tuple[PointResult, ...]:
@@ -121,13 +132,59 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     """True when the answer is a bare list of terms rather than statements.
 
     Only for rubrics with keywords (the terms a list would name): at least
-    five words or ideographs, no sentence or clause punctuation (。；：!? or a
-    full stop), and hardly any function words (`function_word_ratio` < 0.07).
-    Terse notes such as "顺序表：存储空间连续，删除插入较复杂。" keep their
-    punctuation and are not lists.
+    five words or ideographs, and either no sentence or clause punctuation
+    at all (。；：!? or a full stop) and hardly any function words
+    (`function_word_ratio` < 0.07), or, once a short heading
+    ("CLIP：") and the final full stop are set aside, an enumeration of at
+    least five items separated by 、 or commas, with no other punctuation,
+    at most a fifth of which hold a function word ("a photo of a {class}").
+    Terse notes such as "顺序表：存储空间连续，删除插入较复杂。" have two
+    items, not five, and are not lists.
     """
     norm = normalize(text)
     units = len(_WORDS.findall(norm)) + len(_CJK_CHARS.findall(norm))
-    if not groups or units < 5 or _STATEMENT_PUNCT.search(norm):
+    if not groups or units < 5:
         return False
-    return function_word_ratio(text) < _LIST_FUNCTION_RATIO
+    if not _STATEMENT_PUNCT.search(norm):
+        return function_word_ratio(text) < _LIST_FUNCTION_RATIO
+    body = _LIST_END.sub("", _LIST_HEAD.sub("", norm, count=1))
+    items = [i for i in _LIST_SEP.split(body) if i.strip()]
+    if len(items) < _LIST_MIN_ITEMS or _STATEMENT_PUNCT.search(body):
+        return False
+    return sum(function_word_ratio(i) > 0 for i in items) <= _LIST_ITEM_SHARE * len(items)
+
+
+CLOSENESS_FLOOR = 20.0
+_CLOSENESS_NOTE = {
+    True: "这个分数主要来自答案与参考答案整体上的接近，并没有哪一个要点被单独明确地答到；"
+          "请对照参考答案，把每个要点用自己的话说清楚。",
+    False: "This score rests on the answer's overall closeness to the reference answer; no single key point "
+           "was clearly caught. Compare with the reference and state each point explicitly.",
+}
+
+
+def settle(points: tuple[PointResult, ...], *, score: float,
+           keyword_list: bool) -> tuple[tuple[PointResult, ...], bool]:
+    """Point statuses that agree with the final score, and whether the score rests on closeness alone.
+
+    A bare list of terms names points without explaining them, so none of
+    them counts as more than partly covered. A score under `CLOSENESS_FLOOR`
+    says nothing much was right, so covered points that together carry half
+    the weight or more are shown as partly covered (the misconceptions or
+    the off-topic gate explain the score). A score of at least
+    `CLOSENESS_FLOOR` with no point covered or partly covered rests on the
+    answer's overall closeness to the reference (`closeness_note`).
+    """
+    if keyword_list:
+        points = tuple(replace(p, status="partial") if p.status == "covered" else p for p in points)
+    total = sum(p.weight for p in points)
+    covered = sum(p.weight for p in points if p.status == "covered")
+    if score < CLOSENESS_FLOOR and total and covered >= total / 2:
+        points = tuple(replace(p, status="partial") if p.status == "covered" else p for p in points)
+    caught = any(p.status in ("covered", "partial") for p in points)
+    return points, score >= CLOSENESS_FLOOR and not caught
+
+
+def closeness_note(score: Score, *, zh: bool) -> str | None:
+    """The sentence feedback shows when the score rests on overall closeness (None otherwise), in zh or en."""
+    return _CLOSENESS_NOTE[zh] if score.rests_on_closeness else None

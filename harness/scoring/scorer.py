@@ -2,8 +2,11 @@
 
 The flow per batch: embed each rubric once (disk-cached), embed every
 distinct answer and its clauses in one call, compute features, map them to
-0-100 with the calibration, then subtract misconception penalties. Scores
-carry their evidence (see `harness.types.Score`).
+0-100 with the calibration, then subtract misconception penalties. On a
+hand-written rubric the score is never below the weighted share of its key
+points the answer covers (`rules.coverage`): its points define a complete
+answer, and the calibration was fitted on rubrics cut from reference
+answers. Scores carry their evidence (see `harness.types.Score`).
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from harness.encoders import DEFAULT_EMBEDDER, ScoringEncoder, get_encoder
 from harness.errors import CalibrationError
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
+from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
-    Thresholds,
     contradict,
+    coverage,
     is_keyword_list,
     is_no_answer,
     misconception_hits,
     point_results,
+    settle,
 )
-from harness.scoring.text import content_tokens, split_clauses
-from harness.types import Bank, Evidence, KeyPoint, PointResult, Score, contradicted_share
+from harness.scoring.text import content_tokens, has_cjk, split_clauses
+from harness.types import Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
@@ -89,8 +94,9 @@ class Scorer:
                 q, r = self.bank.questions[qid], self.bank.rubrics[qid]
                 texts.append(q.prompt)
                 texts.extend(t for ref in r.references for t in ref.texts)
-                texts.extend(t for p in r.key_points for t in p.statements)
-                texts.extend(t for m in r.misconceptions for t in (*m.statements, m.correction or ""))
+                texts.extend(plain_reference(r))
+                texts.extend(t for p in r.key_points for t in phrasings(p))
+                texts.extend(t for m in r.misconceptions for t in (*m.statements, asserted_correction(m)))
             vecs = dict(zip(texts, self.encoder.encode(texts, persist=True)))
             for qid in todo:
                 self._rubric_vectors[qid] = _rubric_vectors(self.bank, qid, vecs)
@@ -137,7 +143,7 @@ class Scorer:
         predicted = iter(cal.predict(matrix))
         rvs = self.rubric_vectors([q for q, _ in items])
         return [
-            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal.thresholds)
+            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal)
             for a in analyses
         ]
 
@@ -145,26 +151,45 @@ class Scorer:
         """Score one answer (see `score_many`)."""
         return self.score_many([(question_id, answer)])[0]
 
-    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, thresholds: Thresholds) -> Score:
+    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, cal: Calibration) -> Score:
         rubric = rv.rubric
         if a.features is None or a.answer is None:
             points = tuple(PointResult(p.id, p.title, p.text, p.weight, "missed", 0.0, Evidence())
                            for p in _display_points(rubric.key_points))
             return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
                          self.embedder_id, self.calibration_id)
-        hits = misconception_hits(rv, a.answer, min_similarity=thresholds.low)
-        points = contradict(point_results(a.features.matches, thresholds), hits)
-        final = calibrated * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
+        hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
+        judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text))
+        covers = 0.0 if rubric.derived else coverage(judged)
+        points = contradict(judged, hits)
+        final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
+        final = round(float(np.clip(final, 0.0, 100.0)), 1)
+        points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
         values = a.features.values
         return Score(
-            question_id=a.question_id, score=round(float(np.clip(final, 0.0, 100.0)), 1),
+            question_id=a.question_id, score=final,
             calibrated=round(calibrated, 1), points=points, misconceptions=hits,
             reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
             features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=a.flags,
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
+            rests_on_closeness=closeness, coverage=round(covers, 1),
         )
+
+
+def phrasings(point: KeyPoint) -> tuple[str, ...]:
+    """Every statement of a key point: its text, text_en and each alternative (duplicates once)."""
+    return tuple(t for t, _ in phrasing_groups(point))
+
+
+def phrasing_groups(point: KeyPoint) -> tuple[tuple[str, int], ...]:
+    """`phrasings` with the group each belongs to: 0 for text and text_en, i for alternative i (its zh and en)."""
+    seen: dict[str, int] = {}
+    for group, texts in enumerate((point.statements, *(a.texts for a in point.alternatives))):
+        for text in texts:
+            seen.setdefault(text, group)
+    return tuple(seen.items())
 
 
 def _display_points(points: Sequence[KeyPoint]) -> tuple[KeyPoint, ...]:
@@ -192,10 +217,27 @@ def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> Rubric
         rubric=r,
         prompt=vecs[q.prompt],
         references=tuple(np.stack([vecs[t] for t in ref.texts]) for ref in r.references),
-        points=tuple(np.stack([vecs[t] for t in p.statements]) for p in r.key_points),
+        points=tuple(np.stack([vecs[t] for t in phrasings(p)]) for p in r.key_points),
         misconceptions=tuple(np.stack([vecs[t] for t in m.statements]) for m in r.misconceptions),
-        corrections=tuple(vecs[m.correction][None, :] if m.correction else None for m in r.misconceptions),
+        corrections=tuple(vecs[asserted_correction(m)][None, :] if m.correction else None
+                          for m in r.misconceptions),
         question_tokens=frozenset(content_tokens(q.prompt)),
         point_tokens=tuple(Counter(content_tokens(p.text)) for p in r.key_points),
         reference_tokens=tuple(tuple(Counter(content_tokens(t)) for t in ref.texts) for ref in r.references),
+        plain=np.stack([vecs[t] for t in plain]) if (plain := plain_reference(r)) else None,
+        plain_tokens=tuple(Counter(content_tokens(t)) for t in plain),
+        claims=tuple(Claim.of(m, (t for t in (q.prompt_zh, q.prompt_en) if t)) for m in r.misconceptions),
     )
+
+
+def plain_reference(rubric: Rubric) -> tuple[str, ...]:
+    """The rubric's answer in plain words, zh and en where given: each point's first plain alternative, joined.
+
+    Alternatives marked `plain` say a point as a candidate who understands it
+    without the paper's vocabulary would; joined, they make a reference answer
+    in those words, so an answer in plain language has one to be compared with.
+    """
+    zh = [next((a.zh for a in p.alternatives if a.plain and a.zh), "") for p in rubric.key_points]
+    en = [next((a.en for a in p.alternatives if a.plain and a.en), "") for p in rubric.key_points]
+    texts = ("".join(t.rstrip("。. ") + "。" for t in zh if t), " ".join(t.rstrip("。. ") + "." for t in en if t))
+    return tuple(t for t in texts if t)
