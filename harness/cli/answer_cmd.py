@@ -288,11 +288,11 @@ def feedback_view(feedback: Feedback) -> RenderableType:
 
 def print_feedback(console: Console, feedback: Feedback) -> None:
     """Print `feedback_view`; piped, every row of the key point table and the reference stay whole lines."""
-    head, points, *misconceptions, reference, comparison = feedback_parts(feedback)
+    head, points, *notes, reference, comparison = feedback_parts(feedback)
     whole = not console.is_terminal
     console.print(head, soft_wrap=whole)
     print_table(console, points)
-    for line in misconceptions:
+    for line in notes:  # the closeness note and the misconceptions
         console.print(line, soft_wrap=whole)
     if whole:
         console.print("Reference answer:", style="bold")
@@ -303,9 +303,12 @@ def print_feedback(console: Console, feedback: Feedback) -> None:
 
 
 def feedback_parts(feedback: Feedback) -> list[RenderableType]:
-    """The score line, the key point table, misconceptions, the reference and the comparison."""
+    """The score line, the key point table, a closeness note, misconceptions, the reference and the comparison."""
     from rich.panel import Panel
     from rich.text import Text
+
+    from harness.scoring.rules import closeness_note
+    from harness.scoring.text import has_cjk
 
     score = feedback.score
     colour = "green" if score.score >= 85 else "yellow" if score.score >= 60 else "red"
@@ -314,6 +317,9 @@ def feedback_parts(feedback: Feedback) -> list[RenderableType]:
     if score.flags:
         head.append(f"   [{', '.join(score.flags)}]", style="magenta")
     parts: list[RenderableType] = [head, _points_table(feedback)]
+    note = closeness_note(score, zh=has_cjk(feedback.reference))
+    if note:  # the score rests on overall closeness that no single key point caught
+        parts.append(Text(note, style="yellow"))
     for m in score.misconceptions:
         line = Text.assemble(("Misconception: ", "bold red"), m.text, f" (−{m.penalty:.0f})")
         if m.evidence.clause:

@@ -141,14 +141,19 @@ def validate(bank_path: Path | None, bank_dir: Path | None, as_json: bool) -> No
                 click.echo(f"Error: {problem}", err=True)
             click.echo(f"{plural(len(exc.problems), 'problem')} in {root}", err=True)
         sys.exit(1)
-    _summary(b, as_json=as_json)
+    from harness.bank.lint import lint_bank
+
+    warnings = lint_bank(b)
+    _summary(b, as_json=as_json, warnings=warnings)
 
 
-def _summary(b: Bank, *, as_json: bool) -> None:
+def _summary(b: Bank, *, as_json: bool, warnings: list[str]) -> None:
     counts = _counts(b)
     if as_json:
-        echo_json({"ok": True, **_bank_record(b), **counts, "problems": []})
+        echo_json({"ok": True, **_bank_record(b), **counts, "problems": [], "warnings": warnings})
         return
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(
         f"OK: {plural(counts['questions'], 'question')} in {plural(counts['topics'], 'topic')}, "
         f"{plural(counts['references'], 'reference answer')}, {plural(counts['key_points'], 'key point')}, "
@@ -170,8 +175,10 @@ def import_(csv_path: Path, out_dir: Path, as_json: bool) -> None:
     """
     from harness.bank.importer import import_questions
 
+    from harness.bank.lint import lint_bank
+
     b = import_questions(csv_path, out_dir)
-    _summary(b, as_json=as_json)
+    _summary(b, as_json=as_json, warnings=lint_bank(b))
 
 
 def _counts(b: Bank) -> dict[str, int]:

@@ -26,6 +26,7 @@ from typing import Literal, Protocol
 from harness.grade.schema import BLANK_FLAG, RESULT_COLUMNS, point_label, result_cells
 from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
 from harness.grade.tally import CohortTally, Graded
+from harness.scoring.rules import closeness_note
 from harness.scoring.text import has_cjk
 from harness.types import Bank, PointResult, Score
 
@@ -324,6 +325,9 @@ def feedback(score: Score, labels: dict[str, str], *, zh: bool) -> str:
     for m in score.misconceptions:
         fix = f" -> {m.correction}" if m.correction else ""
         parts.append(("误解：" if zh else "Wrong: ") + m.text + fix)
+    note = closeness_note(score, zh=zh)
+    if note:
+        parts.append(note)
     if not parts:
         return "要点齐全" if zh else "All key points covered"
     return " | ".join(parts)
