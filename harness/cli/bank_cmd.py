@@ -174,7 +174,6 @@ def import_(csv_path: Path, out_dir: Path, as_json: bool) -> None:
     several rows with one question_id are several acceptable references.
     """
     from harness.bank.importer import import_questions
-
     from harness.bank.lint import lint_bank
 
     b = import_questions(csv_path, out_dir)
