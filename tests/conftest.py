@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -58,3 +62,53 @@ def eval_dir() -> Path:
     if not EVAL_DIR.is_dir():
         pytest.skip(f"{EVAL_DIR} not found: the human-graded eval sets sit beside the checkout")
     return EVAL_DIR
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run `harness ARGS...` in this process; returns (exit code, stdout, stderr).
+
+    `stdin=TEXT` gives the command that text on standard input (piped).
+    """
+    from harness.cli import main
+
+    def invoke(*args: str | Path, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
+
+
+@pytest.fixture
+def fake_scorer(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Make the CLI's scorer a keyword FakeScorer (tests/grade_helpers.py) and its embedder a stub.
+
+    The list collects the scorers built; each has `load_kwargs`, what `Scorer.load` was asked for.
+    """
+    from grade_helpers import FakeScorer
+
+    import harness.encoders
+    from harness.scoring.scorer import Scorer
+
+    made: list[Any] = []
+
+    def load(bank: Bank, **kw: Any) -> FakeScorer:
+        scorer = FakeScorer(bank)
+        scorer.load_kwargs = kw  # type: ignore[attr-defined]
+        made.append(scorer)
+        return scorer
+
+    monkeypatch.setattr(Scorer, "load", staticmethod(load))
+    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
+    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
+    return made

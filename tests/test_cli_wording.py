@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from grade_helpers import GRADE_DATA, FakeScorer
+from grade_helpers import GRADE_DATA
 
 from harness.cli import main
 
 
-@pytest.fixture
-def fake_scoring(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Grading with the keyword FakeScorer; records what Scorer.load was asked for."""
-    import harness.encoders
-    from harness.scoring.scorer import Scorer
-
-    calls: list[dict[str, Any]] = []
-
-    def load(bank: Any, **kw: Any) -> FakeScorer:
-        calls.append(kw)
-        return FakeScorer(bank)
-
-    monkeypatch.setattr(Scorer, "load", staticmethod(load))
-    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
-    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
-    return calls
-
-
-def test_grade_json_summary(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+def test_grade_json_summary(tmp_path: Path, fake_scorer: list[Any],
                             capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     main(["grade", str(GRADE_DATA / "long.csv"), "--bank", str(GRADE_DATA / "bank"), "--out", str(out), "--json"])
@@ -45,7 +26,7 @@ def test_grade_json_summary(tmp_path: Path, fake_scoring: list[dict[str, Any]],
                              for name in ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")}
 
 
-def test_grade_uses_and_names_the_users_calibration(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+def test_grade_uses_and_names_the_users_calibration(tmp_path: Path, fake_scorer: list[Any],
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from harness.scoring import calibration
 
@@ -56,10 +37,10 @@ def test_grade_uses_and_names_the_users_calibration(tmp_path: Path, fake_scoring
           "-q"])
     _, err = capsys.readouterr()
     assert f"Note: scoring with your calibration {mine}" in err
-    assert fake_scoring[0]["results_dir"] == results  # so Scorer.load finds it
+    assert fake_scorer[0].load_kwargs["results_dir"] == results  # so Scorer.load finds it
 
 
-def test_grade_summary_plurals(tmp_path: Path, fake_scoring: list[dict[str, Any]],
+def test_grade_summary_plurals(tmp_path: Path, fake_scorer: list[Any],
                                capsys: pytest.CaptureFixture[str]) -> None:
     one = tmp_path / "one.csv"
     one.write_text("student_id,question_id,answer\ns1,clip-idea,对比学习\n", encoding="utf-8")

@@ -5,13 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from grade_helpers import GRADE_DATA, FakeScorer
-
-from harness.cli import main
 
 EXPORTS = GRADE_DATA / "exports"
 BANK = GRADE_DATA / "bank"
@@ -19,25 +16,9 @@ QUESTIONS = "clip-idea,clip-loss,vit-patch"
 
 
 @pytest.fixture
-def grade(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def grade(run: Any, fake_scorer: list[Any]) -> Any:
     """Run `harness grade FILE --bank BANK ARGS...` with a keyword scorer; returns (exit code, stdout, stderr)."""
-    import harness.encoders
-    from harness.scoring.scorer import Scorer
-
-    monkeypatch.setattr(Scorer, "load", staticmethod(lambda bank, **kw: FakeScorer(bank)))
-    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
-    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
-
-    def invoke(path: Path, *args: str | Path) -> tuple[int, str, str]:
-        try:
-            main(["grade", str(path), "--bank", str(BANK), *map(str, args)])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
+    return lambda path, *args: run("grade", path, "--bank", BANK, *args)
 
 
 def scores(out: Path) -> list[dict[str, str]]:

@@ -6,14 +6,10 @@ import csv
 import re
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from grade_helpers import GRADE_DATA, FakeScorer
-
-from harness.cli import main
-from harness.types import Bank
 
 LONG = GRADE_DATA / "long.csv"
 BANK = GRADE_DATA / "bank"
@@ -25,38 +21,8 @@ COLUMNS_READ = ("Read as: a plain CSV, long layout\n"
 LONG_COLUMNS_READ = COLUMNS_READ + "Carried through: 'human_score'\n"
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run `harness ARGS...`; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
-@pytest.fixture
-def fake_scorer(monkeypatch: pytest.MonkeyPatch) -> list[FakeScorer]:
-    """Make `grade` use FakeScorer; the list collects the scorers it built."""
-    import harness.encoders
-    from harness.scoring.scorer import Scorer
-
-    made: list[FakeScorer] = []
-
-    def load(bank: Bank, **kw: Any) -> FakeScorer:
-        made.append(FakeScorer(bank))
-        return made[-1]
-
-    monkeypatch.setattr(Scorer, "load", staticmethod(load))
-    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
-    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
-    return made
 
 
 def scores(out: Path) -> list[dict[str, str]]:
@@ -308,7 +274,7 @@ def test_report_refuses_a_broken_run_json(run: Run, fake_scorer: list[FakeScorer
     code, out, err = run("report", "--scores", tmp_path / "run", "--bank", BANK)
     assert (code, out) == (1, "")
     assert err.startswith(f"Error: {tmp_path / 'run' / 'run.json'}: not the run.json of a `harness grade` run (")
-    assert err.endswith("; move it away to report the scores.csv alone\n")
+    assert err.endswith("; move it away to use the scores.csv alone\n")
 
 
 def test_terminal_display_shows_loading_then_a_bar_and_clears_it() -> None:

@@ -51,6 +51,8 @@ def _negated(text: str, term: str) -> bool:
         ("sinusoids extrapolate poorly in practice", "extrapolate", True),
         ("SimCLR drops the queue", "queue", True),
         ("注意别算成 197", "197", True),
+        ("图像和文本分别用两个编码器", "两个编码器", False),                 # 别 inside a word is no negation
+        ("根据类别标签选择正样本", "正样本", False),
     ],
 )
 def test_negation_and_contrast(text: str, term: str, negated: bool) -> None:

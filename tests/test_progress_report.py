@@ -14,7 +14,6 @@ from progress_helpers import BANK_DIR, edited_bank, grade_cohort, levels
 from report_fixtures import NOW
 
 from harness.bank.loader import load_bank
-from harness.cli import main
 from harness.errors import HarnessError, InputFileError
 from harness.report.progress import load_progress
 from harness.report.progress_runs import load_runs
@@ -31,20 +30,6 @@ WEEK6 = levels({
 })
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run `harness ARGS...`; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -367,22 +366,9 @@ PIPED = f"@clip-idea\nCLIP 用对比学习把图文对齐。{LONG}\n---\n@vit-pa
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
-                                                                                                        str]]:
+def run_cli(run: Callable[..., tuple[int, str, str]]) -> Callable[..., tuple[int, str, str]]:
     """Run `harness ARGS` in this process with PIPED on standard input; (exit code, stdout, stderr)."""
-    from harness.cli import main
-
-    def run(*args: str, stdin: str = PIPED) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return lambda *args, stdin=PIPED: run(*args, stdin=stdin)
 
 
 def answer_args(results: Path) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,49 +14,17 @@ from grade_helpers import FakeScorer
 from progress_helpers import BANK_DIR, edited_bank, grade, grade_cohort, levels, write_answers
 
 from harness.bank.loader import load_bank
-from harness.cli import main
 from harness.errors import InputFileError, OutputError
 from harness.grade.regrade import default_regrade_dir, regrade
 from harness.grade.schema import SCORES, ScoreRow, write_rows
-from harness.types import Bank
 
 Run = Callable[..., tuple[int, str, str]]
 COHORT = levels({"p1": "good", "p2": "weak", "p3": "part", "p4": "blank"})
 LATER = levels({"p1": "good", "p2": "good", "p3": "part", "p4": "part"})
 
 
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """Run `harness ARGS...`; returns (exit code, stdout, stderr)."""
-
-    def invoke(*args: str | Path) -> tuple[int, str, str]:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
-@pytest.fixture
-def fake_scorer(monkeypatch: pytest.MonkeyPatch) -> list[FakeScorer]:
-    """Make the CLI's scorer a FakeScorer; the list collects the scorers built."""
-    import harness.encoders
-    from harness.scoring.scorer import Scorer
-
-    made: list[FakeScorer] = []
-
-    def load(bank: Bank, **kw: Any) -> FakeScorer:
-        made.append(FakeScorer(bank))
-        return made[-1]
-
-    monkeypatch.setattr(Scorer, "load", staticmethod(load))
-    backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
-    monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
-    return made
 
 
 def rows(run_dir: Path) -> list[dict[str, str]]:

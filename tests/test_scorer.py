@@ -92,7 +92,7 @@ def test_misconception_takes_the_credit_of_the_point_it_contradicts(scorer) -> N
     point = next(p for p in s.points if p.point_id == hit.contradicts)
     assert point.status == "missed" and point.credit == 0 and point.evidence == hit.evidence
     expected = max(s.calibrated, s.coverage) * (1 - s.contradicted_share) - sum(m.penalty for m in s.misconceptions)
-    assert s.score == pytest.approx(max(0.0, expected), abs=0.06)
+    assert s.score == pytest.approx(max(0.0, expected), abs=0.1)  # calibrated and score are each rounded to 0.1
     assert "contradicted points" in s.how()
 
 

@@ -181,6 +181,25 @@ def run_facts(record: Mapping[str, Any], *, folder: str) -> RunFacts:
     )
 
 
+def read_run_record(folder: Path) -> dict[str, Any] | None:
+    """The run.json in `folder` as a dict; None if there is none.
+
+    Raises:
+        InputFileError: run.json cannot be read or is not a JSON object.
+
+    """
+    path = folder / "run.json"
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise TypeError("not a JSON object")
+        return record
+    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise _not_a_run(path, exc) from exc
+
+
 def read_run_facts(folder: Path) -> RunFacts | None:
     """The facts of the run in `folder` from its run.json; None if it has none.
 
@@ -188,11 +207,23 @@ def read_run_facts(folder: Path) -> RunFacts | None:
         InputFileError: run.json cannot be read or is not a grade run's.
 
     """
-    path = folder / "run.json"
-    if not path.is_file():
-        return None
+    record = read_run_record(folder)
+    return None if record is None else checked_run_facts(record, folder)
+
+
+def checked_run_facts(record: Mapping[str, Any], folder: Path) -> RunFacts:
+    """`run_facts` of the run.json record of the run in `folder`.
+
+    Raises:
+        InputFileError: the record is not a grade run's (a field missing or malformed).
+
+    """
     try:
-        return run_facts(json.loads(path.read_text(encoding="utf-8")), folder=folder.resolve().name)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(f"{path}: not the run.json of a `harness grade` run ({type(exc).__name__}: {exc}); "
-                             "move it away to report the scores.csv alone") from exc
+        return run_facts(record, folder=folder.resolve().name)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _not_a_run(folder / "run.json", exc) from exc
+
+
+def _not_a_run(path: Path, exc: Exception) -> InputFileError:
+    return InputFileError(f"{path}: not the run.json of a `harness grade` run ({type(exc).__name__}: {exc}); "
+                          "move it away to use the scores.csv alone")

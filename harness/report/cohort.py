@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.bank.lookup import point_statements
 from harness.grade.outputs import RunFacts
 from harness.grade.schema import BLANK_FLAG, label_for, point_label
 from harness.grade.tally import PASS_MARK, CohortStats, CohortTally, Graded
@@ -141,7 +142,7 @@ def missed_points(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd
         seen = stats.seen[qid]
         for pid, n in stats.missed[qid].items():
             if n:
-                statement, statement_en = _statement(bank, qid, pid)
+                statement, statement_en = point_statements(bank, qid, pid)
                 rows.append((qid, stats.topic_of[qid], label_for(bank, qid, pid, stats.labels), statement,
                              statement_en, n, seen[pid], n / seen[pid]))
     table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
@@ -149,14 +150,6 @@ def missed_points(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd
                               kind="stable")
     return table.head(top).reset_index(drop=True)
 
-
-def _statement(bank: Bank | None, question_id: str, point_id: str) -> tuple[str, str]:
-    """The rubric statement (zh or as written, en) of the point with this id; empty if the bank lacks it."""
-    rubric = bank.rubrics.get(question_id) if bank else None
-    for point in rubric.key_points if rubric else ():
-        if point.id == point_id:
-            return point.text, point.text_en or ""
-    return "", ""
 
 
 def misconception_table(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.bank.lookup import point_statements
 from harness.errors import HarnessError, InputFileError
 from harness.grade.schema import label_for
 from harness.grade.tally import CohortStats
@@ -340,7 +341,7 @@ def point_tables(stats: Sequence[CohortStats], bank: Bank | None, diffs: Sequenc
             ja, jb = a.seen[q][pid], b.seen[q][pid]
             ra, rb = a.missed[q][pid] / ja, b.missed[q][pid] / jb
             if ra != rb:
-                text, text_en = _statement(bank, q, pid)
+                text, text_en = point_statements(bank, q, pid)
                 rows.append((q, b.topic_of[q], pid, label_for(bank, q, pid, {**a.labels, **b.labels}), text,
                              text_en, ra, rb, rb - ra, ja, jb, not odd(q)))
     table = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
@@ -349,10 +350,3 @@ def point_tables(stats: Sequence[CohortStats], bank: Bank | None, diffs: Sequenc
                                                    ascending=[False, True, True], kind="stable")
     return better.head(top).reset_index(drop=True), worse.head(top).reset_index(drop=True)
 
-
-def _statement(bank: Bank | None, question_id: str, point_id: str) -> tuple[str, str]:
-    rubric = bank.rubrics.get(question_id) if bank else None
-    for point in rubric.key_points if rubric else ():
-        if point.id == point_id:
-            return point.text, point.text_en or ""
-    return "", ""

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import InputFileError
-from harness.grade.outputs import RunFacts, run_facts
+from harness.grade.outputs import RunFacts, checked_run_facts, read_run_record
 from harness.grade.schema import SCORES, read_scores
 from harness.report.cohort import COLUMNS_READ
 
@@ -120,8 +120,8 @@ def load_runs(paths: Sequence[Path]) -> tuple[RunScores, ...]:
 
 def _load_run(path: Path) -> RunScores:
     folder = path if path.is_dir() else path.parent
-    record = read_record(folder) if path.is_dir() or path.name == SCORES.file else None
-    facts = _facts(record, folder) if record is not None else None
+    record = read_run_record(folder) if path.is_dir() or path.name == SCORES.file else None
+    facts = checked_run_facts(record, folder) if record is not None else None
     scores = read_scores(path, columns=COLUMNS_READ)
     if scores.frame.empty:
         raise InputFileError(f"{scores.path}: no scored rows; nothing to compare")
@@ -135,34 +135,6 @@ def _relabel(run: RunScores, labels: list[str], i: int) -> RunScores:
         return run
     return RunScores(f"{run.label} (#{i + 1})", run.path, run.facts, run.record, run.scoring, run.frame,
                      run.skipped)
-
-
-def read_record(folder: Path) -> dict[str, Any] | None:
-    """The run.json in `folder` as a dict; None if there is none.
-
-    Raises:
-        InputFileError: run.json cannot be read or is not a grade run's.
-
-    """
-    path = folder / "run.json"
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(record, dict):
-            raise TypeError("not a JSON object")
-        return record
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise InputFileError(f"{path}: not the run.json of a `harness grade` run ({type(exc).__name__}: {exc}); "
-                             "move it away to compare the scores.csv alone") from exc
-
-
-def _facts(record: dict[str, Any], folder: Path) -> RunFacts:
-    try:
-        return run_facts(record, folder=folder.resolve().name)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(f"{folder / 'run.json'}: not the run.json of a `harness grade` run "
-                             f"({type(exc).__name__}: {exc}); move it away to compare the scores.csv alone") from exc
 
 
 def scoring_of(record: Mapping[str, Any] | None) -> Scoring:

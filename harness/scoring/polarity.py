@@ -40,7 +40,7 @@ _SCOPE_BREAK = re.compile(
     r"\b(?:but|whereas|while|although|though|however|which|whose)\b"
 )
 _FORWARD = re.compile(
-    r"不是|并非|并不|没有|没用|未曾|从未|而非|而不是|不要|别|切勿|勿|避免|不用|不使用|不需要?|无需|无须|不再|不在|不能|无法|不可能?|"
+    r"不是|并非|并不|没有|没用|未曾|从未|而非|而不是|不要|(?<![类分区特识级差个性告辨鉴判派])别|切勿|勿|避免|不用|不使用|不需要?|无需|无须|不再|不在|不能|无法|不可能?|"
     r"不会|不同于|不像|区别于|有别于|不(?:做|含|包含|涉及|依赖|属于|采用|经过|通过|进行|参与|计算|更新|回传|传|接收)|"
     r"\bnot\b(?!\s+only)|n[’']t\b|\bno\b|\bnever\b|\bwithout\b|\brather than\b|\binstead of\b|\bneither\b|"
     r"\bnor\b|\bunlike\b|\bcannot\b|\bdifferent from\b|\bother than\b|\bfails? to\b|\bnone\b|\bnothing\b|"
