@@ -240,3 +240,19 @@ def test_a_calibration_without_a_prior_is_refused_before_grading(run: Run, real_
     code, _, err = run("grade", submissions, "--calibration", old, "--out", tmp_path / "run", "--anchors", good)
     assert code != 0 and "has no anchor prior" in err and "harness calibrate" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_json_summary_names_the_anchor_files(run: Run, real_scorer: None, calibration: Path, submissions: Path,
+                                             tmp_path: Path) -> None:
+    rows = suggested(run, submissions, calibration, tmp_path / "week1")
+    rows[0]["human_score"] = "50"
+    graded = write_rows(tmp_path / "graded.csv", rows)
+    code, out, err = run("grade", submissions, "--calibration", calibration, "--out", tmp_path / "run",
+                         "--anchors", graded, "--suggest-anchors", 2, "--json")
+    assert (code, quiet(err)) == (0, ""), err
+    summary = json.loads(out)
+    assert summary["anchors"]["count"] == 1 and summary["suggested_anchors"]["per_question"] == 2
+    assert summary["files"]["anchors"] == str(tmp_path / "run" / "anchors.csv")
+    assert summary["files"]["anchors_to_grade"] == str(tmp_path / "run" / "anchors-to-grade.csv")
+    again = read_csv(tmp_path / "run" / "anchors-to-grade.csv")
+    assert (rows[0]["student_id"], rows[0]["question_id"]) not in {(r["student_id"], r["question_id"]) for r in again}
