@@ -256,3 +256,15 @@ def test_json_summary_names_the_anchor_files(run: Run, real_scorer: None, calibr
     assert summary["files"]["anchors_to_grade"] == str(tmp_path / "run" / "anchors-to-grade.csv")
     again = read_csv(tmp_path / "run" / "anchors-to-grade.csv")
     assert (rows[0]["student_id"], rows[0]["question_id"]) not in {(r["student_id"], r["question_id"]) for r in again}
+
+
+def test_an_answer_excel_safe_in_the_suggestions_matches_the_one_submitted(bank: Any, tmp_path: Path) -> None:
+    from harness.grade.anchors import read_anchors
+
+    subs = write_rows(tmp_path / "answers.csv", [{"student_id": "s1", "question_id": "clip-idea",
+                                                   "answer": "=对比学习  图文对齐"}])
+    graded = write_rows(tmp_path / "graded.csv", [{"student_id": "s1", "question_id": "clip-idea",
+                                                   "answer": "'=对比学习 图文对齐", "human_score": "60",
+                                                   "human_score_max": "100"}])
+    (row,) = read_anchors(graded, submissions=subs, bank=bank).rows
+    assert (row.answer, row.human, row.row) == ("=对比学习  图文对齐", 60.0, 2)  # the text as submitted
