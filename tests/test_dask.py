@@ -207,3 +207,31 @@ def test_the_cli_grades_on_a_local_cluster(cohort: Path, in_process: Path, tmp_p
     record = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
     assert record["settings"]["dask"] == {"address": "local:1", "workers": 1}
     assert os.environ.get("OMP_NUM_THREADS") == before  # the local cluster's setting stays with its workers
+
+
+def test_teacher_anchors_on_the_cluster_do_what_they_do_here(cluster: str, cohort: Path, use_encoder: Any,
+                                                             tmp_path: Path) -> None:
+    """Workers get the grades as data and fit the same correction; the answers to grade next are the same."""
+    from dataclasses import replace
+
+    from harness.scoring.anchors import AnchorPrior
+    from harness.scoring.calibration import save
+
+    prior = AnchorPrior(offset=0.005, slope=0.15, similar=0.035, length=0.27, noise=0.0014)
+    cal = tmp_path / "cal.npz"
+    shipped = resolve("use-multilingual")
+    save(replace(shipped, extra={**shipped.extra, "anchor_prior": prior.as_json()}), cal)
+    with cohort.open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["answer"]][:40:4]
+    graded = tmp_path / "graded.csv"
+    with graded.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["student_id", "question_id", "answer", "human_score", "human_score_max"])
+        out.writerows([r["student_id"], r["question_id"], r["answer"], i % 5, 4] for i, r in enumerate(rows))
+    kw: dict[str, Any] = {"bank": GRADE_DATA / "bank", "calibration": cal, "anchors": graded, "suggest_anchors": 2}
+    here = grade_file(cohort, embedder=use_encoder, out=tmp_path / "here", **kw)
+    there = grade_file(cohort, out=tmp_path / "dask", dask=cluster, **kw)
+    assert_same_tables(there.out_dir, here.out_dir)
+    suggested = _table(here.out_dir / "anchors-to-grade.csv")
+    assert len(suggested) > 2 and _table(there.out_dir / "anchors-to-grade.csv") == suggested
+    assert there.anchors == here.anchors and here.anchors and here.anchors["count"] == len(rows)

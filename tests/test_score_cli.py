@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from harness.bank.importer import import_questions
 from harness.cli import cli, main
 from harness.scoring import calibration
+from harness.scoring.anchors import anchor_prior
 
 QUESTIONS = ("mohler-1.1", "mohler-1.2", "mohler-1.3", "mohler-1.4", "mohler-1.5", "mohler-1.6")
 
@@ -58,6 +59,7 @@ def test_calibrate_saves_and_later_runs_use_it(mohler_slice: tuple[Path, Path], 
     cal = calibration.resolve("use-multilingual", results_dir=results)
     assert cal.embedder_id == "use-multilingual" and cal.trained_on == ("graded",) and cal.id in result.output
     assert "graded_pearson" in cal.cv
+    assert anchor_prior(cal).noise > 0  # fitted beside, for grade --anchors
     shipped = calibration.resolve("use-multilingual")
     assert shipped.id != cal.id
 

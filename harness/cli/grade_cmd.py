@@ -54,12 +54,19 @@ PROBLEMS_SHOWN = 10
               "(N worker processes here). Needs the extra: pip install 'interview-harness[dask]'.")
 @click.option("--parquet", "write_parquet", is_flag=True,
               help="Also write scores.parquet (the same table as scores.csv, typed; needs pyarrow).")
+@click.option("--anchors", "anchors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Teacher grades of some answers (student_id,question_id,answer,human_score,human_score_max; "
+              "a filled-in anchors-to-grade.csv, or SUBMISSIONS itself with those columns): each question's "
+              "scores are corrected toward them, and graded answers get the teacher's score (flag anchor).")
+@click.option("--suggest-anchors", "suggest_anchors", type=click.IntRange(0, 100), default=0, metavar="K",
+              help="Write anchors-to-grade.csv into the run folder: K answers per question whose grades would "
+              "teach the most, and apart the answers flagged for review, with an empty human_score column.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; print only the output folder.")
 @json_option
 def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir: Path | None, layout: str,
           maps: tuple[str, ...], questions: str | None, strict: bool, calibration_path: Path | None,
           results_dir: Path | None, chunk_size: int, lang: str, dask_address: str | None,
-          write_parquet: bool, quiet: bool, as_json: bool) -> None:
+          write_parquet: bool, anchors_path: Path | None, suggest_anchors: int, quiet: bool, as_json: bool) -> None:
     """Score a cohort's answers and report per person and question.
 
     Reads SUBMISSIONS.csv and writes a new run folder with per-answer,
@@ -84,6 +91,8 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
       harness grade moodle.csv --questions clip-idea,clip-loss,vit-patch
       harness grade form.csv --map "ViT 是如何把图像变成 token 序列的？=vit-patch"
       harness grade answers.parquet --dask tcp://10.0.0.5:8786 --parquet   # on a Dask cluster
+      harness grade answers.csv --out results/w1 --suggest-anchors 5      # then fill in
+      harness grade answers.csv --anchors results/w1/anchors-to-grade.csv  # results/w1/anchors-to-grade.csv
     """  # noqa: D301 - click keeps the lines after a \b (backspace) line as written
     from harness.bank.loader import load_bank
     from harness.grade.run import grade_file
@@ -101,7 +110,8 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
                          request=request, progress=display.update,
                          on_columns=None if quiet or as_json else lambda m: _columns(console, m),
-                         dask=dask_address, parquet=write_parquet)
+                         dask=dask_address, parquet=write_parquet, anchors=anchors_path,
+                         suggest_anchors=suggest_anchors)
     _warn(run)
     if as_json:
         echo_json(summary_record(run))
@@ -196,7 +206,11 @@ def summary_record(run: GradeRun) -> dict[str, object]:
         "blanks": c.blanks, "scored": c.scored, "skipped_rows": c.skipped_rows, "seconds": round(c.seconds, 3),
         "answers_per_second": round(c.answers / c.seconds, 1) if c.seconds > 0 else None,
         "mean_score": round(run.mean, 2), "problems": list(run.problems), "columns": run.columns.as_json(),
-        "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES},
+        "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES}
+        | {name.split(".")[0].replace("-", "_"): str(run.out_dir / name) for name in run.outputs
+           if name.startswith("anchors")},
+        **({"anchors": dict(run.anchors)} if run.anchors else {}),
+        **({"suggested_anchors": dict(run.suggested)} if run.suggested else {}),
     }
 
 
@@ -211,4 +225,25 @@ def _summary(console: Console, run: GradeRun) -> None:
     )
     if c.skipped_rows:
         console.print(f"Skipped {plural(c.skipped_rows, 'bad row')} (see the warnings above and run.json)")
+    for line in anchor_lines(run):
+        console.print(line, soft_wrap=True, markup=False)
     console.print(f"Results: {run.out_dir} ({', '.join(run.outputs)})", soft_wrap=True)
+
+
+def anchor_lines(run: GradeRun) -> list[str]:
+    """What the teacher's anchors did, and where the answers to grade next are."""
+    lines = []
+    if run.anchors:
+        a, overall = run.anchors, run.anchors.get("overall") or {}
+        loo, zero = overall.get("leave_one_out_mae"), overall.get("zero_shot_mae")
+        agreement = (f"; each graded answer predicted from the others is off by {loo:.1f} points on average, "
+                     f"{zero:.1f} without anchors" if loo is not None and zero is not None else "")
+        lines.append(f"Anchors: {plural(int(a['count']), 'teacher grade')} on "
+                     f"{plural(len(a.get('questions') or {}), 'question')} corrected the scores{agreement}")
+    if run.suggested:
+        s = run.suggested
+        review = f", and {plural(int(s['review']), 'answer')} flagged for review" if s.get("review") else ""
+        lines.append(f"To grade next: {run.out_dir / str(s['file'])} ({s['per_question']} per question, "
+                     f"{int(s['chosen'])} in all{review}); fill in human_score, then grade again with "
+                     f"--anchors {run.out_dir / str(s['file'])}")
+    return lines

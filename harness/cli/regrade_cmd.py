@@ -46,6 +46,7 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
       harness regrade results/week1
       harness report --scores results/week1-regraded --scores results/week6
     """  # noqa: D301 (\b is click's no-rewrap marker)
+    from harness.cli.grade_cmd import anchor_lines
     from harness.grade.regrade import regrade as regrade_run
 
     done = regrade_run(run, bank=bank_dir, embedder=embedder_name, calibration=calibration_path, out=out_dir,
@@ -62,6 +63,7 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
     make_console(soft_wrap=True).print(
         f"Regraded {c.answers:,} answers from {done.people:,} people on {done.questions} questions "
         f"({c.scored:,} distinct answers scored, {c.blanks:,} blank); mean score {done.mean:.1f}\n"
-        f"Results: {done.out_dir} (scores.csv, students.csv, questions.csv, report.md, run.json)",
+        + "".join(f"{line}\n" for line in anchor_lines(done))
+        + f"Results: {done.out_dir} ({', '.join(done.outputs)})",
         markup=False,
     )

@@ -5,10 +5,12 @@ restarts later) with the bank and the calibration inside it as data, so a
 worker needs the harness installed but none of the bank's files. Its set-up
 builds the scorer once per worker: the embedder named in the spec (with the
 worker's own embedding cache, `$HARNESS_CACHE` or its user cache folder),
-the bank and the calibration. The tasks `grade_batch` and `score_batch`
-find the plugin by the run's name and score one batch under a lock, so a
-worker started with several threads still scores one batch at a time (the
-embedder uses the machine's cores itself).
+the bank, the calibration and the teacher's anchor grades (each worker
+fits their correction itself, the same everywhere). The tasks
+`grade_batch` and `score_batch` (and, for teacher anchors, `anchor_state`
+and `vectors_batch`) find the plugin by the run's name and score one batch
+under a lock, so a worker started with several threads still scores one
+batch at a time (the embedder uses the machine's cores itself).
 
 This module imports `distributed`; only `harness.grade.distributed` imports
 it, after it has found Dask installed.
@@ -29,7 +31,10 @@ from harness.grade.tally import Graded
 from harness.types import Score
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from harness.grade.distributed import ScorerSpec
+    from harness.scoring.anchors import AnchorState
     from harness.scoring.scorer import Scorer
 
 
@@ -68,7 +73,7 @@ class ScorerPlugin(WorkerPlugin):
 
         try:
             encoder = ReusingEncoder(get_encoder(self.spec.embedder))
-            scorer = Scorer(self.spec.bank, encoder, self.spec.calibration)
+            scorer = Scorer(self.spec.bank, encoder, self.spec.calibration, anchors=self.spec.anchors)
             scorer.warm_up()
         except Exception as exc:
             self.failure = f"{type(exc).__name__}: {exc}"
@@ -82,9 +87,30 @@ class ScorerPlugin(WorkerPlugin):
             WorkerSetupError: the scorer could not be built on this worker.
         """
         with self._lock:
-            if self.scorer is None:
-                raise WorkerSetupError(f"a Dask worker could not load the scorer: {self.failure or 'not set up'}")
-            return self.scorer.score_many(items)
+            return self._built().score_many(items)
+
+    def anchor_state(self) -> AnchorState | None:
+        """The teacher anchors' correction this worker's scorer applies (fitted on first use).
+
+        Raises:
+            WorkerSetupError: the scorer could not be built on this worker.
+        """
+        with self._lock:
+            return self._built().anchor_state()
+
+    def vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
+        """The answers' vectors as the scorer embeds them.
+
+        Raises:
+            WorkerSetupError: the scorer could not be built on this worker.
+        """
+        with self._lock:
+            return self._built().answer_vectors(items)
+
+    def _built(self) -> Scorer:
+        if self.scorer is None:
+            raise WorkerSetupError(f"a Dask worker could not load the scorer: {self.failure or 'not set up'}")
+        return self.scorer
 
 
 def grade_batch(plugin: str, items: list[tuple[str, str]]) -> list[Graded]:
@@ -104,6 +130,24 @@ def score_batch(plugin: str, items: list[tuple[str, str]]) -> list[Score]:
         WorkerSetupError: this worker has no scorer for the run.
     """
     return _plugin(plugin).score(items)
+
+
+def anchor_state(plugin: str) -> AnchorState | None:
+    """The teacher anchors' correction of the run, as this worker fitted it.
+
+    Raises:
+        WorkerSetupError: this worker has no scorer for the run.
+    """
+    return _plugin(plugin).anchor_state()
+
+
+def vectors_batch(plugin: str, items: list[tuple[str, str]]) -> list[np.ndarray | None]:
+    """The vectors of a batch of answers (None for a blank one), for `grade --suggest-anchors`.
+
+    Raises:
+        WorkerSetupError: this worker has no scorer for the run.
+    """
+    return _plugin(plugin).vectors(items)
 
 
 def _plugin(name: str) -> ScorerPlugin:

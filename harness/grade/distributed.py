@@ -40,9 +40,11 @@ from harness.errors import HarnessError
 from harness.types import Bank, Score
 
 if TYPE_CHECKING:
+    import numpy as np
     from distributed import Client, Future
 
     from harness.grade.tally import Graded
+    from harness.scoring.anchors import AnchorState, TeacherGrade
     from harness.scoring.calibration import Calibration
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before giving up
@@ -79,6 +81,7 @@ class ScorerSpec:
     embedder: str
     calibration: Calibration
     harness_version: str = __version__
+    anchors: tuple[TeacherGrade, ...] = ()  # teacher grades; each worker fits their correction itself
 
 
 def parse_address(text: str) -> DaskAddress:
@@ -139,6 +142,10 @@ class DaskScorer:
         return self._spec.calibration.id
 
     @property
+    def calibration(self) -> Calibration:
+        return self._spec.calibration
+
+    @property
     def window(self) -> int:
         """How many batches may be in flight at once."""
         return IN_FLIGHT_PER_WORKER * max(self.workers, 1)
@@ -165,6 +172,30 @@ class DaskScorer:
         future = self._client.submit(score_batch, self._plugin, list(items), pure=False)
         scores: list[Score] = _wait(future, self._client)
         return scores
+
+    def anchor_state(self) -> AnchorState | None:
+        """The teacher anchors' correction as a worker fitted it (every worker fits the same).
+
+        Raises:
+            DaskError: as `Pending.result`.
+            CalibrationError: the calibration has no anchor prior.
+        """
+        from harness.grade.dask_worker import anchor_state
+
+        state: AnchorState | None = _wait(self._client.submit(anchor_state, self._plugin, pure=False), self._client)
+        return state
+
+    def answer_vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
+        """Each answer's vector as the workers embed it (None for a blank one), `batch_size` at a time.
+
+        Raises:
+            DaskError: as `Pending.result`.
+        """
+        from harness.grade.dask_worker import vectors_batch
+
+        futures = [self._client.submit(vectors_batch, self._plugin, list(items[i : i + BATCH_SIZE]), pure=False)
+                   for i in range(0, len(items), BATCH_SIZE)]
+        return [v for future in futures for v in _wait(future, self._client)]
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import InputFileError
 from harness.files.write import safe_cell
+from harness.grade.anchors import SAVED_FILE, TeacherAnchors, anchor_run, read_anchors
 from harness.grade.grader import Progress, ScorerLike
 from harness.grade.outputs import RunFolder
 from harness.grade.problems import Problem
@@ -109,7 +110,9 @@ def regrade(path: Path, *, bank: Bank | Path | None = None, embedder: str | None
     `bank` defaults to the bank folder the run used (as it is today), else
     the bundled one; `embedder` to the run's embedder, else
     `use-multilingual`; `out` to `OLD-regraded` beside the run. `scorer`
-    replaces the embedder and calibration (tests).
+    replaces the embedder and calibration (tests). A run graded with teacher
+    anchors kept them (its `anchors.csv`); they are applied again, unless
+    `scorer` is given.
 
     Raises:
         HarnessError: a bad run, bank, embedder or calibration, or an output
@@ -126,12 +129,31 @@ def regrade(path: Path, *, bank: Bank | Path | None = None, embedder: str | None
     folder = RunFolder(out or default_regrade_dir(old.folder))
     with folder, tempfile.TemporaryDirectory(prefix="harness-regrade-") as tmp:  # a failure leaves no folder
         subs = _submissions(old, bank, Path(tmp) / SCORES.file)
+        anchors = _old_anchors(old, subs) if scorer is None else None
+        extra = None
         if scorer is None:
-            scorer = load_scorer(bank, embedder or str(recorded.get("embedder") or "use-multilingual"),
-                                 calibration=calibration, results_dir=results_dir)
+            scorer = built = load_scorer(bank, embedder or str(recorded.get("embedder") or "use-multilingual"),
+                                         calibration=calibration, results_dir=results_dir,
+                                         anchors=anchors.grades if anchors else ())
+            extra = anchor_run(built, anchors, 0, bank)
         settings = {"chunk_size": chunk_size, "lang": lang}
         return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
-                           settings=settings, lang=lang, record_extra=_provenance(old))
+                           settings=settings, lang=lang, record_extra=_provenance(old), extra=extra)
+
+
+def _old_anchors(old: OldRun, subs: Submissions) -> TeacherAnchors | None:
+    """The teacher grades the run was graded with (its anchors.csv), matched to the answers regraded.
+
+    Raises:
+        InputFileError: run.json names anchors but anchors.csv is gone, or it no longer fits the answers.
+    """
+    if not (old.record or {}).get("anchors"):
+        return None
+    path = old.folder / SAVED_FILE
+    if not path.is_file():
+        raise InputFileError(f"{path}: not found, yet {old.folder / 'run.json'} says the run was graded with "
+                             "teacher anchors; put the file back, or move run.json away to regrade without them")
+    return read_anchors(path, submissions=subs.path, bank=subs.bank, layout="long")
 
 
 def _recorded_bank(record: dict[str, Any]) -> Path | None:

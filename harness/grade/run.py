@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from harness import __version__
+from harness.grade.anchors import anchor_run, read_anchors
 from harness.grade.grader import BatchScorer, GradingCounts, Progress, ScorerLike, grade_cohort
 from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
@@ -38,9 +39,11 @@ from harness.types import Bank
 
 if TYPE_CHECKING:
     from harness.encoders.cache import CachingEncoder
+    from harness.grade.anchors import TeacherAnchors
     from harness.grade.distributed import DaskScorer
     from harness.grade.submissions import Answer
     from harness.grade.tally import Graded
+    from harness.scoring.anchors import TeacherGrade
     from harness.scoring.scorer import Scorer
 
 
@@ -50,6 +53,14 @@ class ScoreSink(Protocol):
     def __call__(self, rows: list[tuple[Answer, Graded]]) -> None: ...
 
     def close(self) -> None: ...
+
+
+class RunExtra(ScoreSink, Protocol):
+    """A sink that also writes files of its own into the run folder before run.json."""
+
+    def finish(self, folder: RunFolder) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """Write its files: (their names, fields for run.json)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class GradeRun:
     columns: ColumnMapping
     notes: tuple[str, ...] = ()  # what the run folder tidied up after killed runs (RunFolder.notes)
     outputs: tuple[str, ...] = OUTPUT_FILES
+    anchors: Mapping[str, Any] | None = None  # run.json's `anchors` (teacher grades used)
+    suggested: Mapping[str, Any] | None = None  # run.json's `suggested_anchors` (anchors-to-grade.csv)
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
@@ -76,7 +89,8 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
                chunk_size: int = DEFAULT_CHUNK, lang: str = "en", request: MapRequest | None = None,
                progress: Callable[[Progress], None] | None = None,
                on_columns: Callable[[ColumnMapping], None] | None = None,
-               dask: str | None = None, parquet: bool = False) -> GradeRun:
+               dask: str | None = None, parquet: bool = False, anchors: Path | None = None,
+               suggest_anchors: int = 0) -> GradeRun:
     """Grade the submissions file (CSV, or `.parquet` in the long layout) at `path` into a new run folder.
 
     `bank` is a loaded bank or its folder (default: the bundled one);
@@ -88,11 +102,14 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     scorer loads, a "grading" report with 0 answers when grading starts, then
     reports as answers are graded. The file is checked before the model loads.
     `dask` scores on a Dask cluster (`tcp://host:8786`, `local[:N]`; see
-    `grade.distributed`); `parquet` also writes scores.parquet.
+    `grade.distributed`); `parquet` also writes scores.parquet. `anchors` is
+    a file of teacher grades that correct each question's scores
+    (`grade.anchors`); `suggest_anchors` K writes anchors-to-grade.csv, K
+    answers per question for the teacher to grade (`grade.suggest`).
 
     Raises:
-        HarnessError: a bad bank, submissions file, embedder, calibration or output folder
-            (InputFileError, OutputError, ...); in strict mode the first bad row; with `dask`,
+        HarnessError: a bad bank, submissions file, anchors file, embedder, calibration or output
+            folder (InputFileError, OutputError, ...); in strict mode the first bad row; with `dask`,
             a cluster that cannot be reached or whose workers cannot score (DaskError).
 
     """
@@ -105,20 +122,38 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
                             request=request)
     if on_columns is not None:
         on_columns(subs.mapping)
+    teacher = _read_anchors(anchors, subs, layout, request)
     results = results_dir or default_results_dir()
     folder = RunFolder(out) if out else RunFolder.in_results(results)
     with ExitStack() as stack:
         try:
             _tell(progress, "loading", subs)
-            scorer, batches = _scorers(stack, dask, bank, embedder, calibration=calibration, results_dir=results)
+            scorer, batches = _scorers(stack, dask, bank, embedder, calibration=calibration, results_dir=results,
+                                       anchors=teacher)
+            extra = anchor_run(scorer, teacher, suggest_anchors, bank)
         except BaseException:
             folder.discard()
             raise
         settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
-                    **_more_settings(request, batches)}
+                    **_more_settings(request, batches), "anchors": str(anchors) if anchors else None,
+                    "suggest_anchors": suggest_anchors}
         _tell(progress, "grading", subs)
         return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
-                           settings=settings, lang=lang, batches=batches, parquet=parquet)
+                           settings=settings, lang=lang, batches=batches, parquet=parquet, extra=extra)
+
+
+def _read_anchors(path: Path | None, subs: Submissions, layout: str,
+                  request: MapRequest | None) -> TeacherAnchors | None:
+    """The teacher's grades, checked against the submissions before any model loads.
+
+    Raises:
+        InputFileError: as `grade.anchors.read_anchors`.
+    """
+    if path is None:
+        return None
+
+    return read_anchors(path, submissions=subs.path, bank=subs.bank, layout=None if layout == "auto" else layout,
+                        request=request)
 
 
 def _more_settings(request: MapRequest | None, cluster: DaskScorer | None) -> dict[str, Any]:
@@ -131,16 +166,18 @@ def _more_settings(request: MapRequest | None, cluster: DaskScorer | None) -> di
 
 
 def _scorers(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | CachingEncoder, *,
-             calibration: Path | None, results_dir: Path) -> tuple[ScorerLike, DaskScorer | None]:
+             calibration: Path | None, results_dir: Path,
+             anchors: TeacherAnchors | None = None) -> tuple[Scorer | DaskScorer, DaskScorer | None]:
     """The scorer here, or the cluster at `dask` (open until `stack` closes), which also scores the batches.
 
-    On a cluster the calibration is found here and sent to the workers with the bank.
+    On a cluster the calibration is found here and sent to the workers with the bank and the anchors.
 
     Raises:
         HarnessError: as `grade_file`.
     """
+    grades = anchors.grades if anchors else ()
     if dask is None:
-        return load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir), None
+        return load_scorer(bank, embedder, calibration=calibration, results_dir=results_dir, anchors=grades), None
     from harness.encoders import canonical_name
     from harness.grade.distributed import ScorerSpec, open_dask, parse_address
 
@@ -149,7 +186,11 @@ def _scorers(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | Cac
 
     name = canonical_name(embedder if isinstance(embedder, str) else embedder.name)
     cal = resolve(name, path=calibration, results_dir=results_dir)
-    remote = stack.enter_context(open_dask(address, ScorerSpec(bank, name, cal)))
+    if grades:
+        from harness.scoring.anchors import anchor_prior
+
+        anchor_prior(cal)  # before the cluster starts
+    remote = stack.enter_context(open_dask(address, ScorerSpec(bank, name, cal, anchors=grades)))
     return remote, remote
 
 
@@ -160,8 +201,10 @@ def _tell(progress: Callable[[Progress], None] | None, stage: Literal["loading",
 
 
 def load_scorer(bank: Bank, embedder: str | CachingEncoder, *, calibration: Path | None = None,
-                results_dir: Path | None = None) -> Scorer:
+                results_dir: Path | None = None, anchors: Sequence[TeacherGrade] = ()) -> Scorer:
     """The scorer `harness grade` uses: the embedder behind a `ReusingEncoder`, warmed up.
+
+    `anchors` are teacher grades the scorer corrects its questions with.
 
     Raises:
         EmbedderError: the embedder cannot be had.
@@ -174,7 +217,8 @@ def load_scorer(bank: Bank, embedder: str | CachingEncoder, *, calibration: Path
 
     encoder = get_encoder(embedder) if isinstance(embedder, str) else embedder
     reusing = encoder if isinstance(encoder, ReusingEncoder) else ReusingEncoder(encoder)
-    scorer = Scorer.load(bank, encoder=reusing, calibration_path=calibration, results_dir=results_dir)
+    scorer = Scorer.load(bank, encoder=reusing, calibration_path=calibration, results_dir=results_dir,
+                         anchors=anchors)
     scorer.warm_up()
     return scorer
 
@@ -183,7 +227,7 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                 chunk_size: int = DEFAULT_CHUNK, progress: Callable[[Progress], None] | None = None,
                 settings: dict[str, Any] | None = None, lang: str = "en",
                 batches: BatchScorer | None = None, parquet: bool = False,
-                record_extra: Mapping[str, Any] | None = None) -> GradeRun:
+                record_extra: Mapping[str, Any] | None = None, extra: RunExtra | None = None) -> GradeRun:
     """Grade `subs` into `folder` and move the folder into place.
 
     `batches` scores elsewhere (a Dask cluster; default: `scorer` in this
@@ -192,7 +236,8 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
     left looking complete; only a finished run whose folder cannot be moved
     into place is kept (the error names it). `record_extra` is merged into
     run.json (mappings key by key), say to record where a regraded run's
-    answers came from.
+    answers came from. `extra` sees every graded row and writes its own
+    files before run.json (teacher anchors: `grade.anchors.AnchorRun`).
 
     Raises:
         InputFileError: in strict mode at the first bad row, or if no row can be graded.
@@ -206,7 +251,7 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
     outputs = (*OUTPUT_FILES, *(["scores.parquet"] if parquet else []))
     with folder:
         tally = CohortTally()
-        writers = _score_writers(folder, subs.extra_names, parquet=parquet)
+        writers = _score_writers(folder, subs.extra_names, parquet=parquet) + ([extra] if extra else [])
 
         def sink(rows: list[tuple[Answer, Graded]]) -> None:
             for writer in writers:
@@ -222,15 +267,18 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         bank = subs.bank
         write_students(folder / "students.csv", stats, topics=[t for t in bank.topics if t in stats.topics])
         write_questions(folder / "questions.csv", stats, bank=bank)
+        more_files, more_record = extra.finish(folder) if extra else ((), {})
+        outputs = (*outputs, *more_files)
         record = _merged(_run_record(subs, scorer, counts, started=started, settings=settings or {}, stats=stats,
-                                     outputs=outputs), record_extra or {})
+                                     outputs=outputs), {**more_record, **(record_extra or {})})
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
         (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
-                    subs.mapping, folder.notes, outputs)
+                    subs.mapping, folder.notes, outputs, more_record.get("anchors"),
+                    more_record.get("suggested_anchors"))
 
 
 def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:

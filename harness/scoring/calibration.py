@@ -57,6 +57,7 @@ class Calibration:
     created: str = ""
     id: str = ""
     point_thresholds: tuple[tuple[str, Thresholds], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # JSON-ready parts saved with the meta (anchor_prior)
 
     @cached_property
     def points(self) -> PointThresholds:
@@ -150,10 +151,11 @@ def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np
 
 def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, trained_on: tuple[str, ...] = (),
         bank_versions: tuple[str, ...] = (), cv: dict[str, float] | None = None,
-        point_thresholds: dict[str, Thresholds] | None = None) -> Calibration:
+        point_thresholds: dict[str, Thresholds] | None = None, extra: dict[str, Any] | None = None) -> Calibration:
     """Fit on all given answers (`y` on 0..1; `real` marks human-graded rows).
 
-    `point_thresholds` are the key point thresholds fitted beside (see `thresholds`).
+    `point_thresholds` are the key point thresholds fitted beside (see `thresholds`);
+    `extra` JSON-ready parts fitted beside, saved with the metadata (the anchor prior).
     """
     if int(real.sum()) < 20:
         raise CalibrationError(f"calibration needs at least 20 graded answers, got {int(real.sum())}")
@@ -163,9 +165,22 @@ def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, tra
         model=model, relevance=relevance, feature_names=FEATURE_NAMES, thresholds=fit_thresholds(cov, y[real]),
         embedder_id=embedder_id, trained_on=trained_on, bank_versions=bank_versions, cv=dict(cv or {}),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        point_thresholds=tuple(sorted((point_thresholds or {}).items())),
+        point_thresholds=tuple(sorted((point_thresholds or {}).items())), extra=dict(extra or {}),
     )
     return replace(cal, id=content_id(cal))
+
+
+def fit_anchor_prior(target: np.ndarray, predicted: np.ndarray, vectors: np.ndarray,
+                     groups: np.ndarray) -> dict[str, float]:
+    """The teacher anchors' prior (`scoring.anchors`) from out-of-fold predictions of real answers, as JSON.
+
+    Blank answers (zero vectors) are left out: they score 0 whatever a teacher says.
+    """
+    from harness.scoring.anchors import fit_prior, group_residuals
+
+    keep = np.abs(vectors).sum(axis=1) > 0
+    data = group_residuals(target[keep] - predicted[keep], vectors[keep], predicted[keep], groups[keep])
+    return fit_prior(data).as_json()
 
 
 def content_id(cal: Calibration) -> str:
@@ -180,6 +195,7 @@ def _meta(cal: Calibration) -> dict[str, Any]:
         "embedder_id": cal.embedder_id, "trained_on": list(cal.trained_on), "bank_versions": list(cal.bank_versions),
         "cv": cal.cv, "created": cal.created, "id": cal.id,
         "point_thresholds": {k: {"low": t.low, "high": t.high} for k, t in cal.point_thresholds},
+        "extra": cal.extra,
     }
 
 
@@ -219,6 +235,7 @@ def load(path: Path) -> Calibration:
             trained_on=tuple(meta["trained_on"]), bank_versions=tuple(meta["bank_versions"]),
             cv={str(k): float(v) for k, v in meta["cv"].items()}, created=str(meta["created"]), id=str(meta["id"]),
             point_thresholds=_point_thresholds(meta.get("point_thresholds", {})),
+            extra=dict(meta.get("extra", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{path}: not a usable calibration (bad metadata: {exc!r}); "

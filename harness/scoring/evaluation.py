@@ -100,13 +100,13 @@ def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore)
     Raises:
         UnknownQuestionError: an id not in the scorer's bank.
     """
-    x, _, _ = _measure(scorer, graded, progress=progress)
+    x, _, _, _ = _measure(scorer, graded, progress=progress)
     return x, x[:, FEATURE_NAMES.index("cos")]
 
 
 def _measure(scorer: Scorer, graded: GradedSet, *,
-             progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, the best derived key point similarity (nan: blank or no derived points) and is-Chinese per answer.
+             progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per answer: features, best derived key point similarity (nan: none), is-Chinese, vector (zeros: blank).
 
     Rubrics are embedded a few questions at a time and answers `CHUNK` at a
     time, so `progress` advances.
@@ -121,7 +121,9 @@ def _measure(scorer: Scorer, graded: GradedSet, *,
     x = np.array([[a.features.values[n] if a.features else 0.0 for n in FEATURE_NAMES] for a in analyses])
     best = np.array([max((m.similarity for m in a.features.matches if m.point.derived), default=np.nan)
                      if a.features else np.nan for a in analyses])
-    return x, best, np.array([has_cjk(t) for t in graded.answers])
+    dim = next((a.answer.vector.shape[0] for a in analyses if a.answer is not None), 1)
+    vectors = np.stack([a.answer.vector if a.answer else np.zeros(dim, np.float32) for a in analyses])
+    return x, best, np.array([has_cjk(t) for t in graded.answers]), vectors
 
 
 def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Progress = _ignore) -> None:
@@ -231,16 +233,19 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
     Training adds off-topic negatives (`off_topic_negatives`). Reports each
     set's agreement on its real answers under group k-fold cross-validation
     with questions held out (a question's negatives are held out with it).
-    The key point thresholds are fitted beside (`_point_thresholds`).
+    The key point thresholds are fitted beside (`_point_thresholds`), and
+    so is the teacher anchors' prior (`calibration.fit_anchor_prior`, on the
+    cross-validated residuals).
     `progress(step, done, total)` follows the rubrics, the answers and the folds.
 
     Raises:
         CalibrationError: too few answers or questions.
     """
-    xs, ys, gs, real, evals, points = [], [], [], [], [], []
+    xs, ys, gs, real, evals, points, vectors = [], [], [], [], [], [], []
     for scorer, graded in pairs:
         start = time.perf_counter()
-        x, best, zh = _measure(scorer, graded, progress=progress)
+        x, best, zh, vecs = _measure(scorer, graded, progress=progress)
+        vectors.append(vecs)
         cos = x[:, FEATURE_NAMES.index("cos")]
         evals.append((graded, cos, time.perf_counter() - start))
         points.append((best, graded.target, zh))
@@ -265,7 +270,9 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
     fitted = cal_mod.fit(x_all, y_all, r_all, embedder_id=pairs[0][0].embedder_id,
                          trained_on=tuple(g.name for _, g in pairs),
                          bank_versions=tuple(s.bank.version for s, _ in pairs), cv=cv,
-                         point_thresholds=_point_thresholds(points, pairs, phrasings_bank))
+                         point_thresholds=_point_thresholds(points, pairs, phrasings_bank),
+                         extra={"anchor_prior": cal_mod.fit_anchor_prior(y_all[r_all], pred_real, np.vstack(vectors),
+                                                                         g_real)})
     return fitted, results
 
 

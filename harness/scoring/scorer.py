@@ -21,6 +21,7 @@ import numpy as np
 from harness.bank.lookup import find_question
 from harness.encoders import DEFAULT_EMBEDDER, ScoringEncoder, get_encoder
 from harness.errors import CalibrationError
+from harness.scoring.anchors import ANCHOR_FLAG, AnchorState, TeacherGrade, anchor_prior
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.polarity import Claim, asserted_correction
@@ -54,15 +55,20 @@ class Analysis:
 class Scorer:
     """Scores answers against one bank with one encoder and one calibration."""
 
-    def __init__(self, bank: Bank, encoder: ScoringEncoder, calibration: Calibration | None) -> None:
+    def __init__(self, bank: Bank, encoder: ScoringEncoder, calibration: Calibration | None, *,
+                 anchors: Sequence[TeacherGrade] = ()) -> None:
+        """`anchors`: teacher grades that correct the scores of their questions (`scoring.anchors`)."""
         self.bank = bank
         self.encoder = encoder
         self.calibration = calibration
+        self.anchors = tuple(anchors)
+        self._anchor_state: AnchorState | None = None
         self._rubric_vectors: dict[str, RubricVectors] = {}
 
     @classmethod
     def load(cls, bank: Bank, *, embedder_name: str = DEFAULT_EMBEDDER, calibration_path: Path | None = None,
-             encoder: ScoringEncoder | None = None, results_dir: Path | None = None) -> Scorer:
+             encoder: ScoringEncoder | None = None, results_dir: Path | None = None,
+             anchors: Sequence[TeacherGrade] = ()) -> Scorer:
         """Build the encoder (unless given) and find its calibration.
 
         Raises:
@@ -71,7 +77,7 @@ class Scorer:
         """
         encoder = encoder or get_encoder(embedder_name)
         calibration = resolve(encoder.name, path=calibration_path, results_dir=results_dir)
-        return cls(bank, encoder, calibration)
+        return cls(bank, encoder, calibration, anchors=anchors)
 
     @property
     def embedder_id(self) -> str:
@@ -134,6 +140,10 @@ class Scorer:
             UnknownQuestionError: an id not in the bank.
             CalibrationError: the scorer has no calibration.
         """
+        return self._scored(items, self.anchor_state())[1]
+
+    def _scored(self, items: Sequence[tuple[str, str]],
+                anchors: AnchorState | None) -> tuple[list[Analysis], list[Score]]:
         analyses = self.analyse_many(items)
         cal = self.calibration
         if cal is None:
@@ -142,16 +152,39 @@ class Scorer:
         matrix = np.array([[a.features.values[n] for n in FEATURE_NAMES] for a in rows if a.features])
         predicted = iter(cal.predict(matrix))
         rvs = self.rubric_vectors([q for q, _ in items])
-        return [
-            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal)
+        return analyses, [
+            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal, anchors)
             for a in analyses
         ]
+
+    def anchor_state(self) -> AnchorState | None:
+        """The correction the teacher's grades make (None without anchors), fitted on first use.
+
+        Raises:
+            CalibrationError: the calibration has no anchor prior (made before anchors existed).
+        """
+        if self.anchors and self._anchor_state is None:
+            grades = [g for g in self.anchors if _prepare(g.answer)[0]]  # a blank answer scores 0 regardless
+            analyses, plain = self._scored([(g.question_id, g.answer) for g in grades], None)
+            self._anchor_state = AnchorState.fit(
+                anchor_prior(self.calibration), grades, [a.answer.vector if a.answer else None for a in analyses],
+                [s.score / 100.0 for s in plain])
+        return self._anchor_state
+
+    def answer_vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
+        """Each answer's vector as the scorer embeds it (None for a blank or "don't know" one).
+
+        Raises:
+            UnknownQuestionError: an id not in the bank.
+        """
+        return [a.answer.vector if a.answer else None for a in self.analyse_many(items)]
 
     def score(self, question_id: str, answer: str) -> Score:
         """Score one answer (see `score_many`)."""
         return self.score_many([(question_id, answer)])[0]
 
-    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, cal: Calibration) -> Score:
+    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, cal: Calibration,
+                  anchors: AnchorState | None) -> Score:
         rubric = rv.rubric
         if a.features is None or a.answer is None:
             points = tuple(PointResult(p.id, p.title, p.text, p.weight, "missed", 0.0, Evidence())
@@ -166,16 +199,31 @@ class Scorer:
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
+        final, flags = _anchored(anchors, a, final)
         points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
         values = a.features.values
         return Score(
             question_id=a.question_id, score=final,
             calibrated=round(calibrated, 1), points=points, misconceptions=hits,
             reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
-            features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=a.flags,
+            features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=flags,
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
             rests_on_closeness=closeness, coverage=round(covers, 1),
         )
+
+
+def _anchored(anchors: AnchorState | None, a: Analysis, final: float) -> tuple[float, tuple[str, ...]]:
+    """The score after the teacher's anchors, and the flags (`anchor` when a teacher graded this very answer).
+
+    A bare keyword list stays capped unless the teacher graded it.
+    """
+    if anchors is None or a.answer is None:
+        return final, a.flags
+    score01, graded = anchors.adjust(a.question_id, a.answer.text, a.answer.vector, final / 100.0)
+    score = round(100.0 * score01, 1)
+    if graded:
+        return score, (*a.flags, ANCHOR_FLAG)
+    return (min(score, KEYWORD_LIST_CAP) if "keyword-list" in a.flags else score), a.flags
 
 
 def phrasings(point: KeyPoint) -> tuple[str, ...]:
