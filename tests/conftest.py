@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from harness.bank.loader import load_bank
+from harness.practice import store
 from harness.types import Bank
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,3 +114,17 @@ def fake_scorer(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     backend = SimpleNamespace(name="fake", config=lambda: {"name": "fake"})
     monkeypatch.setattr(harness.encoders, "get_encoder", lambda name, **kw: SimpleNamespace(inner=backend))
     return made
+
+
+@pytest.fixture(scope="module")
+def answer_bank() -> Bank:
+    """The practice tests' small bank (tests/data/answer)."""
+    return load_bank(Path(__file__).parent / "data" / "answer")
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[sqlite3.Connection]:
+    """An empty practice store in memory."""
+    conn = store.connect(":memory:")
+    yield conn
+    conn.close()

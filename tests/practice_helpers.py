@@ -12,6 +12,19 @@ from harness.types import Evidence, PointResult, Score
 
 BANK_DIR = Path(__file__).parent / "data" / "answer"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
+# Three answers as a candidate pipes them: a two-line answer, a one-liner, a skip, and one without an @id.
+PIPED = """@clip-idea
+CLIP 用对比学习把图像和文本映射到同一个嵌入空间，
+训练好后可以直接做零样本分类。
+---
+@vit-patch
+ViT 把图像切成 16×16 的 patch，每个 patch 展平后线性投影成 token，加上位置编码送进 Transformer。
+---
+@blip-idea
+:skip
+---
+BLIP 统一了理解和生成。
+"""
 
 
 class FakeScorer:

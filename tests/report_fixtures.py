@@ -121,3 +121,13 @@ def report_of(rows: Sequence[ScoreRow], bank: Bank | None, **kw: object) -> Coho
     """The cohort report of these rows."""
     stats = tally_scores(frame_of(rows), bank=bank).stats()
     return cohort_report(stats, bank=bank, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+# Five people's scores on three questions: a spread for the cohort reports (one name in Chinese).
+PEOPLE = {
+    "p1": {"clip-idea": 90, "clip-data": 80, "vit-patch": 20},
+    "p2": {"clip-idea": 70, "clip-data": 60, "vit-patch": 40},
+    "p3": {"clip-idea": 50, "clip-data": 40, "vit-patch": 60},
+    "p4": {"clip-idea": 30, "clip-data": 20, "vit-patch": 80},
+    "张三": {"clip-idea": 10, "clip-data": 0, "vit-patch": 30},
+}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from practice_helpers import PIPED
 from rich.console import Console
 
 from harness.cli import cli, main
@@ -22,18 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 BANK_DIR = Path(__file__).parent / "data" / "answer"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=timezone.utc)
 
-PIPED = """@clip-idea
-CLIP 用对比学习把图像和文本映射到同一个嵌入空间，
-训练好后可以直接做零样本分类。
----
-@vit-patch
-ViT 把图像切成 16×16 的 patch，每个 patch 展平后线性投影成 token，加上位置编码送进 Transformer。
----
-@blip-idea
-:skip
----
-BLIP 统一了理解和生成。
-"""
 
 
 def make_score(qid: str, value: float, *, calibration: str = "cal-1", rubric: str = "1+aaa") -> Score:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from report_fixtures import BANK_DIR, cohort_rows, report_of, tiny_bank
+from report_fixtures import BANK_DIR, PEOPLE, cohort_rows, report_of, tiny_bank
 
 from harness.grade.outputs import RunFacts
 from harness.grade.schema import ScoreRow
@@ -22,13 +22,6 @@ from harness.report.render import markdown
 
 BANK = tiny_bank()
 GOLDEN = BANK_DIR / "golden"
-PEOPLE = {
-    "p1": {"clip-idea": 90, "clip-data": 80, "vit-patch": 20},
-    "p2": {"clip-idea": 70, "clip-data": 60, "vit-patch": 40},
-    "p3": {"clip-idea": 50, "clip-data": 40, "vit-patch": 60},
-    "p4": {"clip-idea": 30, "clip-data": 20, "vit-patch": 80},
-    "张三": {"clip-idea": 10, "clip-data": 0, "vit-patch": 30},
-}
 FACTS = RunFacts(
     folder="week-1", submissions="/data/answers_week1.csv", bank="/data/bank", bank_version="abc123",
     embedder="use-multilingual", calibration="185d8bae598e",

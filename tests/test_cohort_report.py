@@ -8,20 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixtures import NOW, OLD_SCORES_HEADER, cohort_rows, report_of, tiny_bank, write_csv, write_scores
+from report_fixtures import NOW, OLD_SCORES_HEADER, PEOPLE, cohort_rows, report_of, tiny_bank, write_csv, write_scores
 
 from harness.errors import InputFileError
 from harness.grade.schema import SCORES, ScoreRow, read_scores
 from harness.report.cohort import CohortReport, cohort_report, tally_scores
 
 BANK = tiny_bank()
-PEOPLE = {
-    "p1": {"clip-idea": 90, "clip-data": 80, "vit-patch": 20},
-    "p2": {"clip-idea": 70, "clip-data": 60, "vit-patch": 40},
-    "p3": {"clip-idea": 50, "clip-data": 40, "vit-patch": 60},
-    "p4": {"clip-idea": 30, "clip-data": 20, "vit-patch": 80},
-    "张三": {"clip-idea": 10, "clip-data": 0, "vit-patch": 30},
-}
 
 
 @pytest.fixture()

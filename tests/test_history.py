@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ ROWS = [
     stored(3, "clip-arch", "clip", 60, day=2, rubric="2+bbb"),
     stored(4, "clip-idea", "clip", 80, day=3),
 ]
-
-
-@pytest.fixture
-def fresh_db() -> Iterator[sqlite3.Connection]:
-    conn = store.connect(":memory:")
-    yield conn
-    conn.close()
 
 
 def test_sparkline() -> None:

@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
-from practice_helpers import BANK_DIR, FakeClock, FakeScorer
+from practice_helpers import PIPED, FakeClock, FakeScorer
 
-from harness.bank.loader import load_bank
 from harness.errors import InputFileError, UnknownQuestionError
 from harness.practice import piped, store
 from harness.practice.launch import Practice
 from harness.practice.piped import PipedAnswer, Stopped, parse_piped
 from harness.practice.session import BackgroundScorer, Feedback, Session
 from harness.types import Bank
-
-PIPED = """@clip-idea
-CLIP 用对比学习把图像和文本映射到同一个嵌入空间，
-训练好后可以直接做零样本分类。
----
-@vit-patch
-ViT 把图像切成 16×16 的 patch，每个 patch 展平后线性投影成 token，加上位置编码送进 Transformer。
----
-@blip-idea
-:skip
----
-BLIP 统一了理解和生成。
-"""
-
-
-@pytest.fixture(scope="module")
-def answer_bank() -> Bank:
-    return load_bank(BANK_DIR)
-
-
-@pytest.fixture
-def fresh_db() -> Iterator[sqlite3.Connection]:
-    conn = store.connect(":memory:")
-    yield conn
-    conn.close()
 
 
 def make_practice(conn: sqlite3.Connection, bank: Bank, scorer: FakeScorer, *,

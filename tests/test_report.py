@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from report_fixtures import (
     NOW,
+    PEOPLE,
     T0,
     attempts_frame,
     cohort_rows,
@@ -29,13 +30,6 @@ HISTORY = [
     ("vit-patch", 30, 1, {"patchify": "missed", "position": "missed"}, "I think <script>"),
     ("vit-patch", 20, 3, {"patchify": "partial", "position": "missed"}, "patches are pixels"),
 ]
-PEOPLE = {
-    "p1": {"clip-idea": 90, "clip-data": 80, "vit-patch": 20},
-    "p2": {"clip-idea": 70, "clip-data": 60, "vit-patch": 40},
-    "p3": {"clip-idea": 50, "clip-data": 40, "vit-patch": 60},
-    "p4": {"clip-idea": 30, "clip-data": 20, "vit-patch": 80},
-    "张三": {"clip-idea": 10, "clip-data": 0, "vit-patch": 30},
-}
 
 
 @pytest.fixture()

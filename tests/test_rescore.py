@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pytest
-from practice_helpers import BANK_DIR, T0, FakeScorer, stored
+from practice_helpers import T0, FakeScorer, stored
 
-from harness.bank.loader import load_bank
 from harness.errors import CalibrationError
 from harness.practice import rescore, store
 from harness.types import Bank, Score
@@ -33,18 +32,6 @@ class NewScorer:
         fake = FakeScorer(self.calibration_id)
         return [replace(fake.score(q, "x" * 11), rubric_version=current(self.bank, q), embedder_id=self.embedder_id)
                 for q, _ in items]
-
-
-@pytest.fixture(scope="module")
-def answer_bank() -> Bank:
-    return load_bank(BANK_DIR)
-
-
-@pytest.fixture
-def fresh_db() -> Iterator[sqlite3.Connection]:
-    conn = store.connect(":memory:")
-    yield conn
-    conn.close()
 
 
 def current(bank: Bank, qid: str) -> str:
