@@ -25,6 +25,7 @@ from harness.grade.grader import BatchScorer, GradingCounts, Progress, ScorerLik
 from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
     OUTPUT_FILES,
+    ReviewRows,
     RunFolder,
     ScoresWriter,
     run_facts,
@@ -199,14 +200,15 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         OutputError: the folder cannot be written (disk full, ...) or moved into place.
 
     """
-    from harness.report.cohort import cohort_report
+    from harness.report.cohort import cohort_report, review_table
     from harness.report.render import render
 
     started = datetime.now(timezone.utc)
     outputs = (*OUTPUT_FILES, *(["scores.parquet"] if parquet else []))
     with folder:
         tally = CohortTally()
-        writers = _score_writers(folder, subs.extra_names, parquet=parquet)
+        review = ReviewRows()
+        writers = [*_score_writers(folder, subs.extra_names, parquet=parquet), review]
 
         def sink(rows: list[tuple[Answer, Graded]]) -> None:
             for writer in writers:
@@ -226,7 +228,8 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                                      outputs=outputs), record_extra or {})
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
-        report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
+        report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder,
+                               to_review=review_table(review.frame()))
         (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,

@@ -65,6 +65,10 @@ class ScoreRow:
     partial_ids: tuple[str, ...] = ()
     missed_ids: tuple[str, ...] = ()
     misconception_ids: tuple[str, ...] = ()
+    # Where the human grade likely lies (80% of the time on held-out questions); empty without an interval.
+    score_low: float | None = field(default=None, metadata=_num(1, 0, 100))
+    score_high: float | None = field(default=None, metadata=_num(1, 0, 100))
+    review: tuple[str, ...] = ()  # why a teacher should read the answer again (scoring.review.REASONS)
 
 
 @dataclass(frozen=True, slots=True)
