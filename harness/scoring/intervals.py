@@ -5,13 +5,15 @@ Chinese references or other), fitted on the out-of-fold scores that
 `calibrate` computes anyway (each question scored by models that never saw
 it), so the residuals are as large as on a new question:
 
-    z       = [score01, p, |trees - ridge|, the features, gap1, gap2, |gap1|, |gap2|]
+    z       = [score01, p, |trees - ridge|, the features but kwcov, gap1, gap2, |gap1|, |gap2|]
               gap1 = z(cov) - z(tok_rec), gap2 = z(cos) - z(dem_rec)
               (semantic vs lexical disagreement, standardised on the group's answers)
     sigma   = max(0.02, ridge(z))       expected |human01 - score01|
     q_up    = Q((y - f) / sigma, 0.9),  q_dn = Q((f - y) / sigma, 0.9)
               (finite-sample level ceil(0.9 (n + 1)) / n)
     interval = [f - q_dn sigma, f + q_up sigma], clipped to 0..1
+    (z is clipped to the range seen in fitting before the ridge, so an
+    answer unlike the calibration answers is not extrapolated)
 
 One quantile per side (10% each) because grades pile up at full marks, so
 errors are often one-sided. An answer is flagged "wide" when its sigma is
@@ -37,6 +39,12 @@ FLAG_SHARE = 0.15
 MIN_ANSWERS = 50  # a group with fewer calibration answers uses the fit on all of them
 _GAPS = ("cov", "tok_rec", "cos", "dem_rec")
 _GAP_COLUMNS = [FEATURE_NAMES.index(n) for n in _GAPS]
+# The features the spread model reads: all but keyword coverage, whose keywords are picked from the
+# reference in the rubrics calibration is fitted on (derived) but chosen by hand in written ones, so
+# that its level means something else there (complete answers to the bundled bank: 0.96 against 0.39).
+SPREAD_FEATURES = tuple(n for n in FEATURE_NAMES if n != "kwcov")
+_SPREAD_COLUMNS = [FEATURE_NAMES.index(n) for n in SPREAD_FEATURES]
+N_INPUTS = 7 + len(SPREAD_FEATURES)  # `_inputs`: score, p, |trees - ridge|, the features, two gaps and their sizes
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,15 +57,22 @@ class GroupIntervals:
     q_up: float
     q_dn: float
     threshold: float
+    z_range: np.ndarray  # (2, inputs): the lowest and highest input seen in fitting
 
     def spread(self, components: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Sigma of each answer: its expected absolute error on 0..1."""
-        return np.maximum(FLOOR, self.sigma.predict(_inputs(components, x, self.gap_mean, self.gap_sd)))
+        """Sigma of each answer: its expected absolute error on 0..1.
+
+        Inputs are clipped to the range seen in fitting, so an answer unlike
+        the calibration answers (a hand-written rubric's, say) is not given a
+        linear extrapolation.
+        """
+        z = np.clip(_inputs(components, x, self.gap_mean, self.gap_sd), self.z_range[0], self.z_range[1])
+        return np.maximum(FLOOR, self.sigma.predict(z))
 
     def to_arrays(self, prefix: str) -> Arrays:
         """The parameters as named arrays."""
         return {f"{prefix}.gap_mean": self.gap_mean, f"{prefix}.gap_sd": self.gap_sd,
-                f"{prefix}.q": np.array([self.q_up, self.q_dn, self.threshold]),
+                f"{prefix}.q": np.array([self.q_up, self.q_dn, self.threshold]), f"{prefix}.z_range": self.z_range,
                 **self.sigma.to_arrays(f"{prefix}.sigma")}
 
     @classmethod
@@ -67,13 +82,16 @@ class GroupIntervals:
         Raises:
             ValueError: arrays missing or of inconsistent shapes.
         """
-        mean, sd, q = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64) for k in ("gap_mean", "gap_sd", "q"))
+        mean, sd, q, z_range = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64)
+                                for k in ("gap_mean", "gap_sd", "q", "z_range"))
         sigma = LinearModel.from_arrays(arrays, f"{prefix}.sigma")
         if mean.shape != (len(_GAPS),) or sd.shape != mean.shape or q.shape != (3,) or not (sd > 0).all():
             raise ValueError(f"{prefix}: inconsistent interval arrays")
-        if len(sigma.coef) != 7 + len(FEATURE_NAMES):
-            raise ValueError(f"{prefix}: the spread model reads {len(sigma.coef)} inputs, not {7 + len(FEATURE_NAMES)}")
-        return cls(mean, sd, sigma, float(q[0]), float(q[1]), float(q[2]))
+        if not (np.isfinite(q).all() and q[0] >= 0 and q[1] >= 0):
+            raise ValueError(f"{prefix}: interval quantiles must be finite and not negative, got {q.tolist()}")
+        if len(sigma.coef) != N_INPUTS or z_range.shape != (2, N_INPUTS) or not (z_range[0] <= z_range[1]).all():
+            raise ValueError(f"{prefix}: the spread model must read {N_INPUTS} inputs, each with a range")
+        return cls(mean, sd, sigma, float(q[0]), float(q[1]), float(q[2]), z_range)
 
 
 @dataclass(frozen=True)
@@ -126,7 +144,7 @@ def _inputs(components: np.ndarray, x: np.ndarray, gap_mean: np.ndarray, gap_sd:
     g = (x[:, _GAP_COLUMNS] - gap_mean) / gap_sd
     gap1, gap2 = g[:, 0] - g[:, 1], g[:, 2] - g[:, 3]
     return np.column_stack([combine(components), components[:, 2], np.abs(components[:, 0] - components[:, 1]),
-                            x, gap1, gap2, np.abs(gap1), np.abs(gap2)])
+                            x[:, _SPREAD_COLUMNS], gap1, gap2, np.abs(gap1), np.abs(gap2)])
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -145,7 +163,8 @@ def fit_group(components: np.ndarray, x: np.ndarray, y: np.ndarray) -> GroupInte
     s = np.maximum(FLOOR, sigma.predict(z))
     side = (1 + LEVEL) / 2
     return GroupIntervals(mean, sd, sigma, conformal_quantile((y - f) / s, side),
-                          conformal_quantile((f - y) / s, side), float(np.quantile(s, 1 - FLAG_SHARE)))
+                          conformal_quantile((f - y) / s, side), float(np.quantile(s, 1 - FLAG_SHARE)),
+                          np.vstack([z.min(axis=0), z.max(axis=0)]))
 
 
 def fit_intervals(components: np.ndarray, x: np.ndarray, y: np.ndarray, zh: np.ndarray) -> Intervals:
