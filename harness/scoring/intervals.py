@@ -150,7 +150,7 @@ def _inputs(components: np.ndarray, x: np.ndarray, gap_mean: np.ndarray, gap_sd:
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
     """The split-conformal quantile: the ceil(level (n + 1))-th smallest score."""
     n = len(scores)
-    return float(np.quantile(scores, min(1.0, math.ceil(level * (n + 1)) / n), method="higher"))
+    return float(np.sort(scores)[min(n, math.ceil(level * (n + 1))) - 1])
 
 
 def fit_group(components: np.ndarray, x: np.ndarray, y: np.ndarray) -> GroupIntervals:
