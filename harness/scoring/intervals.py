@@ -67,7 +67,7 @@ class GroupIntervals:
         linear extrapolation.
         """
         z = np.clip(_inputs(components, x, self.gap_mean, self.gap_sd), self.z_range[0], self.z_range[1])
-        return np.maximum(FLOOR, self.sigma.predict(z))
+        return np.asarray(np.maximum(FLOOR, self.sigma.predict(z)), dtype=np.float64)
 
     def to_arrays(self, prefix: str) -> Arrays:
         """The parameters as named arrays."""
