@@ -16,7 +16,6 @@ from harness.bank.importer import import_questions
 from harness.scoring.evaluation import read_graded
 from harness.scoring.scorer import Scorer
 
-
 CLOSENESS_ABOVE_60 = pytest.mark.xfail(strict=True, reason=(
     "issue 14: the softened on-topic gate lifts 8 Mohler answers to 60-65 with no key point caught "
     "(6 of them graded 4-5 of 5 by the human); their feedback carries the closeness note instead"))
