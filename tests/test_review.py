@@ -13,9 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from grade_helpers import GRADE_DATA, FakeScorer, tiny_bank
 
 from harness.errors import CalibrationError
+from harness.grade.outputs import RunFolder
+from harness.grade.run import run_grading
 from harness.grade.schema import SCORES, ScoreRow, read_scores, rows_of, write_rows
+from harness.grade.submissions import open_submissions
 from harness.report.cohort import cohort_report, review_table, tally_scores
 from harness.report.render import render
 from harness.scoring import calibration, calibration_file
@@ -209,3 +213,27 @@ def test_the_cohort_report_lists_the_answers_to_review(tmp_path: Path, bank, lan
     empty = cohort_report(tally_scores(frame, bank=bank).stats(), bank=bank, now=datetime.now(timezone.utc))
     assert ("No answer was flagged for review." if lang == "en" else "没有需要复核的答案。") in render(empty, "md",
                                                                                                  lang=lang)
+
+
+class _UnsureScorer(FakeScorer):
+    """The fake grade scorer, with a range on every score and the short answers flagged for review."""
+
+    def score_many(self, items):  # type: ignore[no-untyped-def]
+        return [replace(s, score_low=max(0.0, s.score - 20), score_high=min(100.0, s.score + 10),
+                        review=(WIDE,) if len(a) < 12 else ())
+                for s, (_, a) in zip(super().score_many(items), items, strict=True)]
+
+
+def test_a_grade_run_writes_the_ranges_and_lists_the_answers_to_review(tmp_path: Path) -> None:
+    bank = tiny_bank()
+    run = run_grading(open_submissions(GRADE_DATA / "long.csv", bank), _UnsureScorer(bank),
+                      folder=RunFolder(tmp_path / "out"))
+    frame = read_scores(run.out_dir).frame
+    flagged = frame[[bool(r) for r in frame["review"]]]
+    scored = frame[frame["flags"].map(lambda f: "blank" not in f)]
+    assert (scored["score_low"] <= scored["score"]).all() and (scored["score"] <= scored["score_high"]).all()
+    assert run.to_review == len(flagged) > 0
+    report = (run.out_dir / "report.md").read_text(encoding="utf-8")
+    section = report.split("## Answers to review")[1].split("\n## ")[0]
+    assert all(f"| {p} | {q} |" in section for p, q in zip(flagged["student_id"], flagged["question_id"]))
+    assert section.count("| the scorer is unsure |") == len(flagged)

@@ -69,6 +69,7 @@ class GradeRun:
     columns: ColumnMapping
     notes: tuple[str, ...] = ()  # what the run folder tidied up after killed runs (RunFolder.notes)
     outputs: tuple[str, ...] = OUTPUT_FILES
+    to_review: int = 0  # answers the scorer flagged for review (scores.csv `review`, report.md lists them)
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
@@ -233,7 +234,7 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
-                    subs.mapping, folder.notes, outputs)
+                    subs.mapping, folder.notes, outputs, len(report.to_review))
 
 
 def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:

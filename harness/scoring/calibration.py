@@ -206,7 +206,7 @@ def load(path: Path) -> Calibration:
             trained_on=tuple(meta["trained_on"]), bank_versions=tuple(meta["bank_versions"]),
             cv={str(k): float(v) for k, v in meta["cv"].items()}, created=str(meta["created"]), id=str(meta["id"]),
             point_thresholds=_point_thresholds(meta.get("point_thresholds", {})),
-            intervals=Intervals.from_arrays(arrays), extra=extra,
+            intervals=Intervals.from_arrays(arrays), extra=dict(extra),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{path}: not a usable calibration (bad metadata: {exc!r}); "
