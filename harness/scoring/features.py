@@ -19,6 +19,10 @@ from harness.scoring.polarity import Claim
 from harness.scoring.text import char_ngrams, content_tokens, normalize, visible_length
 from harness.types import KeyPoint, KeywordGroup, Rubric
 
+# cov_all: key point coverage over every reference's points; af1: F1 of `cov` and how much of the
+# answer (by clause, length-weighted) says one of the best reference's points; cos_res: answer vs
+# reference cosine with the question's direction taken out of both; ch_f1: character n-gram F1
+# with the reference texts (`text.char_ngrams`), the best of them.
 FEATURE_NAMES: tuple[str, ...] = (
     "cos", "cov", "kwcov", "prec", "tok_rec", "tok_prec", "dem_rec", "lenratio", "qsim",
     "cov_all", "af1", "cos_res", "ch_f1",
