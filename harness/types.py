@@ -227,6 +227,10 @@ class Score:
     `rests_on_closeness` is true when the score (at least 20) rests on the
     answer's overall closeness to the reference while no single key point
     was caught; feedback then says so (`scoring.rules.closeness_note`).
+    `score_low`-`score_high` is where the human grade likely lies (80% of
+    the time on held-out questions; None when the calibration has no
+    interval model) and `review` the reasons to look at the answer again
+    (`scoring.review.REASONS`; empty when none): a flag, never a penalty.
     Records stored before a field existed read back with its default.
     """
 
@@ -244,6 +248,9 @@ class Score:
     calibration_id: str
     rests_on_closeness: bool = False
     coverage: float = 0.0
+    score_low: float | None = None
+    score_high: float | None = None
+    review: tuple[str, ...] = ()
 
     @property
     def covered(self) -> tuple[PointResult, ...]:
@@ -278,6 +285,13 @@ class Score:
         parts.append(f"= {self.score:.0f}/100")
         return " ".join(parts)
 
+    @property
+    def likely(self) -> str:
+        """The score with its interval, as shown: "72, likely 60-81" ("72" without an interval)."""
+        if self.score_low is None or self.score_high is None:
+            return f"{self.score:.0f}"
+        return f"{self.score:.0f}, likely {self.score_low:.0f}-{self.score_high:.0f}"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; `Score.from_dict` reverses it."""
         return asdict(self)
@@ -299,6 +313,7 @@ class Score:
                 "misconceptions": hits,
                 "features": tuple((str(k), float(v)) for k, v in data["features"]),
                 "flags": tuple(data["flags"]),
+                "review": tuple(data.get("review", ())),
             }
         )
 

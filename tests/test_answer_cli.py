@@ -4,6 +4,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from io import StringIO
 from pathlib import Path
@@ -54,6 +55,12 @@ def test_feedback_view_renders_chinese() -> None:
                      "you wrote: 它能生成描述", "correction: CLIP 不生成文本",
                      "参考答案：对比学习。", "Question: +12 on your last attempt (60)"):
         assert expected in text, expected
+    assert "likely" not in text and "second look" not in text  # no interval, nothing to review
+    unsure = replace(fb, score=replace(fb.score, score_low=60.0, score_high=81.0, review=("wide-interval",)))
+    out = StringIO()
+    Console(file=out, width=100, color_system=None).print(feedback_view(unsure))
+    assert "Score 72/100, likely 60-81" in out.getvalue()
+    assert "Worth a second look: the scorer is unsure about this answer" in out.getvalue()
 
 
 @pytest.mark.slow
@@ -67,6 +74,9 @@ def test_pipe_mode_end_to_end_is_deterministic(tmp_path: Path) -> None:
     assert len(lines) == 3  # blip-idea skipped; the last answer took the scheduler's next question
     assert lines[2]["question_id"] != "blip-idea"
     assert all(0 <= x["score"] <= 100 for x in lines)
+    assert all(x["score_low"] <= x["score"] <= x["score_high"] and isinstance(x["review"], list) for x in lines)
+    assert all((x["explanation"]["score_low"], x["explanation"]["score_high"]) == (x["score_low"], x["score_high"])
+               for x in lines)
     second = run_harness(*args, stdin=PIPED)
     assert second.returncode == 0, second.stderr
     again = [json.loads(x) for x in second.stdout.splitlines()]

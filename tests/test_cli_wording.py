@@ -20,7 +20,7 @@ def test_grade_json_summary(tmp_path: Path, fake_scorer: list[Any],
     data = json.loads(stdout)
     assert data["out_dir"] == str(out)
     assert (data["answers"], data["people"], data["questions"], data["blanks"]) == (12, 4, 3, 1)
-    assert isinstance(data["mean_score"], float) and data["problems"] == []
+    assert isinstance(data["mean_score"], float) and data["problems"] == [] and data["to_review"] == 0
     assert data["columns"] == json.loads((out / "run.json").read_text(encoding="utf-8"))["inputs"]["columns"]
     assert data["files"] == {name.split(".")[0]: str(out / name)
                              for name in ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")}

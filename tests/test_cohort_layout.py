@@ -76,7 +76,7 @@ def test_without_a_run_the_report_says_when_it_was_made() -> None:
     doc = layout(report_of(cohort_rows(BANK, PEOPLE), BANK), labels("en"), lang="en")
     assert doc.lines[0] == "Generated 2026-04-30 12:00 UTC"
     assert [s.title for s in doc.sections] == [
-        "Topics, weakest first", "People who need attention", "Person × topic",
+        "Topics, weakest first", "People who need attention", "Answers to review", "Person × topic",
         "Hardest questions (lowest facility)", "Questions with negative discrimination", "Most-missed key points",
         "Most frequent misconceptions",
     ]
@@ -108,6 +108,6 @@ def test_charts_are_drawn_only_when_asked_for() -> None:
     report = run_report()
     drawn = layout(report, labels("en"), lang="en")
     bare = layout(report, labels("en"), lang="en", charts=False)
-    assert [bool(s.chart) for s in drawn.sections][:3] == [True, False, True]  # topics bars, person x topic map
+    assert [bool(s.chart) for s in drawn.sections][:4] == [True, False, False, True]  # topics bars, person x topic
     assert not any(s.chart for s in bare.sections)
     assert markdown(drawn) == markdown(bare)

@@ -81,7 +81,8 @@ def test_a_scores_csv_from_before_the_id_columns_reports_by_label(cohort_csv: Pa
     rows = [[r.student_id, r.question_id, r.topic, f"{r.score:.1f}", "; ".join(r.covered), "",
              "; ".join(r.missed)] for r in cohort_rows(BANK, PEOPLE)]
     old = read_scores(write_csv(tmp_path / "old" / "scores.csv", OLD_SCORES_HEADER, rows))
-    assert old.absent == ("answer", "covered_ids", "partial_ids", "missed_ids", "misconception_ids")
+    assert old.absent == ("answer", "covered_ids", "partial_ids", "missed_ids", "misconception_ids", "score_low",
+                          "score_high", "review")
     assert old.frame["missed_ids"].iloc[-1] == ()
     before = cohort_report(tally_scores(old.frame, bank=BANK).stats(), bank=BANK, now=NOW)
     now = cohort_of(cohort_csv)

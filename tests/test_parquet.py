@@ -159,8 +159,8 @@ def test_scores_parquet_holds_the_scores_csv_table(tmp_path: Path) -> None:
     assert str(table.schema.field("source_row").type) == "int64"
     frame = table.to_pandas()
     for name in text.columns:
-        if name in ("score", "source_row"):
-            assert frame[name].tolist() == [float(v) for v in text[name]], name
+        if name in ("score", "source_row", "score_low", "score_high"):
+            assert [None if pd.isna(v) else v for v in frame[name]] == [float(v) if v else None for v in text[name]]
         else:
             assert frame[name].tolist() == text[name].tolist(), name
     assert json.loads((run / "run.json").read_text(encoding="utf-8"))["outputs"][-1] == "scores.parquet"

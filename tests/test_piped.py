@@ -96,7 +96,7 @@ def test_as_record_is_the_json_line(fresh_db: sqlite3.Connection, answer_bank: B
     assert isinstance(result, Feedback)
     record = piped.as_record(result)
     assert record == {
-        "attempt_id": 1, "question_id": "vit-patch", "score": 20.0,
+        "attempt_id": 1, "question_id": "vit-patch", "score": 20.0, "score_low": None, "score_high": None, "review": [],
         "comparison": ["First attempt at this question.", "First attempt in this topic."],
         "explanation": result.score.to_dict(),
     }

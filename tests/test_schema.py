@@ -36,12 +36,12 @@ def test_columns_come_from_the_row_classes() -> None:
     assert SCORES.names == (
         "student_id", "question_id", "topic", "score", "covered", "partial", "missed", "misconceptions",
         "flags", "feedback", "answer", "source_row", "covered_ids", "partial_ids", "missed_ids",
-        "misconception_ids",
+        "misconception_ids", "score_low", "score_high", "review",
     )
     assert [c.name for c in SCORES.columns if c.required] == ["student_id", "question_id", "topic", "score"]
     assert [c.name for c in SCORES.columns if c.kind == "list"] == [
         "covered", "partial", "missed", "misconceptions", "flags", "covered_ids", "partial_ids", "missed_ids",
-        "misconception_ids",
+        "misconception_ids", "review",
     ]
     assert (SCORES["score"].kind, SCORES["score"].low, SCORES["score"].high) == ("number", 0, 100)
     assert SCORES["source_row"].kind == "int"

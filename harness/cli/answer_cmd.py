@@ -307,16 +307,21 @@ def feedback_parts(feedback: Feedback) -> list[RenderableType]:
     from rich.panel import Panel
     from rich.text import Text
 
+    from harness.scoring.review import describe
     from harness.scoring.rules import closeness_note
     from harness.scoring.text import has_cjk
 
     score = feedback.score
     colour = "green" if score.score >= 85 else "yellow" if score.score >= 60 else "red"
-    head = Text.assemble(("Score ", "bold"), (f"{score.score:.0f}/100", f"bold {colour}"),
-                         (f"   {score.how()}", "dim"))
+    head = Text.assemble(("Score ", "bold"), (f"{score.score:.0f}/100", f"bold {colour}"))
+    if score.score_low is not None and score.score_high is not None:  # "72, likely 60-81"
+        head.append(f", likely {score.score_low:.0f}-{score.score_high:.0f}", style=colour)
+    head.append(f"   {score.how()}", style="dim")
     if score.flags:
         head.append(f"   [{', '.join(score.flags)}]", style="magenta")
     parts: list[RenderableType] = [head, _points_table(feedback)]
+    if score.review:
+        parts.append(Text.assemble(("Worth a second look: ", "bold magenta"), describe(score.review)))
     note = closeness_note(score, zh=has_cjk(feedback.reference))
     if note:  # the score rests on overall closeness that no single key point caught
         parts.append(Text(note, style="yellow"))

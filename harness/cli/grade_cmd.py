@@ -205,7 +205,8 @@ def summary_record(run: GradeRun) -> dict[str, object]:
         "out_dir": str(run.out_dir), "answers": c.answers, "people": run.people, "questions": run.questions,
         "blanks": c.blanks, "scored": c.scored, "skipped_rows": c.skipped_rows, "seconds": round(c.seconds, 3),
         "answers_per_second": round(c.answers / c.seconds, 1) if c.seconds > 0 else None,
-        "mean_score": round(run.mean, 2), "problems": list(run.problems), "columns": run.columns.as_json(),
+        "mean_score": round(run.mean, 2), "to_review": run.to_review, "problems": list(run.problems),
+        "columns": run.columns.as_json(),
         "files": {name.split(".")[0]: str(run.out_dir / name) for name in OUTPUT_FILES}
         | {name.split(".")[0].replace("-", "_"): str(run.out_dir / name) for name in run.outputs
            if name.startswith("anchors")},
@@ -223,6 +224,8 @@ def _summary(console: Console, run: GradeRun) -> None:
         f"{c.scored:,} distinct {'answer' if c.scored == 1 else 'answers'} scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )
+    if run.to_review:
+        console.print(f"{plural(run.to_review, 'answer')} flagged for review: report.md lists them with the reasons")
     if c.skipped_rows:
         console.print(f"Skipped {plural(c.skipped_rows, 'bad row')} (see the warnings above and run.json)")
     for line in anchor_lines(run):

@@ -12,6 +12,8 @@ from rich.table import Table
 from harness.cli.console import echo_json, make_console, plural, print_table, progress_bar
 from harness.cli.options import announce_calibration, embedder_option, json_option, results_option, warn_language
 from harness.scoring.evaluation import Evaluation
+from harness.scoring.heldout import HeldOutRow
+from harness.scoring.intervals import LEVEL
 
 
 def _table(results: list[Evaluation], title: str) -> Table:
@@ -25,6 +27,18 @@ def _table(results: list[Evaluation], title: str) -> Table:
     return table
 
 
+def _interval_table(results: list[Evaluation], title: str) -> Table:
+    """Coverage of the 80% intervals and the review flag's figures per set (MAE and width on its scale)."""
+    table = Table(title=title)
+    for col in ("set", "n", "inside 80% range", "mean width", "flagged", "MAE flagged", "MAE others", "ratio"):
+        table.add_column(col, justify="left" if col == "set" else "right")
+    for e in results:
+        if (h := e.held_out) is not None:
+            table.add_row(e.name, str(h.n), f"{h.coverage:.1%}", f"{h.width:.2f}", f"{h.flagged:.1%}",
+                          f"{h.mae_flagged:.2f}", f"{h.mae_unflagged:.2f}", f"{h.ratio:.2f}")
+    return table
+
+
 def _number(x: float) -> float | None:
     """A JSON-safe figure: rounded, None for NaN (too few answers to tell)."""
     return None if math.isnan(x) else round(float(x), 4)
@@ -35,7 +49,16 @@ def evaluation_record(e: Evaluation) -> dict[str, Any]:
     return {"name": e.name, "n_answers": e.n_answers, "cross_validated": e.cross_validated,
             "seconds": round(e.seconds, 2),
             **{method: {k: (v if k == "n" else _number(v)) for k, v in a.row().items()}
-               for method, a in (("scorer", e.scorer), ("baseline", e.baseline))}}
+               for method, a in (("scorer", e.scorer), ("baseline", e.baseline))},
+            **({"held_out": _held_out_record(e.held_out)} if e.held_out else {})}
+
+
+def _held_out_record(h: HeldOutRow) -> dict[str, float | None]:
+    """The interval and review figures of one set, as `calibrate --json` prints them."""
+    return {"coverage": _number(h.coverage), "level": LEVEL, "mean_width": _number(h.width),
+            "flagged": _number(h.flagged), "mae_flagged": _number(h.mae_flagged),
+            "mae_unflagged": _number(h.mae_unflagged), "mae_ratio": _number(h.ratio),
+            "pearson": _number(h.pearson), "r_by_question_mean": _number(h.per_question)}
 
 
 @click.command()
@@ -89,6 +112,7 @@ def calibrate(graded: tuple[Path, ...], banks: tuple[Path, ...], embedder_name: 
         return
     console = make_console(soft_wrap=True)
     print_table(console, _table(results_table, f"Agreement with human grades, {encoder_name}, questions held out"))
+    print_table(console, _interval_table(results_table, "Score ranges and review flags, questions held out"))
     console.print(f"Saved calibration {fitted.id} for {encoder_name} to {target}")
     if used:
         console.print(f"Later runs with {encoder_name} use it and say so; {reset_hint(encoder_name)}.")

@@ -308,6 +308,7 @@ def compact(score: Score, bank: Bank) -> Graded:
         "partial_ids": tuple(p.point_id for p in score.partial),
         "missed_ids": tuple(p.point_id for p in score.missed),
         "misconception_ids": tuple(m.misconception_id for m in score.misconceptions),
+        "score_low": score.score_low, "score_high": score.score_high, "review": score.review,
     })
     return Graded(
         topic=bank.questions[score.question_id].topic, score=float(cells[_SCORE_CELL]), blank=False,

@@ -14,12 +14,15 @@ hidden folder beside the target, renamed into place only when complete
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from harness.errors import InputFileError
 from harness.files.write import SafeCsvWriter, safe_cell
@@ -41,6 +44,7 @@ from harness.grade.schema import (
     label_for,
     row_cells,
     score_header,
+    split_list,
 )
 from harness.grade.submissions import Answer
 from harness.grade.tally import CohortStats, Graded
@@ -79,6 +83,38 @@ class ScoreCells:
         pick = self._pick
         return (pick((safe_cell(a.student_id), a.question_id, safe_cell(a.text), a.row, *g.cells,
                       *map(safe_cell, a.extras))) for a, g in rows)
+
+
+class ReviewRows:
+    """Collects the answers flagged for review as a run's scores are written (a sink like `ScoresWriter`).
+
+    `frame()` holds them with scores.csv's columns, for `report.cohort.review_table`.
+    """
+
+    _NAMES = ("score", "score_low", "score_high", "review")
+
+    def __init__(self) -> None:
+        names = [c.name for c in RESULT_COLUMNS]
+        self._at = [names.index(n) for n in self._NAMES]
+        self._rows: list[tuple[str, str, float, float, float, tuple[str, ...]]] = []
+
+    def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
+        score, low, high, review = self._at
+        for a, g in rows:
+            if g.cells and g.cells[review]:
+                self._rows.append((a.student_id, a.question_id, _float(g.cells[score]), _float(g.cells[low]),
+                                   _float(g.cells[high]), split_list(g.cells[review])))
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def frame(self) -> pd.DataFrame:
+        """The flagged answers: student_id, question_id, score, score_low, score_high, review."""
+        return pd.DataFrame(self._rows, columns=["student_id", "question_id", *self._NAMES])
+
+
+def _float(text: str) -> float:
+    return float(text) if text else math.nan
 
 
 def write_students(path: Path, stats: CohortStats, *, topics: Sequence[str]) -> None:

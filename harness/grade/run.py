@@ -26,6 +26,7 @@ from harness.grade.grader import BatchScorer, GradingCounts, Progress, ScorerLik
 from harness.grade.mapping import ColumnMapping, MapRequest
 from harness.grade.outputs import (
     OUTPUT_FILES,
+    ReviewRows,
     RunFolder,
     ScoresWriter,
     run_facts,
@@ -81,6 +82,7 @@ class GradeRun:
     outputs: tuple[str, ...] = OUTPUT_FILES
     anchors: Mapping[str, Any] | None = None  # run.json's `anchors` (teacher grades used)
     suggested: Mapping[str, Any] | None = None  # run.json's `suggested_anchors` (anchors-to-grade.csv)
+    to_review: int = 0  # answers the scorer flagged for review (scores.csv `review`, report.md lists them)
 
 
 def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | CachingEncoder = "use-multilingual",
@@ -244,14 +246,15 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         OutputError: the folder cannot be written (disk full, ...) or moved into place.
 
     """
-    from harness.report.cohort import cohort_report
+    from harness.report.cohort import cohort_report, review_table
     from harness.report.render import render
 
     started = datetime.now(timezone.utc)
     outputs = (*OUTPUT_FILES, *(["scores.parquet"] if parquet else []))
     with folder:
         tally = CohortTally()
-        writers = _score_writers(folder, subs.extra_names, parquet=parquet) + ([extra] if extra else [])
+        review = ReviewRows()
+        writers = [*_score_writers(folder, subs.extra_names, parquet=parquet), review] + ([extra] if extra else [])
 
         def sink(rows: list[tuple[Answer, Graded]]) -> None:
             for writer in writers:
@@ -273,12 +276,13 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
                                      outputs=outputs), {**more_record, **(record_extra or {})})
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
-        report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder)
+        report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder,
+                               to_review=review_table(review.frame()))
         (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
                     subs.mapping, folder.notes, outputs, more_record.get("anchors"),
-                    more_record.get("suggested_anchors"))
+                    more_record.get("suggested_anchors"), len(report.to_review))
 
 
 def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:

@@ -65,6 +65,10 @@ class ScoreRow:
     partial_ids: tuple[str, ...] = ()
     missed_ids: tuple[str, ...] = ()
     misconception_ids: tuple[str, ...] = ()
+    # Where the human grade likely lies (80% of the time on held-out questions); empty without an interval.
+    score_low: float | None = field(default=None, metadata=_num(1, 0, 100))
+    score_high: float | None = field(default=None, metadata=_num(1, 0, 100))
+    review: tuple[str, ...] = ()  # why a teacher should read the answer again (scoring.review.REASONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,5 +365,10 @@ def rows_of(scores: ScoresFile | pd.DataFrame) -> Iterable[ScoreRow]:
     """The rows of a read scores.csv as ScoreRow objects (carried columns left out)."""
     frame = scores.frame if isinstance(scores, ScoresFile) else scores
     names = SCORES.names
+    optional = [i for i, c in enumerate(SCORES.columns) if c.kind == "number" and _DEFAULTS.get(c.name, 0) is None]
     for values in zip(*(frame[n] for n in names), strict=True):
-        yield ScoreRow(*values)
+        row = list(values)
+        for i in optional:  # an empty number cell reads as NaN; the row holds None, as written
+            if row[i] is not None and math.isnan(row[i]):
+                row[i] = None
+        yield ScoreRow(*row)

@@ -45,7 +45,7 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortRe
     from harness.bank.loader import load_bank
     from harness.grade.outputs import read_run_facts
     from harness.grade.schema import SCORES, read_scores
-    from harness.report.cohort import COLUMNS_READ, cohort_report, tally_scores
+    from harness.report.cohort import COLUMNS_READ, REVIEW_READ, cohort_report, review_table, tally_scores
 
     if not path.exists():
         raise InputFileError(f"{path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
@@ -54,12 +54,13 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortRe
     if bank_dir is None and run is not None and Path(run.bank).is_dir():
         bank_dir = Path(run.bank)
     bank = load_bank(bank_dir)
-    scores = read_scores(path, columns=COLUMNS_READ)
+    scores = read_scores(path, columns=(*COLUMNS_READ, *REVIEW_READ))
     if scores.frame.empty:
         raise InputFileError(f"{scores.path}: no scored rows; nothing to report")
     stats = tally_scores(scores.frame, bank=bank).stats()
     return cohort_report(stats, bank=bank, now=run.finished if run else now, run=run,
-                         source=run.folder if run else str(path), skipped_rows=scores.skipped)
+                         source=run.folder if run else str(path), skipped_rows=scores.skipped,
+                         to_review=review_table(scores.frame))
 
 
 def load_candidate(user: str | None, *, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:

@@ -19,13 +19,17 @@ grading, or from a scores.csv by `tally_scores`) into tables that answer
 - the **people who need attention**: mean below `attention_below`, more than
   one SD below the cohort (5 people or more), a quarter or more of the
   questions left blank, or half or more of their answers flagged (say
-  `keyword-list`).
+  `keyword-list`);
+- the **answers to review**: those the scorer flagged (scores.csv `review`:
+  an unsure score, a verdict or formula at odds with the reference, an
+  answer that may be about another question), with the score and the range
+  the human grade likely lies in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +46,7 @@ TOPIC_COLUMNS = ("topic", "mean", "sd", "lowest", "highest", "people", "answers"
 QUESTION_COLUMNS = ("question_id", "topic", "answers", "mean", "facility", "discrimination")
 POINT_COLUMNS = ("question_id", "topic", "title", "statement", "statement_en", "missed", "judged", "rate")
 MISCONCEPTION_COLUMNS = ("question_id", "topic", "misconception", "count", "answers", "rate")
+REVIEW_COLUMNS = ("person", "question_id", "score", "score_low", "score_high", "review")
 ATTENTION_COLUMNS = (
     "person", "mean", "answers", "weakest_topic", "weakest_mean", "below_mark", "sd_below", "blank", "flagged",
 )
@@ -71,12 +76,16 @@ class CohortReport:
     missed_points: pd.DataFrame
     misconceptions: pd.DataFrame
     attention: pd.DataFrame
+    to_review: pd.DataFrame = field(default_factory=lambda: no_review())
 
 
 def cohort_report(stats: CohortStats, *, bank: Bank | None, now: datetime, source: str = "",
                   run: RunFacts | None = None, skipped_rows: int = 0, attention_below: float = PASS_MARK,
-                  top: int = 10) -> CohortReport:
-    """Build the report; `bank` supplies key point labels and statements (by id)."""
+                  top: int = 10, to_review: pd.DataFrame | None = None) -> CohortReport:
+    """Build the report; `bank` supplies key point labels and statements (by id).
+
+    `to_review` is `review_table` of the cohort's scores (none: no section rows).
+    """
     person_topic = person_topic_table(stats)
     questions = question_table(stats)
     return CohortReport(
@@ -97,7 +106,34 @@ def cohort_report(stats: CohortStats, *, bank: Bank | None, now: datetime, sourc
         missed_points=missed_points(stats, bank, top=top),
         misconceptions=misconception_table(stats, bank, top=top),
         attention=attention(stats, below=attention_below),
+        to_review=no_review() if to_review is None else to_review,
     )
+
+
+def no_review() -> pd.DataFrame:
+    """An empty `review_table`."""
+    return pd.DataFrame(columns=list(REVIEW_COLUMNS))
+
+
+def review_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The answers flagged for review, by question then person (`REVIEW_COLUMNS`).
+
+    `frame` has scores.csv columns (`student_id`, `question_id`, `score`,
+    `score_low`, `score_high`, `review`); a file without a `review` column
+    (written before it existed) has none to review.
+    """
+    if "review" not in frame.columns or frame.empty:
+        return no_review()
+    flagged = frame[[bool(r) for r in frame["review"]]]
+    table = pd.DataFrame({
+        "person": flagged["student_id"].astype(str).tolist(),
+        "question_id": flagged["question_id"].astype(str).tolist(),
+        "score": flagged["score"].astype(float).tolist(),
+        **{c: (flagged[c].astype(float).tolist() if c in flagged.columns else [np.nan] * len(flagged))
+           for c in ("score_low", "score_high")},
+        "review": [tuple(r) for r in flagged["review"]],
+    }, columns=list(REVIEW_COLUMNS))
+    return table.sort_values(["question_id", "person"], kind="stable").reset_index(drop=True)
 
 
 def person_topic_table(stats: CohortStats) -> pd.DataFrame:
@@ -229,6 +265,7 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
 _LABELS = ("covered", "partial", "missed", "misconceptions")
 _IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
 COLUMNS_READ = ("flags", *_LABELS, *_IDS)  # the scores.csv columns `tally_scores` uses, beside the required
+REVIEW_READ = ("score_low", "score_high", "review")  # and those `review_table` adds
 
 
 def _counted(tally: CohortTally, question_id: str) -> set[str]:

@@ -22,6 +22,7 @@ from harness.report.document import Document, L, Section, num, stamp
 from harness.report.labels import counted
 
 PROBLEMS_SHOWN = 50
+REVIEW_SHOWN = 100
 
 
 def cohort_document(r: CohortReport, w: L, lang: str, *, charts: bool = True) -> Document:
@@ -40,6 +41,7 @@ def cohort_document(r: CohortReport, w: L, lang: str, *, charts: bool = True) ->
     sections = (
         _cohort_topics(r, w, charts),
         _cohort_attention(r, w),
+        _cohort_review(r, w),
         _cohort_grid(r, w, charts),
         _question_section(r.hardest, w, w["hardest_head"], "", w["none"]),
         _question_section(
@@ -155,6 +157,34 @@ def _cohort_attention(r: CohortReport, w: L) -> Section:
         score=frozenset({1}),
         empty=w["no_attention"],
     )
+
+
+def _cohort_review(r: CohortReport, w: L) -> Section:
+    """The answers flagged for review: person, question, score, likely range and why, in plain words."""
+    shown = r.to_review.head(REVIEW_SHOWN)
+    rows = tuple(
+        (str(a.person), str(a.question_id), num(a.score), likely(a.score_low, a.score_high),
+         "; ".join(w.get(f"rv_{k}", k) for k in a.review))
+        for a in shown.itertuples()
+    )
+    more = len(r.to_review) - len(shown)
+    note = w["review_note"] + (" " + w["review_more"].format(n=more) if more > 0 else "") if rows else ""
+    return Section(
+        w["review_head"],
+        (w["person"], w["question"], w["score"], w["likely"], w["reasons"]),
+        rows,
+        note=note,
+        numeric=frozenset({2}),
+        score=frozenset({2}),
+        empty=w["no_review"],
+    )
+
+
+def likely(low: object, high: object) -> str:
+    """An interval as "60-81"; an em dash without one."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "—"
+    return f"{float(low):.0f}-{float(high):.0f}"  # type: ignore[arg-type]
 
 
 def _cohort_grid(r: CohortReport, w: L, charts: bool) -> Section:

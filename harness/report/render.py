@@ -27,6 +27,7 @@ import pandas as pd
 
 from harness.errors import HarnessError
 from harness.files.write import safe_cell
+from harness.grade.schema import LIST_SEP
 from harness.report.candidate import CandidateReport
 from harness.report.charts import score_color
 from harness.report.cohort import CohortReport
@@ -244,6 +245,7 @@ def _tables(report: Report) -> Mapping[str, pd.DataFrame]:
         "missed_points": report.missed_points,
         "misconceptions": report.misconceptions,
         "attention": report.attention,
+        "to_review": report.to_review.assign(review=[LIST_SEP.join(r) for r in report.to_review["review"]]),
         "problems": pd.DataFrame({"problem": list(run.problems if run else ())}),
     }
     if run is not None and run.columns:

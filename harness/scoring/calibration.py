@@ -1,4 +1,4 @@
-"""Calibration: a fitted scikit-learn model from features to a 0-100 score.
+"""Calibration: fitted models from features to a 0-100 score and how sure it is.
 
 Fitting is cross-validated with questions held out (group k-fold by
 question), never a random split of answers. A calibration is saved with the
@@ -10,6 +10,7 @@ package ships one per bundled embedder (see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -18,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import GroupKFold
 
 from harness.errors import CalibrationError
 from harness.scoring import calibration_file
@@ -28,8 +27,12 @@ from harness.scoring.calibration_choice import choose
 from harness.scoring.calibration_choice import shipped_path as shipped_path
 from harness.scoring.calibration_choice import slug as slug
 from harness.scoring.calibration_choice import user_path as user_path
-from harness.scoring.features import FEATURE_NAMES, MONOTONE
-from harness.scoring.models import BoostedTrees, LogisticProbability
+from harness.scoring.features import FEATURE_NAMES as FEATURE_NAMES
+from harness.scoring.fitting import Ensemble, cross_val_components, fit_ensemble
+from harness.scoring.fitting import combine as combine
+from harness.scoring.fitting import new_model as new_model
+from harness.scoring.fitting import new_relevance as new_relevance
+from harness.scoring.intervals import LEVEL, Intervals
 from harness.scoring.thresholds import KINDS, PointThresholds, Thresholds
 
 
@@ -37,17 +40,18 @@ from harness.scoring.thresholds import KINDS, PointThresholds, Thresholds
 class Calibration:
     """A fitted feature -> score model and what it was fitted on.
 
-    `model` regresses the human score (0..1) on real graded answers (and,
-    at a lower weight, answers to other questions graded 0);
-    `relevance` is a classifier that tells real attempts at the question from
-    answers to other questions. The score is their product, so an off-topic
-    answer scores near 0 without distorting the scale for real attempts.
-    `point_thresholds` say when a key point counts as covered, per kind of
-    point and answer language (see `thresholds`); `thresholds` serves the rest.
+    `ensemble` maps features to a score on 0..1 (`fitting`: the mean of
+    monotone regression trees and a monotone ridge, both fitted on human
+    grades, discounted when the on-topic gate leans off-topic). `intervals`
+    say how sure each score is (`intervals`; None in a calibration fitted
+    without held-out predictions). `point_thresholds` say when a key point
+    counts as covered, per kind of point and answer language (see
+    `thresholds`); `thresholds` serves the rest. `extra` holds JSON-ready
+    data that other parts fit beside the calibration (keyed by part, such as
+    the teacher-anchor prior), saved and loaded with it and part of its id.
     """
 
-    model: BoostedTrees
-    relevance: LogisticProbability
+    ensemble: Ensemble
     feature_names: tuple[str, ...]
     thresholds: Thresholds
     embedder_id: str
@@ -57,63 +61,37 @@ class Calibration:
     created: str = ""
     id: str = ""
     point_thresholds: tuple[tuple[str, Thresholds], ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)  # JSON-ready parts saved with the meta (anchor_prior)
+    intervals: Intervals | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def points(self) -> PointThresholds:
         """Key point thresholds per kind and language (`thresholds` where none were fitted)."""
         return PointThresholds(self.thresholds, self.point_thresholds)
 
+    def components(self, features: np.ndarray) -> np.ndarray:
+        """`fitting.Ensemble.components` of a (n, len(feature_names)) feature matrix: trees, ridge, p."""
+        if len(features) == 0:
+            return np.zeros((0, 3))
+        return self.ensemble.components(features)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Scores 0-100 for a (n, len(feature_names)) feature matrix."""
-        if len(features) == 0:
-            return np.zeros(0)
-        return predict01(self.model, self.relevance, features) * 100.0
+        return combine(self.components(features)) * 100.0
 
 
-def predict01(model: BoostedTrees, relevance: LogisticProbability, features: np.ndarray) -> np.ndarray:
-    """Score on 0..1: regressed grade times the probability the answer is on topic."""
-    grade = np.clip(model.predict(features), 0.0, 1.0)
-    return np.asarray(grade * relevance.predict(features[:, _RELEVANCE_COLUMNS]), dtype=np.float64)
+def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np.ndarray, *,
+                      folds: int = 10, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Out-of-fold scores (0..1), each question's answers predicted by models that never saw it.
 
+    `real` marks human-graded rows; the others are off-topic negatives, which
+    train the relevance classifier and, down-weighted, the regressors.
+    `progress(done, total)` is called after each fold.
 
-_RELEVANCE_FEATURES = ("cos", "cov", "prec", "qsim", "tok_rec", "dem_rec")
-_RELEVANCE_COLUMNS = [FEATURE_NAMES.index(n) for n in _RELEVANCE_FEATURES]
-
-
-def new_relevance() -> Any:
-    """Logistic regression on the similarity features: on-topic attempt or not."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
-
-
-# Off-topic negatives (grade 0) also enter the regressor, at this weight against 1 for a real
-# answer: enough that a far-off answer is not extrapolated to a middling grade, little enough
-# to keep the fit to human grades (chosen on pooled cross-validation; see calibrations/README.md).
-NEGATIVE_WEIGHT = 0.3
-
-
-def _fit_pair(x: np.ndarray, y: np.ndarray, real: np.ndarray) -> tuple[BoostedTrees, LogisticProbability]:
-    """Fit both models with scikit-learn and keep their parameters as arrays."""
-    from threadpoolctl import threadpool_limits
-
-    weights = np.where(real, 1.0, NEGATIVE_WEIGHT)
-    with threadpool_limits(limits=1):  # small data: OpenMP start-up on a busy machine costs more than it saves
-        model = new_model().fit(x, y, sample_weight=weights)
-        relevance = new_relevance().fit(x[:, _RELEVANCE_COLUMNS], real.astype(int))
-    return BoostedTrees.from_sklearn(model), LogisticProbability.from_sklearn(relevance)
-
-
-def new_model() -> HistGradientBoostingRegressor:
-    """The regressor: small boosted trees, monotone in the similarity features."""
-    return HistGradientBoostingRegressor(
-        max_iter=200, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=25,
-        l2_regularization=1.0, monotonic_cst=[MONOTONE.get(n, 0) for n in FEATURE_NAMES],
-        random_state=0,
-    )
+    Raises:
+        CalibrationError: fewer than two questions.
+    """
+    return combine(cross_val_components(x, y, groups, real, folds=folds, progress=progress))
 
 
 def fit_thresholds(point_sims: np.ndarray, target: np.ndarray) -> Thresholds:
@@ -129,43 +107,28 @@ def fit_thresholds(point_sims: np.ndarray, target: np.ndarray) -> Thresholds:
     return Thresholds(round(low, 4), round(max(high, low + 0.05), 4))
 
 
-def cross_val_predict(x: np.ndarray, y: np.ndarray, groups: np.ndarray, real: np.ndarray, *,
-                      folds: int = 10, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """Out-of-fold predictions (0..1), each question's answers predicted by models that never saw it.
-
-    `real` marks human-graded rows; the others are off-topic negatives, which
-    train the relevance classifier and, down-weighted, the regressor.
-    `progress(done, total)` is called after each fold.
-    """
-    k = min(folds, len(np.unique(groups)))
-    if k < 2:
-        raise CalibrationError("cross-validation needs answers to at least two questions")
-    pred = np.zeros(len(y))
-    for fold, (train, test) in enumerate(GroupKFold(n_splits=k).split(x, y, groups), start=1):
-        model, relevance = _fit_pair(x[train], y[train], real[train])
-        pred[test] = predict01(model, relevance, x[test])
-        if progress is not None:
-            progress(fold, k)
-    return pred
-
-
 def fit(x: np.ndarray, y: np.ndarray, real: np.ndarray, *, embedder_id: str, trained_on: tuple[str, ...] = (),
         bank_versions: tuple[str, ...] = (), cv: dict[str, float] | None = None,
-        point_thresholds: dict[str, Thresholds] | None = None, extra: dict[str, Any] | None = None) -> Calibration:
+        point_thresholds: dict[str, Thresholds] | None = None, intervals: Intervals | None = None,
+        extra: dict[str, Any] | None = None) -> Calibration:
     """Fit on all given answers (`y` on 0..1; `real` marks human-graded rows).
 
-    `point_thresholds` are the key point thresholds fitted beside (see `thresholds`);
-    `extra` JSON-ready parts fitted beside, saved with the metadata (the anchor prior).
+    `point_thresholds` are the key point thresholds fitted beside (see
+    `thresholds`), `intervals` the interval model fitted on held-out
+    predictions (`intervals.fit_intervals`), `extra` see `Calibration`.
+
+    Raises:
+        CalibrationError: fewer than 20 graded answers.
     """
     if int(real.sum()) < 20:
         raise CalibrationError(f"calibration needs at least 20 graded answers, got {int(real.sum())}")
     cov = x[real, FEATURE_NAMES.index("cov")]
-    model, relevance = _fit_pair(x, y, real)
     cal = Calibration(
-        model=model, relevance=relevance, feature_names=FEATURE_NAMES, thresholds=fit_thresholds(cov, y[real]),
+        ensemble=fit_ensemble(x, y, real), feature_names=FEATURE_NAMES, thresholds=fit_thresholds(cov, y[real]),
         embedder_id=embedder_id, trained_on=trained_on, bank_versions=bank_versions, cv=dict(cv or {}),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        point_thresholds=tuple(sorted((point_thresholds or {}).items())), extra=dict(extra or {}),
+        point_thresholds=tuple(sorted((point_thresholds or {}).items())), intervals=intervals,
+        extra=dict(extra or {}),
     )
     return replace(cal, id=content_id(cal))
 
@@ -183,9 +146,25 @@ def fit_anchor_prior(target: np.ndarray, predicted: np.ndarray, vectors: np.ndar
     return fit_prior(data).as_json()
 
 
+def with_extra(cal: Calibration, key: str, value: Any) -> Calibration:
+    """The calibration with `extra[key] = value` (JSON-ready) and its id recomputed.
+
+    Raises:
+        CalibrationError: the value is not JSON-ready.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise CalibrationError(f"calibration extra {key!r} is not plain JSON: {exc}") from exc
+    changed = replace(cal, extra={**cal.extra, key: value})
+    return replace(changed, id=content_id(changed))
+
+
 def content_id(cal: Calibration) -> str:
-    """A short digest of what a calibration predicts with: the models' parameters and the point thresholds."""
-    return calibration_file.digest({**_arrays(cal), **_threshold_arrays(cal)})
+    """A short digest of what a calibration predicts with: models, intervals, point thresholds and extra."""
+    extra = json.dumps(cal.extra, sort_keys=True, ensure_ascii=False)
+    return calibration_file.digest({**_arrays(cal), **_threshold_arrays(cal),
+                                    **({"extra": np.frombuffer(extra.encode(), np.uint8)} if cal.extra else {})})
 
 
 def _meta(cal: Calibration) -> dict[str, Any]:
@@ -195,12 +174,12 @@ def _meta(cal: Calibration) -> dict[str, Any]:
         "embedder_id": cal.embedder_id, "trained_on": list(cal.trained_on), "bank_versions": list(cal.bank_versions),
         "cv": cal.cv, "created": cal.created, "id": cal.id,
         "point_thresholds": {k: {"low": t.low, "high": t.high} for k, t in cal.point_thresholds},
-        "extra": cal.extra,
+        "interval_level": LEVEL if cal.intervals else None, "extra": cal.extra,
     }
 
 
 def _arrays(cal: Calibration) -> dict[str, np.ndarray]:
-    return {**cal.model.to_arrays("model"), **cal.relevance.to_arrays("relevance")}
+    return {**cal.ensemble.to_arrays(), **(cal.intervals.to_arrays() if cal.intervals else {})}
 
 
 def _threshold_arrays(cal: Calibration) -> dict[str, np.ndarray]:
@@ -209,7 +188,7 @@ def _threshold_arrays(cal: Calibration) -> dict[str, np.ndarray]:
 
 
 def save(cal: Calibration, path: Path) -> None:
-    """Write atomically as a skops archive, so a crash leaves the old file.
+    """Write atomically as arrays plus JSON (`calibration_file`), so a crash leaves the old file.
 
     Raises:
         CalibrationError: the folder cannot be written.
@@ -224,26 +203,27 @@ def load(path: Path) -> Calibration:
         CalibrationError: missing, unreadable, not a calibration, or made for other features.
     """
     arrays, meta = calibration_file.load(path)
+    names = meta.get("feature_names")
+    if isinstance(names, list) and tuple(names) != FEATURE_NAMES:
+        raise CalibrationError(
+            f"{path}: made for other features ({', '.join(map(str, names))}); remake it with `harness calibrate`"
+        )
     try:
         th = meta["thresholds"]
-        model = BoostedTrees.from_arrays(arrays, "model")
-        model.check_features(len(FEATURE_NAMES))
+        extra = meta.get("extra", {})
+        if not isinstance(extra, dict):
+            raise ValueError("extra is not a mapping")
         cal = Calibration(
-            model=model, relevance=LogisticProbability.from_arrays(arrays, "relevance"),
-            feature_names=tuple(meta["feature_names"]),
+            ensemble=Ensemble.from_arrays(arrays), feature_names=tuple(meta["feature_names"]),
             thresholds=Thresholds(float(th["low"]), float(th["high"])), embedder_id=str(meta["embedder_id"]),
             trained_on=tuple(meta["trained_on"]), bank_versions=tuple(meta["bank_versions"]),
             cv={str(k): float(v) for k, v in meta["cv"].items()}, created=str(meta["created"]), id=str(meta["id"]),
             point_thresholds=_point_thresholds(meta.get("point_thresholds", {})),
-            extra=dict(meta.get("extra", {})),
+            intervals=Intervals.from_arrays(arrays), extra=dict(extra),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationError(f"{path}: not a usable calibration (bad metadata: {exc!r}); "
                                "remake it with `harness calibrate GRADED.csv`") from exc
-    if tuple(cal.feature_names) != FEATURE_NAMES:
-        raise CalibrationError(
-            f"{path}: made for other features ({', '.join(cal.feature_names)}); remake it with `harness calibrate`"
-        )
     return cal
 
 

@@ -7,9 +7,10 @@ GRADED.csv is the grade interchange format:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,22 +19,18 @@ from harness.errors import InputFileError
 from harness.files.csvread import detect_format, iter_rows, read_header
 from harness.scoring import calibration as cal_mod
 from harness.scoring.features import FEATURE_NAMES
+from harness.scoring.fitting import nested_components
+from harness.scoring.heldout import HeldOutRow, held_out_rows, review_held_out
+from harness.scoring.intervals import fit_intervals
 from harness.scoring.metrics import Agreement, agreement, human_step
 from harness.scoring.scorer import Scorer, phrasing_groups
 from harness.scoring.text import has_cjk
 from harness.scoring.thresholds import MIN_ANSWERS, Thresholds, fit_bundled, fit_derived
+from harness.scoring.training import CHUNK, Measured, OutOfFold, Progress, TrainingSet, collect, measure, no_progress
+from harness.scoring.training import embed_rubrics as embed_rubrics
 from harness.types import Bank
 
 GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
-# progress(step, done, total), called as work advances (the CLI draws a bar).
-Progress = Callable[[str, int, int], None]
-CHUNK = 256  # answers per scorer call, so progress advances; rubrics are embedded 8 questions at a time
-RUBRIC_CHUNK = 8
-
-
-def _ignore(step: str, done: int, total: int) -> None:
-    """A progress callback that reports nowhere."""
-
 
 @dataclass(frozen=True)
 class GradedSet:
@@ -84,7 +81,11 @@ def read_graded(path: Path, scorer_bank_ids: Sequence[str] | None = None) -> Gra
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Agreement of the scorer (and the cosine baseline) with human grades."""
+    """Agreement of the scorer (and the cosine baseline) with human grades.
+
+    `held_out` (from `calibrate`) adds the intervals' coverage and the review
+    flag's figures, with questions held out (`heldout`).
+    """
 
     name: str
     scorer: Agreement
@@ -92,55 +93,17 @@ class Evaluation:
     cross_validated: bool
     seconds: float
     n_answers: int
+    held_out: HeldOutRow | None = None
 
 
-def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray]:
+def features(scorer: Scorer, graded: GradedSet, *, progress: Progress = no_progress) -> tuple[np.ndarray, np.ndarray]:
     """(feature matrix, baseline cosine) for every answer; blanks get zeros.
 
     Raises:
         UnknownQuestionError: an id not in the scorer's bank.
     """
-    x, _, _, _ = _measure(scorer, graded, progress=progress)
+    x = measure(scorer, graded, progress=progress).features
     return x, x[:, FEATURE_NAMES.index("cos")]
-
-
-def _measure(scorer: Scorer, graded: GradedSet, *,
-             progress: Progress = _ignore) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per answer: features, best derived key point similarity (nan: none), is-Chinese, vector (zeros: blank).
-
-    Rubrics are embedded a few questions at a time and answers `CHUNK` at a
-    time, so `progress` advances.
-    """
-    items = list(zip(graded.question_ids, graded.answers))
-    embed_rubrics(scorer, graded.question_ids, progress=progress)
-    analyses = []
-    progress(f"Embedding answers ({graded.name})", 0, len(items))
-    for start in range(0, len(items), CHUNK):
-        analyses.extend(scorer.analyse_many(items[start:start + CHUNK]))
-        progress(f"Embedding answers ({graded.name})", len(analyses), len(items))
-    x = np.array([[a.features.values[n] if a.features else 0.0 for n in FEATURE_NAMES] for a in analyses])
-    best = np.array([max((m.similarity for m in a.features.matches if m.point.derived), default=np.nan)
-                     if a.features else np.nan for a in analyses])
-    dim = next((a.answer.vector.shape[0] for a in analyses if a.answer is not None), 1)
-    vectors = np.stack([a.answer.vector if a.answer else np.zeros(dim, np.float32) for a in analyses])
-    return x, best, np.array([has_cjk(t) for t in graded.answers]), vectors
-
-
-def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Progress = _ignore) -> None:
-    """Embed (or read from the disk cache) the rubrics of these questions, a few at a time.
-
-    Raises:
-        UnknownQuestionError: an id not in the scorer's bank.
-    """
-    from harness.bank.lookup import find_question
-
-    ids = list(dict.fromkeys(question_ids))
-    for qid in ids:
-        find_question(scorer.bank, qid)
-    progress("Embedding rubrics", 0, len(ids))
-    for start in range(0, len(ids), RUBRIC_CHUNK):
-        scorer.rubric_vectors(ids[start:start + RUBRIC_CHUNK])
-        progress("Embedding rubrics", min(start + RUBRIC_CHUNK, len(ids)), len(ids))
 
 
 def _score(scorer: Scorer, graded: GradedSet, progress: Progress) -> np.ndarray:
@@ -163,7 +126,8 @@ def _agree(pred01: np.ndarray, graded: GradedSet) -> Agreement:
                      groups=graded.question_ids, step=human_step(graded.human))
 
 
-def evaluate(scorer: Scorer, graded: GradedSet, *, cross_validate: bool, progress: Progress = _ignore) -> Evaluation:
+def evaluate(scorer: Scorer, graded: GradedSet, *, cross_validate: bool,
+             progress: Progress = no_progress) -> Evaluation:
     """Score every answer and compare with the human scores.
 
     With `cross_validate`, each question's answers are scored by a calibration
@@ -225,55 +189,58 @@ def off_topic_negatives(graded: GradedSet, *, share: float = 0.15, seed: int = 0
                      np.ones(len(qids)))
 
 
+def anchor_prior(oof: OutOfFold) -> dict[str, float]:
+    """The teacher anchors' prior, fitted on the out-of-fold residuals (`calibration.fit_anchor_prior`)."""
+    return cal_mod.fit_anchor_prior(oof.target, oof.score01, oof.vectors, oof.groups)
+
+
+EXTRAS: Mapping[str, Callable[[OutOfFold], Any]] = {"anchor_prior": anchor_prior}
+
+
 def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
-              phrasings_bank: Bank | None = None,
-              progress: Progress = _ignore) -> tuple[cal_mod.Calibration, list[Evaluation]]:
+              phrasings_bank: Bank | None = None, progress: Progress = no_progress,
+              extras: Mapping[str, Callable[[OutOfFold], Any]] = EXTRAS,
+              data: TrainingSet | None = None) -> tuple[cal_mod.Calibration, list[Evaluation]]:
     """Fit one calibration on all sets together (each scored with its own bank).
 
     Training adds off-topic negatives (`off_topic_negatives`). Reports each
     set's agreement on its real answers under group k-fold cross-validation
-    with questions held out (a question's negatives are held out with it).
-    The key point thresholds are fitted beside (`_point_thresholds`), and
-    so is the teacher anchors' prior (`calibration.fit_anchor_prior`, on the
-    cross-validated residuals).
-    `progress(step, done, total)` follows the rubrics, the answers and the folds.
+    with questions held out (a question's negatives are held out with it),
+    and the intervals' coverage and review figures under nested
+    cross-validation (`heldout`; about six times the model fits). The saved
+    intervals are fitted on the out-of-fold predictions, and so is each
+    of `extras` (name -> function of the `OutOfFold` rows returning JSON-ready
+    data, stored as `Calibration.extra[name]`; by default the teacher
+    anchors' prior). The key point thresholds are
+    fitted beside (`_point_thresholds`). `data` is `training.collect(pairs)`
+    when the caller has it already. `progress(step, done, total)` follows
+    the rubrics, the answers and the folds.
 
     Raises:
         CalibrationError: too few answers or questions.
     """
-    xs, ys, gs, real, evals, points, vectors = [], [], [], [], [], [], []
-    for scorer, graded in pairs:
-        start = time.perf_counter()
-        x, best, zh, vecs = _measure(scorer, graded, progress=progress)
-        vectors.append(vecs)
-        cos = x[:, FEATURE_NAMES.index("cos")]
-        evals.append((graded, cos, time.perf_counter() - start))
-        points.append((best, graded.target, zh))
-        neg = off_topic_negatives(graded)
-        x_neg, _ = features(scorer, neg, progress=progress)
-        for xx, gg, is_real in ((x, graded, True), (x_neg, neg, False)):
-            xs.append(xx)
-            ys.append(gg.target)
-            gs.append(np.array([f"{graded.name}/{q}" for q in gg.question_ids]))
-            real.append(np.full(len(gg.question_ids), is_real))
-    x_all, y_all, g_all, r_all = np.vstack(xs), np.concatenate(ys), np.concatenate(gs), np.concatenate(real)
-    pred_real = cal_mod.cross_val_predict(x_all, y_all, g_all, r_all, progress=_folds(progress))[r_all]
-    g_real = g_all[r_all]
-    results, offset = [], 0
-    for graded, cos, seconds in evals:
-        n = len(graded.answers)
-        pred, groups = pred_real[offset : offset + n], g_real[offset : offset + n]
-        results.append(Evaluation(graded.name, _agree(pred, graded),
-                                  _agree(_cv_line(cos, graded.target, groups), graded), True, seconds, n))
-        offset += n
+    data = data or collect(pairs, progress=progress)
+    nested = nested_components(data.x, data.y, data.groups, data.real, progress=_folds(progress))
+    oof = OutOfFold.of(data, nested.outer)
+    figures = held_out_rows(data, review_held_out(data, nested))
+    results = [_held_out(graded, m, oof.score01[data.set_of_real == i], oof.groups[data.set_of_real == i], row)
+               for i, (graded, m, row) in enumerate(zip(data.sets, data.measured, figures))]
     cv = {f"{e.name}_pearson": round(e.scorer.pearson, 4) for e in results}
-    fitted = cal_mod.fit(x_all, y_all, r_all, embedder_id=pairs[0][0].embedder_id,
+    points = [(m.best_point, g.target, m.answer_zh) for g, m in zip(data.sets, data.measured)]
+    fitted = cal_mod.fit(data.x, data.y, data.real, embedder_id=pairs[0][0].embedder_id,
                          trained_on=tuple(g.name for _, g in pairs),
                          bank_versions=tuple(s.bank.version for s, _ in pairs), cv=cv,
                          point_thresholds=_point_thresholds(points, pairs, phrasings_bank),
-                         extra={"anchor_prior": cal_mod.fit_anchor_prior(y_all[r_all], pred_real, np.vstack(vectors),
-                                                                         g_real)})
+                         intervals=fit_intervals(oof.components, oof.features, oof.target, oof.rubric_zh),
+                         extra={name: fn(oof) for name, fn in extras.items()})
     return fitted, results
+
+
+def _held_out(graded: GradedSet, m: Measured, pred: np.ndarray, groups: np.ndarray, row: HeldOutRow) -> Evaluation:
+    """One set's agreement from its out-of-fold scores, next to the cosine baseline, and its interval figures."""
+    cos = m.features[:, FEATURE_NAMES.index("cos")]
+    return Evaluation(graded.name, _agree(pred, graded), _agree(_cv_line(cos, graded.target, groups), graded),
+                      True, m.seconds, len(graded.answers), row)
 
 
 def _point_thresholds(points: list[tuple[np.ndarray, np.ndarray, np.ndarray]],

@@ -16,15 +16,21 @@ import numpy as np
 
 from harness.scoring.keywords import match_group, squeeze
 from harness.scoring.polarity import Claim
-from harness.scoring.text import content_tokens, normalize, visible_length
+from harness.scoring.text import char_ngrams, content_tokens, normalize, visible_length
 from harness.types import KeyPoint, KeywordGroup, Rubric
 
+# cov_all: key point coverage over every reference's points; af1: F1 of `cov` and how much of the
+# answer (by clause, length-weighted) says one of the best reference's points; cos_res: answer vs
+# reference cosine with the question's direction taken out of both; ch_f1: character n-gram F1
+# with the reference texts (`text.char_ngrams`), the best of them.
 FEATURE_NAMES: tuple[str, ...] = (
     "cos", "cov", "kwcov", "prec", "tok_rec", "tok_prec", "dem_rec", "lenratio", "qsim",
+    "cov_all", "af1", "cos_res", "ch_f1",
 )
-# +1: the score may only rise with this feature (monotonic constraint in the model), so a
+# +1: the score may only rise with this feature (monotonic constraint in the models), so a
 # model fitted on real attempts cannot reward an answer for being further off the question.
-MONOTONE: dict[str, int] = {"cos": 1, "cov": 1, "kwcov": 1, "tok_rec": 1, "dem_rec": 1, "prec": 1, "qsim": 1}
+# tok_prec and lenratio are free: a longer answer is not better or worse as such.
+MONOTONE: dict[str, int] = {n: 1 for n in FEATURE_NAMES if n not in ("tok_prec", "lenratio")}
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,22 @@ class RubricVectors:
         """Token counts of the plain-language reference (see `plain`), with and without the question's words."""
         return tuple(_Need.of(c, self.question_tokens) for c in self.plain_tokens)
 
+    @cached_property
+    def reference_ngrams(self) -> tuple[tuple[Counter[str], int], ...]:
+        """Character n-grams (`text.char_ngrams`) of every reference text, with their total count (`ch_f1`)."""
+        grams = (char_ngrams(t) for ref in self.rubric.references for t in ref.texts)
+        return tuple((g, sum(g.values())) for g in grams)
+
+    @cached_property
+    def question_unit(self) -> np.ndarray:
+        """The question's vector scaled to unit length."""
+        return np.asarray(self.prompt / max(1e-9, float(np.linalg.norm(self.prompt))), dtype=np.float32)
+
+    @cached_property
+    def residual_references(self) -> tuple[np.ndarray, ...]:
+        """Each reference's rows with the question's direction projected out, unit length (`cos_res`)."""
+        return tuple(_unit_rows(_without(ref, self.question_unit)) for ref in self.references)
+
 
 @dataclass(frozen=True)
 class AnswerVectors:
@@ -138,14 +160,14 @@ def _shared(need: dict[str, int], have: Counter[str]) -> int:
 
 
 def _point_matches(rv: RubricVectors, av: AnswerVectors, norm_answer: str,
-                   answer_tokens: Counter[str], sims: np.ndarray) -> list[PointMatch]:
+                   answer_tokens: Counter[str], per_point: np.ndarray) -> list[PointMatch]:
     """For each key point: the answer clause closest to it, and its keyword hits.
 
-    `sims` is `rv.point_matrix` against the clauses and then the whole answer.
+    `per_point` holds each point's best similarity (over its phrasings) to
+    each clause and then to the whole answer.
     """
     texts = (*av.clauses, av.text)
     squeezed = squeeze(norm_answer)
-    per_point = np.maximum.reduceat(sims, rv.point_starts, axis=0)  # (points, clauses + 1)
     best = per_point.argmax(axis=1)
     best_sims = per_point[np.arange(len(best)), best].tolist()
     out = []
@@ -178,20 +200,23 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
     n_clauses = len(av.clauses)
     units = np.vstack([av.clause_vectors, av.vector[None, :]])
     sims = rv.point_matrix @ units.T  # (statements, clauses + 1)
-    matches = _point_matches(rv, av, norm, have, sims)
+    per_point = np.maximum.reduceat(sims, rv.point_starts, axis=0)  # (points, clauses + 1)
+    matches = _point_matches(rv, av, norm, have, per_point)
     groups = sorted({m.point.reference for m in matches}, key=lambda r: (r is None, r or 0))
     # A reference-only rubric: judge against the reference group the answer covers best.
     best_group = max(groups, key=lambda g: _weighted([m for m in matches if m.point.reference == g], "similarity"))
-    chosen = [m for m in matches if m.point.reference == best_group]
+    in_group = [i for i, m in enumerate(matches) if m.point.reference == best_group]
+    chosen = [matches[i] for i in in_group]
     ref_sims = [float((r @ av.vector).max()) for r in rv.references]
     best_ref = best_group if best_group is not None else int(np.argmax(ref_sims))
     overlaps = [_overlap(need, have, len(tokens)) for need in (*rv.reference_needs[best_ref], *rv.plain_needs)]
     rec, prec, dem = max(overlaps) if overlaps else (0.0, 0.0, 0.0)
     ref_len = rv.reference_lengths[best_ref]
     on_topic = sims[:, :n_clauses].max(axis=0) if n_clauses else np.zeros(1)
+    cov = _weighted(chosen, "similarity")
     values = {
         "cos": max(ref_sims) if rv.plain is None else max(*ref_sims, float((rv.plain @ av.vector).max())),
-        "cov": _weighted(chosen, "similarity"),
+        "cov": cov,
         "kwcov": _weighted(chosen, "keyword_fraction"),
         "prec": float(on_topic.mean()),
         "tok_rec": rec,
@@ -199,8 +224,55 @@ def compute_features(rv: RubricVectors, av: AnswerVectors) -> Features:
         "dem_rec": dem,
         "lenratio": float(np.log1p(visible_length(av.text)) - np.log1p(ref_len)),
         "qsim": float(rv.prompt @ av.vector),
+        "cov_all": _weighted(matches, "similarity"),
+        "af1": _f1(cov, _clause_precision(av.clauses, per_point[in_group, :n_clauses])),
+        "cos_res": _residual_cosine(rv, av.vector, best_ref),
+        "ch_f1": _char_f1(rv.reference_ngrams, char_ngrams(av.text)),
     }
     return Features(values, tuple(chosen), best_ref)
+
+
+def _clause_precision(clauses: tuple[str, ...], sims: np.ndarray) -> float:
+    """How much of the answer says one of the points: each clause's best point similarity, length-weighted.
+
+    The precision side of a clause alignment (as BERTScore aligns tokens);
+    `sims` holds the chosen points' similarities to each clause.
+    """
+    lengths = np.array([max(1, visible_length(c)) for c in clauses], dtype=np.float64)
+    return float((sims.max(axis=0) * lengths).sum() / lengths.sum())
+
+
+def _f1(recall: float, precision: float) -> float:
+    """Harmonic mean, 0 unless both are positive."""
+    return 2 * recall * precision / (recall + precision) if recall > 0 and precision > 0 else 0.0
+
+
+def _residual_cosine(rv: RubricVectors, vector: np.ndarray, best_ref: int) -> float:
+    """Cosine of answer and reference once the question's direction is taken out of both.
+
+    What the answer says beyond restating the question (`qsim` measures the restating).
+    """
+    unit = _unit_rows(_without(vector[None, :], rv.question_unit))[0]
+    return float((rv.residual_references[best_ref] @ unit).max())
+
+
+def _char_f1(references: tuple[tuple[Counter[str], int], ...], grams: Counter[str]) -> float:
+    """Character n-gram F1 of the answer against each reference text, the best of them."""
+    total, best = sum(grams.values()), 0.0
+    for ref, ref_total in references:
+        shared = sum(min(c, grams[k]) for k, c in ref.items() if k in grams)
+        best = max(best, _f1(shared / max(1, ref_total), shared / max(1, total)))
+    return best
+
+
+def _without(rows: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """`rows` with their component along the unit vector removed."""
+    return np.asarray(rows - np.outer(rows @ unit, unit), dtype=np.float32)
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length (a zero row stays zero)."""
+    return np.asarray(rows / np.maximum(1e-9, np.linalg.norm(rows, axis=1, keepdims=True)), dtype=np.float32)
 
 
 def _overlap(need: _Need, have: Counter[str], have_total: int) -> tuple[float, float, float]:

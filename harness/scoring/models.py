@@ -1,6 +1,6 @@
-"""Fitted models as plain arrays: boosted regression trees and a logistic probability.
+"""Fitted models as plain arrays: boosted regression trees, a linear model and a logistic probability.
 
-scikit-learn fits them (`calibration.fit`); these classes hold what
+scikit-learn fits them (`fitting`); these classes hold what
 prediction needs as numpy arrays, predict exactly as scikit-learn does, and
 turn into and back from a dict of arrays, so a calibration file is data
 that cannot run code and does not depend on the installed scikit-learn.
@@ -169,4 +169,38 @@ class LogisticProbability:
         coef = np.asarray(arrays[f"{prefix}.coef"], dtype=np.float64).reshape(1, -1)
         if not (mean.shape == scale.shape == (coef.shape[1],)):
             raise ValueError(f"{prefix}: inconsistent shapes")
+        return cls(mean, scale, coef, float(np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64)))
+
+
+@dataclass(frozen=True, eq=False)
+class LinearModel:
+    """A linear model on standardised inputs: ((x - mean) / scale) . coef + intercept."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The prediction for each row of `x`."""
+        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        return np.asarray(z @ self.coef + self.intercept, dtype=np.float64)
+
+    def to_arrays(self, prefix: str) -> Arrays:
+        """The parameters as named arrays."""
+        return {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale, f"{prefix}.coef": self.coef,
+                f"{prefix}.intercept": np.asarray(self.intercept)}
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays, prefix: str) -> LinearModel:
+        """Rebuild from `to_arrays` output.
+
+        Raises:
+            ValueError: arrays missing, of inconsistent shapes, or a scale that is not positive.
+        """
+        mean, scale, coef = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        if not (mean.ndim == 1 and mean.shape == scale.shape == coef.shape):
+            raise ValueError(f"{prefix}: inconsistent shapes")
+        if not (scale > 0).all():
+            raise ValueError(f"{prefix}: a scale that is not positive")
         return cls(mean, scale, coef, float(np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64)))

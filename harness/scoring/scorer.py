@@ -21,9 +21,11 @@ import numpy as np
 from harness.bank.lookup import find_question
 from harness.encoders import DEFAULT_EMBEDDER, ScoringEncoder, get_encoder
 from harness.errors import CalibrationError
+from harness.scoring import review
 from harness.scoring.anchors import ANCHOR_FLAG, AnchorState, TeacherGrade, anchor_prior
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
+from harness.scoring.fitting import combine
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     contradict,
@@ -148,14 +150,10 @@ class Scorer:
         cal = self.calibration
         if cal is None:
             raise CalibrationError("this scorer has no calibration; run `harness calibrate` first")
-        rows = [a for a in analyses if a.features is not None]
-        matrix = np.array([[a.features.values[n] for n in FEATURE_NAMES] for a in rows if a.features])
-        predicted = iter(cal.predict(matrix))
         rvs = self.rubric_vectors([q for q, _ in items])
-        return analyses, [
-            self._assemble(a, rvs[a.question_id], float(next(predicted)) if a.features else 0.0, cal, anchors)
-            for a in analyses
-        ]
+        predicted = iter(_predict(cal, [a for a in analyses if a.features is not None], rvs))
+        return analyses, [self._assemble(a, rvs[a.question_id], next(predicted) if a.features else None, cal, anchors)
+                          for a in analyses]
 
     def anchor_state(self) -> AnchorState | None:
         """The correction the teacher's grades make (None without anchors), fitted on first use.
@@ -183,14 +181,16 @@ class Scorer:
         """Score one answer (see `score_many`)."""
         return self.score_many([(question_id, answer)])[0]
 
-    def _assemble(self, a: Analysis, rv: RubricVectors, calibrated: float, cal: Calibration,
+    def _assemble(self, a: Analysis, rv: RubricVectors, pred: _Prediction | None, cal: Calibration,
                   anchors: AnchorState | None) -> Score:
         rubric = rv.rubric
-        if a.features is None or a.answer is None:
+        if a.features is None or a.answer is None or pred is None:
             points = tuple(PointResult(p.id, p.title, p.text, p.weight, "missed", 0.0, Evidence())
                            for p in _display_points(rubric.key_points))
+            none = 0.0 if cal.intervals else None
             return Score(a.question_id, 0.0, 0.0, points, (), 0.0, 0, (), a.flags, rubric.version_id,
-                         self.embedder_id, self.calibration_id)
+                         self.embedder_id, self.calibration_id, score_low=none, score_high=none)
+        calibrated = pred.calibrated
         hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
         judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text))
         covers = 0.0 if rubric.derived else coverage(judged)
@@ -202,13 +202,17 @@ class Scorer:
         final, flags = _anchored(anchors, a, final)
         points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
         values = a.features.values
+        teacher = ANCHOR_FLAG in flags
+        low, high = (final, final) if teacher else pred.around(final)  # a teacher's grade is not in doubt
         return Score(
             question_id=a.question_id, score=final,
             calibrated=round(calibrated, 1), points=points, misconceptions=hits,
             reference_similarity=round(values["cos"], 4), best_reference=a.features.best_reference,
             features=tuple((n, round(values[n], 4)) for n in FEATURE_NAMES), flags=flags,
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
-            rests_on_closeness=closeness, coverage=round(covers, 1),
+            rests_on_closeness=closeness, coverage=round(covers, 1), score_low=low, score_high=high,
+            review=() if teacher else review.reasons(wide=pred.wide, on_topic=pred.on_topic,
+                                                     text=text_reasons(a, rubric)),
         )
 
 
@@ -224,6 +228,47 @@ def _anchored(anchors: AnchorState | None, a: Analysis, final: float) -> tuple[f
     if graded:
         return score, (*a.flags, ANCHOR_FLAG)
     return (min(score, KEYWORD_LIST_CAP) if "keyword-list" in a.flags else score), a.flags
+
+
+@dataclass(frozen=True)
+class _Prediction:
+    """The calibration's output for one answer: score 0-100, its interval (0-100), wide or not, and p."""
+
+    calibrated: float
+    low: float | None
+    high: float | None
+    wide: bool
+    on_topic: float
+
+    def around(self, score: float) -> tuple[float | None, float | None]:
+        """The interval moved with the score: rules (coverage, penalties, caps) move the estimate, not the doubt."""
+        if self.low is None or self.high is None:
+            return None, None
+        below, above = max(0.0, self.calibrated - self.low), max(0.0, self.high - self.calibrated)
+        return round(max(0.0, score - below), 1), round(min(100.0, score + above), 1)
+
+
+def _predict(cal: Calibration, rows: Sequence[Analysis], rvs: dict[str, RubricVectors]) -> list[_Prediction]:
+    """Calibrated scores, intervals and the on-topic probability of the non-blank answers, in one batch."""
+    matrix = np.array([[a.features.values[n] for n in FEATURE_NAMES] for a in rows if a.features])
+    if not len(matrix):
+        return []
+    comps = cal.components(matrix)
+    scores = combine(comps) * 100.0
+    if cal.intervals is None:
+        return [_Prediction(float(s), None, None, False, float(c[2])) for s, c in zip(scores, comps)]
+    zh = np.array([has_cjk(rvs[a.question_id].rubric.references[0].primary) for a in rows])
+    b = cal.intervals.bounds(comps, matrix, zh)
+    return [_Prediction(float(s), float(lo) * 100, float(hi) * 100, bool(w), float(c[2]))
+            for s, lo, hi, w, c in zip(scores, b.low, b.high, b.wide, comps)]
+
+
+def text_reasons(a: Analysis, rubric: Rubric) -> tuple[str, ...]:
+    """The review text rules that fire on an analysed answer (`review.text_reasons`; none for a blank)."""
+    if a.features is None or a.answer is None:
+        return ()
+    return review.text_reasons(a.answer.text, (t for ref in rubric.references for t in ref.texts),
+                               a.features.matches)
 
 
 def phrasings(point: KeyPoint) -> tuple[str, ...]:

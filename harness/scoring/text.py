@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 _WS = re.compile(r"\s+")
@@ -109,3 +110,26 @@ def content_tokens(text: str) -> list[str]:
             if a not in CHINESE_STOPCHARS and b not in CHINESE_STOPCHARS
         )
     return tokens
+
+
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+def char_ngrams(text: str) -> Counter[str]:
+    """Character n-grams for a lexical overlap that sees Chinese below the word.
+
+    NFKC and case folded; each run of CJK ideographs gives all its 1-, 2- and
+    3-grams, each English word (stop words dropped) the 2- and 3-grams of
+    " word " (single Latin letters say nothing).
+    """
+    norm = unicodedata.normalize("NFKC", text).casefold()
+    out: Counter[str] = Counter()
+    for run in _CJK_RUN.findall(norm):
+        for n in (1, 2, 3):
+            out.update(run[i:i + n] for i in range(len(run) - n + 1))
+    for word in _LATIN_WORD.findall(norm):
+        if word not in ENGLISH_STOPWORDS:
+            padded = f" {word} "
+            for n in (2, 3):
+                out.update(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return out

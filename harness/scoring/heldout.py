@@ -1,0 +1,107 @@
+"""Zero-shot agreement, intervals and the review flag, measured with questions held out.
+
+For outer fold k (its questions held out), the models are fitted on the
+other questions (`fitting.nested_components`), and the intervals on those
+questions' inner out-of-fold residuals, so neither has seen the question
+it is measured on. Per set: Pearson r pooled over the set's answers and
+its mean per question, the share of human scores inside the interval, its
+mean width on the human scale, the share flagged for review, and the mean
+absolute error (human scale) of flagged and unflagged answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.scoring.fitting import Nested, combine
+from harness.scoring.intervals import fit_intervals
+from harness.scoring.metrics import agreement
+from harness.scoring.review import reasons
+from harness.scoring.training import TrainingSet
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """Each real answer's held-out score, interval (0..1) and review reasons, in `TrainingSet` row order."""
+
+    score01: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    review: tuple[tuple[str, ...], ...]
+
+    @property
+    def flagged(self) -> np.ndarray:
+        """True where any review reason applies."""
+        return np.array([bool(r) for r in self.review], dtype=bool)
+
+
+def review_held_out(data: TrainingSet, nested: Nested) -> Reviewed:
+    """Intervals and review reasons of every real answer, each fitted without its question."""
+    real = np.flatnonzero(data.real)
+    x, y = data.x[real], data.y[real]
+    zh = np.concatenate([m.rubric_zh for m in data.measured])
+    text = [r for m in data.measured for r in m.text_reasons]
+    fold, outer = nested.fold[real], nested.outer[real]
+    low, high, wide = np.zeros(len(real)), np.zeros(len(real)), np.zeros(len(real), dtype=bool)
+    for k in np.unique(fold):
+        cal, test = fold != k, fold == k
+        model = fit_intervals(nested.inner[k][real][cal], x[cal], y[cal], zh[cal])
+        b = model.bounds(outer[test], x[test], zh[test])
+        low[test], high[test], wide[test] = b.low, b.high, b.wide
+    why = tuple(reasons(wide=bool(w), on_topic=float(p), text=t) for w, p, t in zip(wide, outer[:, 2], text))
+    return Reviewed(combine(outer), low, high, why)
+
+
+@dataclass(frozen=True)
+class HeldOutRow:
+    """One set's held-out figures (MAE and width on the human scale)."""
+
+    name: str
+    n: int
+    pearson: float
+    per_question: float
+    coverage: float
+    width: float
+    flagged: float
+    mae_flagged: float
+    mae_unflagged: float
+
+    @property
+    def ratio(self) -> float:
+        """MAE of flagged answers over MAE of unflagged ones."""
+        return self.mae_flagged / self.mae_unflagged if self.mae_unflagged else float("nan")
+
+
+def held_out_rows(data: TrainingSet, reviewed: Reviewed) -> list[HeldOutRow]:
+    """The figures of each set (see the module docstring)."""
+    out = []
+    g_real = data.groups[data.real]
+    for i, graded in enumerate(data.sets):
+        rows = data.set_of_real == i
+        f, lo, hi = reviewed.score01[rows], reviewed.low[rows], reviewed.high[rows]
+        y, scale = graded.target, graded.scale_max
+        a = agreement(f * scale, graded.human, scale_max=scale, groups=list(g_real[rows]))
+        err = np.abs(f - y) * scale
+        flag = reviewed.flagged[rows]
+        out.append(HeldOutRow(
+            graded.name.removesuffix("_answers"), int(rows.sum()), a.pearson, a.per_question_mean,
+            float(np.mean((y >= lo - 1e-9) & (y <= hi + 1e-9))), float(np.mean((hi - lo) * scale)),
+            float(flag.mean()), float(err[flag].mean()) if flag.any() else float("nan"),
+            float(err[~flag].mean()) if (~flag).any() else float("nan")))
+    return out
+
+
+def reason_shares(data: TrainingSet, reviewed: Reviewed) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per set and review reason: (share of answers, MAE of those answers over MAE of the rest)."""
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for i, graded in enumerate(data.sets):
+        rows = data.set_of_real == i
+        err = np.abs(reviewed.score01[rows] - graded.target) * graded.scale_max
+        why = [r for r, keep in zip(reviewed.review, rows) if keep]
+        found = {reason for r in why for reason in r}
+        out[graded.name.removesuffix("_answers")] = {
+            reason: (float(hit.mean()), float(err[hit].mean() / err[~hit].mean()) if (~hit).any() else float("nan"))
+            for reason in sorted(found) if (hit := np.array([reason in r for r in why])).any()}
+    return out
