@@ -16,12 +16,8 @@ from harness.bank.importer import import_questions
 from harness.scoring.evaluation import read_graded
 from harness.scoring.scorer import Scorer
 
-CLOSENESS_ABOVE_60 = pytest.mark.xfail(strict=True, reason=(
-    "issue 14: the softened on-topic gate lifts 8 Mohler answers to 60-65 with no key point caught "
-    "(6 of them graded 4-5 of 5 by the human); their feedback carries the closeness note instead"))
 
-
-@pytest.mark.parametrize("name", [pytest.param("mohler_dev", marks=CLOSENESS_ABOVE_60), "ads_dev"])
+@pytest.mark.parametrize("name", ["mohler_dev", "ads_dev"])
 def test_feedback_agrees_with_the_score(name: str, eval_dir: Path, tmp_path: Path, use_encoder) -> None:  # type: ignore[no-untyped-def]
     bank = import_questions(eval_dir / f"{name}_questions.csv", tmp_path / "bank")
     graded = read_graded(eval_dir / f"{name}_answers.csv")

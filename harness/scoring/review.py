@@ -11,7 +11,11 @@ A review flag never changes a score; it marks answers a teacher should read:
   and the part of the answer closest to that point (similarity >= 0.5)
   states one too, but none the same (O(1) against O(n));
 - `off-topic?`: the on-topic gate leans off-topic (p < 0.5), so the score
-  was discounted as an answer to another question.
+  was discounted as an answer to another question;
+- `no-point-matched`: the answer is close to the reference overall but
+  matches none of its key points (a paraphrase the rubric did not
+  anticipate, or an answer about something near it); its score is held
+  at `rules.CLOSENESS_CAP`.
 """
 
 from __future__ import annotations
@@ -23,13 +27,15 @@ from harness.scoring.features import PointMatch
 from harness.scoring.text import normalize
 
 WIDE, VERDICT, FORMULA, OFF_TOPIC = "wide-interval", "verdict-conflict", "formula-conflict", "off-topic?"
-REASONS = (WIDE, VERDICT, FORMULA, OFF_TOPIC)
+UNMATCHED = "no-point-matched"
+REASONS = (WIDE, VERDICT, FORMULA, OFF_TOPIC, UNMATCHED)
 # Each reason in plain words, for people (reports have their own, in English and Chinese: `report.labels`).
 PLAIN = {
     WIDE: "the scorer is unsure about this answer",
     VERDICT: "it opens with the opposite verdict to the reference",
     FORMULA: "it states a different complexity than the reference",
     OFF_TOPIC: "it may answer another question",
+    UNMATCHED: "it is close to the reference but matches none of its key points",
 }
 MATCH_SIMILARITY = 0.5
 OFF_TOPIC_P = 0.5
@@ -90,12 +96,13 @@ def text_reasons(answer: str, references: Iterable[str], matches: Sequence[Point
     return tuple(r for r in found if r)
 
 
-def reasons(*, wide: bool, on_topic: float, text: Sequence[str]) -> tuple[str, ...]:
+def reasons(*, wide: bool, on_topic: float, text: Sequence[str], unmatched: bool = False) -> tuple[str, ...]:
     """Why an answer needs a second look (empty: it does not), in `REASONS` order.
 
-    `text` are the `text_reasons` of the answer, `on_topic` the gate's p.
+    `text` are the `text_reasons` of the answer, `on_topic` the gate's p,
+    `unmatched` whether the score rests on closeness with no key point caught.
     """
-    found = {WIDE: wide, OFF_TOPIC: on_topic < OFF_TOPIC_P, **{r: True for r in text}}
+    found = {WIDE: wide, OFF_TOPIC: on_topic < OFF_TOPIC_P, UNMATCHED: unmatched, **{r: True for r in text}}
     return tuple(r for r in REASONS if found.get(r))
 
 

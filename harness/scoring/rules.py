@@ -155,6 +155,9 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
 
 
 CLOSENESS_FLOOR = 20.0
+# A score that no key point explains stays at half marks or below, and goes to review: with no
+# point to show, the scorer cannot say what was right, so it does not pass the answer on closeness alone.
+CLOSENESS_CAP = 50.0
 _CLOSENESS_NOTE = {
     True: "这个分数主要来自答案与参考答案整体上的接近，并没有哪一个要点被单独明确地答到；"
           "请对照参考答案，把每个要点用自己的话说清楚。",

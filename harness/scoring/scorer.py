@@ -28,6 +28,7 @@ from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, Rub
 from harness.scoring.fitting import combine
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
+    CLOSENESS_CAP,
     contradict,
     coverage,
     is_keyword_list,
@@ -198,6 +199,8 @@ class Scorer:
         final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
+        if not any(p.status in ("covered", "partial") for p in points):
+            final = min(final, CLOSENESS_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
         final, flags = _anchored(anchors, a, final)
         points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
@@ -212,7 +215,7 @@ class Scorer:
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
             rests_on_closeness=closeness, coverage=round(covers, 1), score_low=low, score_high=high,
             review=() if teacher else review.reasons(wide=pred.wide, on_topic=pred.on_topic,
-                                                     text=text_reasons(a, rubric)),
+                                                     text=text_reasons(a, rubric), unmatched=closeness),
         )
 
 
