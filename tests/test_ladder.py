@@ -53,13 +53,7 @@ def test_plain_answers_score_like_worded_ones_on_average(ladder, lang: str) -> N
     assert max(means["misconception"], means["stuffing"]) < means["partial"], means
 
 
-UNSEEN_MISCONCEPTIONS = pytest.mark.xfail(strict=True, reason=(
-    "issue 14: with the 13-feature trees + ridge model, 8 misconception answers that no rubric misconception "
-    "catches outscore the partial answer (closer wording to the reference; 9 with the old gate too); "
-    "7 of the 8 are flagged for review (test_ladder_review)"))
-
-
-@pytest.mark.parametrize("lang", [pytest.param(lang, marks=UNSEEN_MISCONCEPTIONS) for lang in LANGS])
+@pytest.mark.parametrize("lang", LANGS)
 def test_order_holds_for_every_question(ladder, lang: str) -> None:  # type: ignore[no-untyped-def]
     wrong = []
     for q, langs in LADDER.items():
