@@ -188,7 +188,7 @@ def table(h: HeldOut, draws: int) -> list[str]:
         res = random_anchors(h, k, draws)
         if k == KS[0]:
             lines.append(row("0 (zero-shot)", res["zero-shot"]))
-        lines.append(row(f"{k} random (zero-shot on the same answers)", res["anchors"], res["zero-shot"]))
+        lines.append(row(f"{k} random", res["anchors"], res["zero-shot"]))
     res = chosen_anchors(h, 5, draws)
     lines.append(row("5 random from 2/3, r on the other third", res["random"], res["zero-shot"]))
     lines.append(row("5 chosen (--suggest-anchors) from 2/3", res["chosen"], res["zero-shot"]))
