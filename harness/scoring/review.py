@@ -62,11 +62,11 @@ def verdict(text: str) -> bool | None:
 
 def verdict_conflict(answer: str, references: Iterable[str]) -> bool:
     """The references open with one verdict (all the same) and the answer opens with the opposite one."""
-    said = {v for v in (verdict(t) for t in references) if v is not None}
-    if len(said) != 1:
+    got = verdict(answer)  # first: most answers open with no verdict, and then the references need no reading
+    if got is None:
         return False
-    got = verdict(answer)
-    return got is not None and got not in said
+    said = {v for v in (verdict(t) for t in references) if v is not None}
+    return len(said) == 1 and got not in said
 
 
 def formulas(text: str) -> frozenset[str]:
@@ -81,11 +81,11 @@ def formulas(text: str) -> frozenset[str]:
 
 def formula_conflict(matches: Sequence[PointMatch]) -> bool:
     """A point states a complexity and its best-matching part of the answer states only others."""
-    for m in matches:
-        stated = frozenset().union(*(formulas(t) for t in m.point.statements))
-        if stated and m.similarity >= MATCH_SIMILARITY:
-            given = formulas(m.clause)
-            if given and not stated & given:
+    for m in matches:  # cheapest test first: the similarity, then the (short) clause, then the point
+        given = formulas(m.clause) if m.similarity >= MATCH_SIMILARITY else frozenset()
+        if given:
+            stated = frozenset().union(*(formulas(t) for t in m.point.statements))
+            if stated and not stated & given:
                 return True
     return False
 

@@ -123,13 +123,8 @@ def char_ngrams(text: str) -> Counter[str]:
     " word " (single Latin letters say nothing).
     """
     norm = unicodedata.normalize("NFKC", text).casefold()
-    out: Counter[str] = Counter()
-    for run in _CJK_RUN.findall(norm):
-        for n in (1, 2, 3):
-            out.update(run[i:i + n] for i in range(len(run) - n + 1))
-    for word in _LATIN_WORD.findall(norm):
-        if word not in ENGLISH_STOPWORDS:
-            padded = f" {word} "
-            for n in (2, 3):
-                out.update(padded[i:i + n] for i in range(len(padded) - n + 1))
-    return out
+    runs = _CJK_RUN.findall(norm)
+    padded = [f" {w} " for w in _LATIN_WORD.findall(norm) if w not in ENGLISH_STOPWORDS]
+    # one list, counted once (Counter counts a list in C; updating it gram by gram is several times slower)
+    return Counter([r[i:i + n] for r in runs for n in (1, 2, 3) for i in range(len(r) - n + 1)]
+                   + [w[i:i + n] for w in padded for n in (2, 3) for i in range(len(w) - n + 1)])
