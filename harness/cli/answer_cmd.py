@@ -321,7 +321,8 @@ def feedback_parts(feedback: Feedback) -> list[RenderableType]:
         head.append(f"   [{', '.join(score.flags)}]", style="magenta")
     parts: list[RenderableType] = [head, _points_table(feedback)]
     if score.review:
-        parts.append(Text.assemble(("Worth a second look: ", "bold magenta"), describe(score.review)))
+        parts.append(Text.assemble(("Worth a second look: ", "bold magenta"), describe(score.review),
+                                   ". Compare your answer with the reference answer below."))
     note = closeness_note(score, zh=has_cjk(feedback.reference))
     if note:  # the score rests on overall closeness that no single key point caught
         parts.append(Text(note, style="yellow"))
