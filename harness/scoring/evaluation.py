@@ -222,8 +222,9 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
     data = data or collect(pairs, progress=progress)
     nested = nested_components(data.x, data.y, data.groups, data.real, progress=_folds(progress))
     oof = OutOfFold.of(data, nested.outer)
-    figures = held_out_rows(data, review_held_out(data, nested))
-    results = [_held_out(graded, m, oof.score01[data.set_of_real == i], oof.groups[data.set_of_real == i], row)
+    reviewed = review_held_out(data, nested)  # the scorer's scores, with its rules, each question held out
+    figures = held_out_rows(data, reviewed)
+    results = [_held_out(graded, m, reviewed.score01[data.set_of_real == i], oof.groups[data.set_of_real == i], row)
                for i, (graded, m, row) in enumerate(zip(data.sets, data.measured, figures))]
     cv = {f"{e.name}_pearson": round(e.scorer.pearson, 4) for e in results}
     points = [(m.best_point, g.target, m.answer_zh) for g, m in zip(data.sets, data.measured)]

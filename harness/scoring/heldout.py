@@ -19,6 +19,8 @@ from harness.scoring.fitting import Nested, combine
 from harness.scoring.intervals import fit_intervals
 from harness.scoring.metrics import agreement
 from harness.scoring.review import reasons
+from harness.scoring.rules import CLOSENESS_CAP, CLOSENESS_FLOOR, point_results
+from harness.scoring.thresholds import PointThresholds, fit_derived
 from harness.scoring.training import TrainingSet
 
 
@@ -38,20 +40,45 @@ class Reviewed:
 
 
 def review_held_out(data: TrainingSet, nested: Nested) -> Reviewed:
-    """Intervals and review reasons of every real answer, each fitted without its question."""
+    """Scores, intervals and review reasons of every real answer, each fitted without its question.
+
+    The score is the scorer's: the calibration's, held at `rules.CLOSENESS_CAP`
+    where no key point is caught (point thresholds fitted per fold too), the
+    interval moved with it as `Scorer` moves it.
+    """
     real = np.flatnonzero(data.real)
     x, y = data.x[real], data.y[real]
     zh = np.concatenate([m.rubric_zh for m in data.measured])
     text = [r for m in data.measured for r in m.text_reasons]
     fold, outer = nested.fold[real], nested.outer[real]
+    score = combine(outer)
     low, high, wide = np.zeros(len(real)), np.zeros(len(real)), np.zeros(len(real), dtype=bool)
+    caught = np.ones(len(real), dtype=bool)
     for k in np.unique(fold):
         cal, test = fold != k, fold == k
         model = fit_intervals(nested.inner[k][real][cal], x[cal], y[cal], zh[cal])
         b = model.bounds(outer[test], x[test], zh[test])
         low[test], high[test], wide[test] = b.low, b.high, b.wide
-    why = tuple(reasons(wide=bool(w), on_topic=float(p), text=t) for w, p, t in zip(wide, outer[:, 2], text))
-    return Reviewed(combine(outer), low, high, why)
+        if any(m.matches for m in data.measured):
+            caught[test] = _caught(data, cal, test)
+    held = np.where(caught, score, np.minimum(score, CLOSENESS_CAP / 100.0))
+    low, high = np.clip(held - (score - low), 0.0, 1.0), np.clip(held + (high - score), 0.0, 1.0)
+    unmatched = ~caught & (held * 100.0 >= CLOSENESS_FLOOR)
+    why = tuple(reasons(wide=bool(w), on_topic=float(p), text=t, unmatched=bool(u))
+                for w, p, t, u in zip(wide, outer[:, 2], text, unmatched))
+    return Reviewed(held, low, high, why)
+
+
+def _caught(data: TrainingSet, cal: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Whether each `test` answer covers or partly covers a key point, thresholds fitted on the `cal` answers."""
+    best = np.concatenate([m.best_point for m in data.measured])
+    answer_zh = np.concatenate([m.answer_zh for m in data.measured])
+    matches = [ms for m in data.measured for ms in m.matches]
+    known = cal & ~np.isnan(best)
+    fitted = fit_derived(best[known], data.y[data.real][known], answer_zh[known])
+    points = PointThresholds(default=fitted["derived/en"], fitted=tuple(sorted(fitted.items())))
+    return np.array([any(p.status in ("covered", "partial") for p in point_results(matches[i], points, zh=bool(z)))
+                     for i, z in zip(np.flatnonzero(test), answer_zh[test])], dtype=bool)
 
 
 @dataclass(frozen=True)

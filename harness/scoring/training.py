@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.scoring.features import FEATURE_NAMES
+from harness.scoring.features import FEATURE_NAMES, PointMatch
 from harness.scoring.fitting import combine
 from harness.scoring.text import has_cjk
 
@@ -43,7 +43,9 @@ class Measured:
     the answer is written in Chinese, `rubric_zh` whether its rubric's
     reference is (the interval group), `vectors` the answer vectors (zeros
     for a blank answer), `text_reasons` the review text rules that fire
-    (`review.text_reasons`), `seconds` the time it took.
+    (`review.text_reasons`), `seconds` the time it took, and `matches` each
+    answer's key point matches (empty for a blank), from which the point
+    statuses follow once thresholds are fitted (`heldout`).
     """
 
     features: np.ndarray
@@ -53,6 +55,7 @@ class Measured:
     vectors: np.ndarray
     text_reasons: tuple[tuple[str, ...], ...]
     seconds: float
+    matches: tuple[tuple[PointMatch, ...], ...] = ()
 
 
 def embed_rubrics(scorer: Scorer, question_ids: Sequence[str], *, progress: Progress = no_progress) -> None:
@@ -104,7 +107,7 @@ def measure(scorer: Scorer, graded: GradedSet, *, progress: Progress = no_progre
                     np.array([has_cjk(t) for t in graded.answers], dtype=bool),
                     np.array([rubric_zh[q] for q in graded.question_ids], dtype=bool), vectors,
                     tuple(text_reasons(a, scorer.bank.rubrics[a.question_id]) for a in analyses),
-                    time.perf_counter() - start)
+                    time.perf_counter() - start, tuple(a.features.matches if a.features else () for a in analyses))
 
 
 @dataclass(frozen=True)
