@@ -215,6 +215,9 @@ class MisconceptionHit:
     contradicts: str | None = None
 
 
+ANCHOR_FLAG = "anchor"  # the flag of an answer whose score is a teacher's grade (`grade --anchors`)
+
+
 @dataclass(frozen=True)
 class Score:
     """The score of one answer and how it was reached.

@@ -145,6 +145,9 @@ def test_suggest_then_grade_with_the_filled_in_file(run: Run, real_scorer: None,
     assert record["overall"]["leave_one_out_mae"] < record["overall"]["zero_shot_mae"]
     assert {"leave_one_out_r", "zero_shot_r"} <= set(record["questions"]["clip-idea"])
     assert len(read_csv(tmp_path / "week1b" / "anchors.csv")) == 2 * K
+    # the run's report and the one built again from its scores.csv agree: a teacher's grade is no flag in either
+    code, text, err = run("report", "--scores", tmp_path / "week1b", "--format", "md")
+    assert (code, text) == (0, (tmp_path / "week1b" / "report.md").read_text(encoding="utf-8")), err
 
 
 def test_regrade_applies_the_runs_anchors_again(run: Run, real_scorer: None, calibration: Path,

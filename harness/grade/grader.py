@@ -23,10 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from harness.grade.schema import BLANK_FLAG, RESULT_COLUMNS, point_label, result_cells
+from harness.grade.schema import BLANK_FLAG, RESULT_COLUMNS, counts_as_flagged, point_label, result_cells
 from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
 from harness.grade.tally import CohortTally, Graded
-from harness.scoring.anchors import ANCHOR_FLAG
 from harness.scoring.rules import closeness_note
 from harness.scoring.text import has_cjk
 from harness.types import Bank, PointResult, Score
@@ -312,7 +311,7 @@ def compact(score: Score, bank: Bank) -> Graded:
     })
     return Graded(
         topic=bank.questions[score.question_id].topic, score=float(cells[_SCORE_CELL]), blank=False,
-        flagged=any(f != ANCHOR_FLAG for f in score.flags), seen=tuple(p.point_id for p in score.points),
+        flagged=counts_as_flagged(score.flags), seen=tuple(p.point_id for p in score.points),
         missed=tuple(p.point_id for p in score.missed),
         misconceptions=tuple(m.misconception_id for m in score.misconceptions), cells=cells,
     )

@@ -30,11 +30,21 @@ import pandas as pd
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, iter_rows, read_header
 from harness.files.write import SafeCsvWriter, safe_cell
-from harness.types import Bank, KeyPoint
+from harness.types import ANCHOR_FLAG, Bank, KeyPoint
 
 Kind = Literal["text", "number", "int", "list"]
 LIST_SEP = "; "
 BLANK_FLAG = "blank"  # the flag of an answer left blank: scored 0, never sent to the scorer
+
+
+def counts_as_flagged(flags: Collection[str]) -> bool:
+    """Whether reports count an answer with these flags as flagged: any flag but blank and anchor.
+
+    Blank answers are counted apart; an answer a teacher graded (`anchor`) is no problem.
+    """
+    return any(f not in (BLANK_FLAG, ANCHOR_FLAG) for f in flags)
+
+
 _KINDS: dict[str, Kind] = {
     "str": "text", "float": "number", "float | None": "number", "int": "int", "int | None": "int",
     "tuple[str, ...]": "list",

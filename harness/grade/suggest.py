@@ -26,7 +26,6 @@ import numpy as np
 from harness.files.write import SafeCsvWriter
 from harness.grade.schema import LIST_SEP, RESULT_COLUMNS
 from harness.scoring.anchors import (
-    ANCHOR_FLAG,
     AnchorPrior,
     AnchorState,
     QuestionAnchors,
@@ -34,6 +33,7 @@ from harness.scoring.anchors import (
     choose,
     unit,
 )
+from harness.types import ANCHOR_FLAG
 
 if TYPE_CHECKING:
     from harness.grade.anchors import AnchorScorer

@@ -38,7 +38,7 @@ import pandas as pd
 
 from harness.bank.lookup import point_statements
 from harness.grade.outputs import RunFacts
-from harness.grade.schema import BLANK_FLAG, label_for, point_label
+from harness.grade.schema import BLANK_FLAG, counts_as_flagged, label_for, point_label
 from harness.grade.tally import PASS_MARK, CohortStats, CohortTally, Graded
 from harness.types import Bank
 
@@ -250,7 +250,7 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
     for topic, score, flags, covered, partial, missed, wrong in zip(col("topic"), col("score"), col("flags"),
                                                                    *found, strict=True):
         blank = BLANK_FLAG in flags
-        graded.append(Graded(str(topic), float(score), blank, bool(flags) and not blank,
+        graded.append(Graded(str(topic), float(score), blank, counts_as_flagged(flags),
                              (*covered, *partial, *missed), missed, wrong))
     tally.add_many([str(s) for s in frame["student_id"].tolist()], qids, graded)
     unknown = {q for q in tally.questions if not ids.knows(q, _counted(tally, q))}

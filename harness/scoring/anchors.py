@@ -232,7 +232,6 @@ def fit_prior(data: Sequence[ResidualSet]) -> AnchorPrior:
     return AnchorPrior(*(float(v) for v in np.exp(result.x)))
 
 
-ANCHOR_FLAG = "anchor"  # the flag of an answer whose score is a teacher's grade
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from harness.bank.lookup import find_question
 from harness.encoders import DEFAULT_EMBEDDER, ScoringEncoder, get_encoder
 from harness.errors import CalibrationError
 from harness.scoring import review
-from harness.scoring.anchors import ANCHOR_FLAG, AnchorState, TeacherGrade, anchor_prior
+from harness.scoring.anchors import AnchorState, TeacherGrade, anchor_prior
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.fitting import combine
@@ -38,7 +38,7 @@ from harness.scoring.rules import (
     settle,
 )
 from harness.scoring.text import content_tokens, has_cjk, split_clauses
-from harness.types import Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
+from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
