@@ -82,6 +82,9 @@ def history(bank: Bank, attempts: int) -> pd.DataFrame:
                 "use",
                 "cal",
                 Score(qid, score, score, points, (), 0.5, 0, (), (), "1", "use", "cal").to_dict(),
+                float("nan"),
+                float("nan"),
+                (),
             )
         )
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -50,12 +50,16 @@ def make_score(
 
 
 def attempts_frame(bank: Bank, rows: Sequence[tuple], user: str = "alice") -> pd.DataFrame:
-    """The frame `store.attempts_frame` returns; rows are (qid, score, day[, statuses[, clause]])."""
+    """The frame `store.attempts_frame` returns; rows are (qid, score, day[, statuses[, clause[, extra]]]).
+
+    `extra` sets more Score fields: {"score_low": 60.0, "score_high": 81.0, "review": ("wide-interval",)}.
+    """
     records = []
     for i, row in enumerate(rows, 1):
         qid, score, day = row[0], row[1], row[2]
         statuses = row[3] if len(row) > 3 else None
         clause = row[4] if len(row) > 4 else ""
+        scored = replace(make_score(bank, qid, score, statuses, clause), **(row[5] if len(row) > 5 else {}))
         when = T0 + timedelta(days=day, minutes=i)
         records.append(
             (
@@ -70,7 +74,10 @@ def attempts_frame(bank: Bank, rows: Sequence[tuple], user: str = "alice") -> pd
                 "1+x",
                 "use",
                 "cal",
-                make_score(bank, qid, score, statuses, clause).to_dict(),
+                scored.to_dict(),
+                float("nan") if scored.score_low is None else scored.score_low,
+                float("nan") if scored.score_high is None else scored.score_high,
+                scored.review,
             )
         )
     frame = pd.DataFrame(records, columns=list(FRAME_COLUMNS))

@@ -101,7 +101,7 @@ def _print_history(found: History, db: Path, *, list_attempts: bool, scope: str)
     print_table(console, _topic_table(found))
     if list_attempts:
         print_table(console, _attempt_table(found))
-    console.print(_legend(found), soft_wrap=True)
+    console.print(_legend(found, list_attempts=list_attempts), soft_wrap=True)
 
 
 def _topic_table(found: History) -> RenderableType:
@@ -123,21 +123,25 @@ def _topic_table(found: History) -> RenderableType:
 def _attempt_table(found: History) -> RenderableType:
     from rich.table import Table
 
+    from harness.practice.history import score_with_range
+
     table = Table(title="Every attempt", title_justify="left")
     for name in ("#", "Submitted (UTC)", "Question", "Score", "Rubric", "Scored with"):
         table.add_column(name, justify="right" if name in ("#", "Score") else "left",
                          no_wrap=name != "Question", overflow="fold")
     for a in found.attempts:
-        table.add_row(str(a.attempt_id), f"{a.submitted_at:%Y-%m-%d %H:%M}", a.question_id, f"{a.score:.0f}",
-                      a.rubric_version, found.label(a))
+        table.add_row(str(a.attempt_id), f"{a.submitted_at:%Y-%m-%d %H:%M}", a.question_id,
+                      score_with_range(a), a.rubric_version, found.label(a))
     return table
 
 
-def _legend(found: History) -> str:
+def _legend(found: History, *, list_attempts: bool) -> str:
     from harness.practice.history import SPARK_WIDTH, WINDOW
 
     lines = [f"Recent = mean of the last {WINDOW} scores; "
              f"Trend = every score, oldest first (the last {SPARK_WIDTH})."]
+    if list_attempts and any(a.score_low is not None for a in found.attempts):
+        lines.append("Score (low-high): the range a teacher's grade likely falls in, 80% of the time.")
     lines += [f"{label} = embedder {emb}, calibration {cal}" for (emb, cal), label in found.labels.items()]
     if not found.comparable:
         lines.append("Scores from different versions (or * : different rubric versions) are not directly "

@@ -104,6 +104,12 @@ def load_history(
     return History(user, rows, tuple(summarise(rows)), version_labels(rows))
 
 
+def score_with_range(attempt: StoredAttempt) -> str:
+    """The score with the range a teacher's grade likely falls in: "72 (60-81)"; "72" without one."""
+    low, high = attempt.score_low, attempt.score_high
+    return f"{attempt.score:.0f}" + (f" ({low:.0f}-{high:.0f})" if low is not None and high is not None else "")
+
+
 def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
     """Raw attempts with their current scores: UTF-8 with BOM, Excel-safe, written atomically.
 
@@ -134,5 +140,7 @@ def as_record(found: History) -> dict[str, Any]:
         "attempts": [{"attempt_id": a.attempt_id, "question_id": a.question_id, "topic": a.topic,
                       "started_at": a.started_at.isoformat(), "submitted_at": a.submitted_at.isoformat(),
                       "score": a.score, "rubric_version": a.rubric_version, "embedder_id": a.embedder_id,
-                      "calibration_id": a.calibration_id, "scored_with": found.label(a)} for a in rows],
+                      "calibration_id": a.calibration_id, "scored_with": found.label(a),
+                      "score_low": a.score_low, "score_high": a.score_high, "review": list(a.review)}
+                     for a in rows],
     }

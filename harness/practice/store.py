@@ -46,6 +46,7 @@ DB_NAME = "history.sqlite"
 FRAME_COLUMNS = (
     "attempt_id", "user", "question_id", "topic", "answer", "score", "started_at",
     "submitted_at", "rubric_version", "embedder_id", "calibration_id", "explanation",
+    "score_low", "score_high", "review",
 )
 
 
@@ -71,6 +72,25 @@ class StoredAttempt(NewAttempt):
     embedder_id: str
     calibration_id: str
     explanation: dict[str, Any]
+
+    @property
+    def score_low(self) -> float | None:
+        """Low end of the range a teacher's grade likely falls in; None when the score has none (or is older)."""
+        return _bound(self.explanation.get("score_low"))
+
+    @property
+    def score_high(self) -> float | None:
+        """High end of that range; None when the score has none."""
+        return _bound(self.explanation.get("score_high"))
+
+    @property
+    def review(self) -> tuple[str, ...]:
+        """Why the score needs a second look (`scoring.review.REASONS`); empty when none or stored before them."""
+        return tuple(str(r) for r in self.explanation.get("review") or ())
+
+
+def _bound(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def db_path(results_dir: Path | str) -> Path:
@@ -205,7 +225,10 @@ def attempts_frame(
 
     Columns: attempt_id (int), user, question_id, topic, answer, score (float
     0-100), started_at, submitted_at (datetime64[ns, UTC]), rubric_version,
-    embedder_id, calibration_id, explanation (dict, `Score.to_dict()` form).
+    embedder_id, calibration_id, explanation (dict, `Score.to_dict()` form),
+    score_low, score_high (float, NaN when the score has no range), review
+    (tuple of reason codes, empty when none; scores stored before these
+    existed read back as NaN, NaN, ()).
     """
     import pandas as pd
 
@@ -213,17 +236,19 @@ def attempts_frame(
     frame = pd.DataFrame(
         [
             (a.attempt_id, a.user, a.question_id, a.topic, a.answer, a.score, a.started_at,
-             a.submitted_at, a.rubric_version, a.embedder_id, a.calibration_id, a.explanation)
+             a.submitted_at, a.rubric_version, a.embedder_id, a.calibration_id, a.explanation,
+             a.score_low, a.score_high, a.review)
             for a in rows
         ],
         columns=list(FRAME_COLUMNS),
     )
     frame["attempt_id"] = frame["attempt_id"].astype("int64")
-    frame["score"] = frame["score"].astype("float64")
+    for col in ("score", "score_low", "score_high"):
+        frame[col] = frame[col].astype("float64")
     for col in ("started_at", "submitted_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[ns, UTC]")
     for col in ("user", "question_id", "topic", "answer", "rubric_version", "embedder_id",
-                "calibration_id", "explanation"):
+                "calibration_id", "explanation", "review"):
         frame[col] = frame[col].astype(object)
     return frame
 

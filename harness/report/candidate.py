@@ -11,7 +11,10 @@
   question still misses or only partly covers, most often missed first, with
   the rubric's statement and the closest clause the candidate wrote;
 - **next questions**: the order `answer` would ask them (`scheduler.plan`);
-- **progress**: after each attempt, its topic's latest-per-question mean.
+- **progress**: after each attempt, its topic's latest-per-question mean;
+- **scores to check**: the latest attempt at each question whose score the
+  scorer flagged for a second look (`review`), with the range a teacher's
+  grade likely falls in; newest first.
 
 The cohort report (from a `grade` run's scores.csv) is in `harness.report.cohort`.
 """
@@ -54,6 +57,7 @@ POINT_COLUMNS = (
 )
 NEXT_COLUMNS = ("rank", "question_id", "topic", "reason", "last_score", "due", "prompt")
 PROGRESS_COLUMNS = ("submitted_at", "topic", "question_id", "score", "topic_mean", "overall_mean")
+CHECK_COLUMNS = ("question_id", "topic", "score", "score_low", "score_high", "review", "submitted_at")
 _STATUS_ORDER = {"missed": 0, "partial": 1, "covered": 2}
 
 
@@ -73,6 +77,7 @@ class CandidateReport:
     missed_points: pd.DataFrame
     next_questions: pd.DataFrame
     progress: pd.DataFrame
+    to_check: pd.DataFrame
 
 
 def candidate_report(
@@ -105,6 +110,7 @@ def candidate_report(
         missed_points=missed_points(frame, bank, per_topic=points_per_topic),
         next_questions=next_questions(frame, bank, now=now, count=next_count),
         progress=progress(frame),
+        to_check=scores_to_check(latest),
     )
 
 
@@ -261,6 +267,27 @@ def next_questions(frame: pd.DataFrame, bank: Bank | None, *, now: datetime, cou
     table = pd.DataFrame(rows, columns=list(NEXT_COLUMNS))
     table["due"] = pd.to_datetime(table["due"], utc=True)
     return table
+
+
+def scores_to_check(latest: pd.DataFrame) -> pd.DataFrame:
+    """The latest attempts whose score was flagged for review, newest first (`CHECK_COLUMNS`).
+
+    `latest` holds one attempt per question; a frame without a `review`
+    column (built before it existed) has none to check.
+    """
+    if "review" not in latest.columns or latest.empty:
+        return pd.DataFrame(columns=list(CHECK_COLUMNS))
+    flagged = latest[[bool(r) for r in latest["review"]]]
+    table = pd.DataFrame({
+        "question_id": flagged["question_id"].astype(str).tolist(),
+        "topic": flagged["topic"].astype(str).tolist(),
+        "score": flagged["score"].astype(float).tolist(),
+        **{c: flagged[c].astype(float).tolist() for c in ("score_low", "score_high")},
+        "review": [tuple(r) for r in flagged["review"]],
+        "submitted_at": flagged["submitted_at"].tolist(),
+    }, columns=list(CHECK_COLUMNS))
+    table["submitted_at"] = pd.to_datetime(table["submitted_at"], utc=True)
+    return table.sort_values("submitted_at", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def progress(frame: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 from harness.grade.tally import PASS_MARK
 from harness.report.charts import Bar, bar_chart, heatmap
 from harness.report.cohort import CohortReport
-from harness.report.document import Document, L, Section, num, stamp
+from harness.report.document import Document, L, Section, likely, num, plain_reasons, stamp
 from harness.report.labels import counted
 
 PROBLEMS_SHOWN = 50
@@ -164,7 +164,7 @@ def _cohort_review(r: CohortReport, w: L) -> Section:
     shown = r.to_review.head(REVIEW_SHOWN)
     rows = tuple(
         (str(a.person), str(a.question_id), num(a.score), likely(a.score_low, a.score_high),
-         "; ".join(w.get(f"rv_{k}", k) for k in a.review))
+         plain_reasons(a.review, w))
         for a in shown.itertuples()
     )
     more = len(r.to_review) - len(shown)
@@ -178,13 +178,6 @@ def _cohort_review(r: CohortReport, w: L) -> Section:
         score=frozenset({2}),
         empty=w["no_review"],
     )
-
-
-def likely(low: object, high: object) -> str:
-    """An interval as "60-81"; an em dash without one."""
-    if low is None or high is None or pd.isna(low) or pd.isna(high):
-        return "—"
-    return f"{float(low):.0f}-{float(high):.0f}"  # type: ignore[arg-type]
 
 
 def _cohort_grid(r: CohortReport, w: L, charts: bool) -> Section:

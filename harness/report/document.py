@@ -8,7 +8,7 @@ renderers escape it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,6 +53,18 @@ def num(value: object, digits: int = 0) -> str:
     if value is None or pd.isna(value):
         return "—"
     return f"{float(value):.{digits}f}"  # type: ignore[arg-type]
+
+
+def likely(low: object, high: object) -> str:
+    """An interval as "60-81"; an em dash without one."""
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "—"
+    return f"{float(low):.0f}-{float(high):.0f}"  # type: ignore[arg-type]
+
+
+def plain_reasons(review: Iterable[str], words: L) -> str:
+    """Review reason codes in the plain words of `words` (its `rv_<code>` labels), joined; unknown codes as they are."""
+    return "; ".join(words.get(f"rv_{code}", code) for code in review)
 
 
 def signed(value: float) -> str:

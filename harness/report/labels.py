@@ -86,6 +86,10 @@ _EN: dict[str, str] = {
     "their scores. \"Likely\" is where a teacher's grade falls 80% of the time.",
     "no_review": "No answer was flagged for review.",
     "review_more": "{n} more are marked in scores.csv (column review).",
+    "check_head": "Scores to check yourself",
+    "check_note": "Your latest score on these questions may be off; compare your answer with the reference "
+    "answer (`harness answer` shows it). \"Likely\" is where a teacher's grade falls 80% of the time.",
+    "no_check": "None of your latest scores was flagged.",
     "score": "Score",
     "likely": "Likely",
     "rv_wide-interval": "the scorer is unsure",
@@ -187,6 +191,10 @@ _ZH: dict[str, str] = {
     "“可能范围”是教师评分 80% 的情况下落入的区间。",
     "no_review": "没有需要复核的答案。",
     "review_more": "另有 {n} 份在 scores.csv 中标记（review 列）。",
+    "check_head": "需要自己核对的分数",
+    "check_note": "这些题最近一次的分数可能不准；请把你的答案和参考答案（`harness answer` 会显示）对照一下。"
+    "“可能范围”是教师评分 80% 的情况下落入的区间。",
+    "no_check": "最近的分数都没有被标记。",
     "score": "分数",
     "likely": "可能范围",
     "rv_wide-interval": "评分器没有把握",

@@ -14,7 +14,7 @@ from harness.report.candidate import CandidateReport
 from harness.report.charts import Bar, Series, bar_chart, line_chart
 from harness.report.cohort import CohortReport
 from harness.report.cohort_layout import cohort_document
-from harness.report.document import Document, L, Section, day, num, signed, stamp
+from harness.report.document import Document, L, Section, day, likely, num, plain_reasons, signed, stamp
 from harness.report.labels import counted
 
 
@@ -47,6 +47,7 @@ def _candidate(r: CandidateReport, w: L, lang: str, charts: bool) -> Document:
     sections = (
         _candidate_topics(r, w, charts),
         _candidate_points(r, w),
+        _candidate_check(r, w),
         _candidate_next(r, w),
         _candidate_progress(r, w, charts),
     )
@@ -103,6 +104,24 @@ def _candidate_points(r: CandidateReport, w: L) -> Section:
         rows,
         note=w["points_note"],
         empty=w["no_points"] if r.attempts else w["no_data"],
+    )
+
+
+def _candidate_check(r: CandidateReport, w: L) -> Section:
+    """Latest scores flagged for review: question, score, likely range, why in plain words, and when."""
+    rows = tuple(
+        (str(c.question_id), num(c.score), likely(c.score_low, c.score_high), plain_reasons(c.review, w),
+         day(c.submitted_at))
+        for c in r.to_check.itertuples()
+    )
+    return Section(
+        w["check_head"],
+        (w["question"], w["score"], w["likely"], w["reasons"], w["date"]),
+        rows,
+        note=w["check_note"] if rows else "",
+        numeric=frozenset({1}),
+        score=frozenset({1}),
+        empty=w["no_check"],
     )
 
 

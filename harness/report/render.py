@@ -227,6 +227,7 @@ def _tables(report: Report) -> Mapping[str, pd.DataFrame]:
             "missed_points": report.missed_points,
             "next_questions": report.next_questions,
             "progress": report.progress,
+            "to_check": _joined(report.to_check),
         }
     run = report.run
     if run is not None:
@@ -245,12 +246,17 @@ def _tables(report: Report) -> Mapping[str, pd.DataFrame]:
         "missed_points": report.missed_points,
         "misconceptions": report.misconceptions,
         "attention": report.attention,
-        "to_review": report.to_review.assign(review=[LIST_SEP.join(r) for r in report.to_review["review"]]),
+        "to_review": _joined(report.to_review),
         "problems": pd.DataFrame({"problem": list(run.problems if run else ())}),
     }
     if run is not None and run.columns:
         tables["columns"] = pd.DataFrame(list(run.columns), columns=["column", "read_as", "how"])
     return tables
+
+
+def _joined(table: pd.DataFrame) -> pd.DataFrame:
+    """A review table with its reason codes in one cell, as scores.csv writes them."""
+    return table.assign(review=[LIST_SEP.join(r) for r in table["review"]])
 
 
 def _progress_tables(report: ProgressReport, summary: pd.DataFrame) -> Mapping[str, pd.DataFrame]:
