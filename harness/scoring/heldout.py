@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.scoring.fitting import Nested, combine
-from harness.scoring.intervals import fit_intervals
+from harness.scoring.intervals import fit_intervals, moved
 from harness.scoring.metrics import agreement
 from harness.scoring.review import reasons
-from harness.scoring.rules import CLOSENESS_CAP, CLOSENESS_FLOOR, point_results
+from harness.scoring.rules import CLOSENESS_CAP, CLOSENESS_FLOOR, caught, point_results
 from harness.scoring.thresholds import PointThresholds, fit_derived
 from harness.scoring.training import TrainingSet
 
@@ -53,17 +53,17 @@ def review_held_out(data: TrainingSet, nested: Nested) -> Reviewed:
     fold, outer = nested.fold[real], nested.outer[real]
     score = combine(outer)
     low, high, wide = np.zeros(len(real)), np.zeros(len(real)), np.zeros(len(real), dtype=bool)
-    caught = np.ones(len(real), dtype=bool)
+    explained = np.ones(len(real), dtype=bool)  # some key point covered or partly covered
     for k in np.unique(fold):
         cal, test = fold != k, fold == k
         model = fit_intervals(nested.inner[k][real][cal], x[cal], y[cal], zh[cal])
         b = model.bounds(outer[test], x[test], zh[test])
         low[test], high[test], wide[test] = b.low, b.high, b.wide
         if any(m.matches for m in data.measured):
-            caught[test] = _caught(data, cal, test)
-    held = np.where(caught, score, np.minimum(score, CLOSENESS_CAP / 100.0))
-    low, high = np.clip(held - (score - low), 0.0, 1.0), np.clip(held + (high - score), 0.0, 1.0)
-    unmatched = ~caught & (held * 100.0 >= CLOSENESS_FLOOR)
+            explained[test] = _caught(data, cal, test)
+    held = np.where(explained, score, np.minimum(score, CLOSENESS_CAP / 100.0))
+    low, high = moved(score, low, high, held)
+    unmatched = ~explained & (held * 100.0 >= CLOSENESS_FLOOR)
     why = tuple(reasons(wide=bool(w), on_topic=float(p), text=t, unmatched=bool(u))
                 for w, p, t, u in zip(wide, outer[:, 2], text, unmatched))
     return Reviewed(held, low, high, why)
@@ -77,7 +77,7 @@ def _caught(data: TrainingSet, cal: np.ndarray, test: np.ndarray) -> np.ndarray:
     known = cal & ~np.isnan(best)
     fitted = fit_derived(best[known], data.y[data.real][known], answer_zh[known])
     points = PointThresholds(default=fitted["derived/en"], fitted=tuple(sorted(fitted.items())))
-    return np.array([any(p.status in ("covered", "partial") for p in point_results(matches[i], points, zh=bool(z)))
+    return np.array([caught(point_results(matches[i], points, zh=bool(z)))
                      for i, z in zip(np.flatnonzero(test), answer_zh[test])], dtype=bool)
 
 

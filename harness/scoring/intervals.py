@@ -39,6 +39,7 @@ LEVEL = 0.8
 FLOOR = 0.02
 FLAG_SHARE = 0.13
 MIN_ANSWERS = 50  # a group with fewer calibration answers uses the fit on all of them
+ArrayOrFloat = np.ndarray | float
 _GAPS = ("cov", "tok_rec", "cos", "dem_rec")
 _GAP_COLUMNS = [FEATURE_NAMES.index(n) for n in _GAPS]
 # The features the spread model reads: all but keyword coverage, whose keywords are picked from the
@@ -147,6 +148,17 @@ def _inputs(components: np.ndarray, x: np.ndarray, gap_mean: np.ndarray, gap_sd:
     gap1, gap2 = g[:, 0] - g[:, 1], g[:, 2] - g[:, 3]
     return np.column_stack([combine(components), components[:, 2], np.abs(components[:, 0] - components[:, 1]),
                             x[:, _SPREAD_COLUMNS], gap1, gap2, np.abs(gap1), np.abs(gap2)])
+
+
+def moved(before: ArrayOrFloat, low: ArrayOrFloat, high: ArrayOrFloat, after: ArrayOrFloat, *,
+          top: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The interval [low, high] around the score `before`, moved with it to `after`, clipped to 0..top.
+
+    The scorer's rules (coverage, penalties, caps) move the estimate, not the doubt about it.
+    """
+    below = np.maximum(0.0, np.asarray(before) - low)
+    above = np.maximum(0.0, np.asarray(high) - before)
+    return np.clip(np.asarray(after) - below, 0.0, top), np.clip(np.asarray(after) + above, 0.0, top)
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:

@@ -12,7 +12,7 @@ not from constants here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -166,6 +166,11 @@ _CLOSENESS_NOTE = {
 }
 
 
+def caught(points: Iterable[PointResult]) -> bool:
+    """Whether any key point is covered or partly covered: something the score can point to."""
+    return any(p.status != "missed" for p in points)
+
+
 def settle(points: tuple[PointResult, ...], *, score: float,
            keyword_list: bool) -> tuple[tuple[PointResult, ...], bool]:
     """Point statuses that agree with the final score, and whether the score rests on closeness alone.
@@ -184,8 +189,7 @@ def settle(points: tuple[PointResult, ...], *, score: float,
     covered = sum(p.weight for p in points if p.status == "covered")
     if score < CLOSENESS_FLOOR and total and covered >= total / 2:
         points = tuple(replace(p, status="partial") if p.status == "covered" else p for p in points)
-    caught = any(p.status in ("covered", "partial") for p in points)
-    return points, score >= CLOSENESS_FLOOR and not caught
+    return points, score >= CLOSENESS_FLOOR and not caught(points)
 
 
 def closeness_note(score: Score, *, zh: bool) -> str | None:

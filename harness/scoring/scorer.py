@@ -26,9 +26,11 @@ from harness.scoring.anchors import AnchorState, TeacherGrade, anchor_prior
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.fitting import combine
+from harness.scoring.intervals import moved
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     CLOSENESS_CAP,
+    caught,
     contradict,
     coverage,
     is_keyword_list,
@@ -199,7 +201,7 @@ class Scorer:
         final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
         if "keyword-list" in a.flags:
             final = min(final, KEYWORD_LIST_CAP)
-        if not any(p.status in ("covered", "partial") for p in points):
+        if not caught(points):
             final = min(final, CLOSENESS_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
         final, flags = _anchored(anchors, a, final)
@@ -247,8 +249,8 @@ class _Prediction:
         """The interval moved with the score: rules (coverage, penalties, caps) move the estimate, not the doubt."""
         if self.low is None or self.high is None:
             return None, None
-        below, above = max(0.0, self.calibrated - self.low), max(0.0, self.high - self.calibrated)
-        return round(max(0.0, score - below), 1), round(min(100.0, score + above), 1)
+        low, high = moved(self.calibrated, self.low, self.high, score, top=100.0)
+        return round(float(low), 1), round(float(high), 1)
 
 
 def _predict(cal: Calibration, rows: Sequence[Analysis], rvs: dict[str, RubricVectors]) -> list[_Prediction]:
