@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
-from scipy.optimize import minimize
 
 from harness.errors import CalibrationError
 
@@ -117,6 +115,8 @@ class QuestionAnchors:
 
 def condition(prior: AnchorPrior, vectors: np.ndarray, scores: np.ndarray, grades: np.ndarray) -> QuestionAnchors:
     """The anchors of one question: solve for their weights once."""
+    from scipy.linalg import cho_factor, cho_solve  # here: scoring without anchors never needs scipy.linalg
+
     e, f, y = unit(vectors), np.asarray(scores, dtype=np.float64), np.asarray(grades, dtype=np.float64)
     if len(f) == 0:
         return QuestionAnchors(e.reshape(0, e.shape[-1] if e.size else 0), f, y, np.zeros(0))
@@ -209,6 +209,9 @@ def fit_prior(data: Sequence[ResidualSet]) -> AnchorPrior:
     Raises:
         ValueError: no question with at least two answers.
     """
+    from scipy.linalg import cho_factor, cho_solve  # here: only `calibrate` fits the prior
+    from scipy.optimize import minimize
+
     usable = [d for d in data if len(d.residuals) >= 2]
     if not usable:
         raise ValueError("fitting the anchor prior needs questions with at least two answers")

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import GroupKFold
 
 from harness.errors import CalibrationError
 from harness.scoring.features import FEATURE_NAMES, MONOTONE
 from harness.scoring.models import Arrays, BoostedTrees, LinearModel, LogisticProbability
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted: scoring with a saved calibration never needs it
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 RELEVANCE_FEATURES = ("cos", "cov", "prec", "qsim", "tok_rec", "dem_rec")
 RELEVANCE_COLUMNS = [FEATURE_NAMES.index(n) for n in RELEVANCE_FEATURES]
@@ -89,6 +90,8 @@ def combine(components: np.ndarray) -> np.ndarray:
 
 def new_model() -> HistGradientBoostingRegressor:
     """The tree regressor: small boosted trees, monotone in the similarity features."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(
         max_iter=200, learning_rate=0.05, max_leaf_nodes=8, min_samples_leaf=25,
         l2_regularization=1.0, monotonic_cst=[MONOTONE.get(n, 0) for n in FEATURE_NAMES],
@@ -149,6 +152,8 @@ def _splits(groups: np.ndarray, folds: int) -> list[tuple[np.ndarray, np.ndarray
     k = min(folds, len(np.unique(groups)))
     if k < 2:
         raise CalibrationError("cross-validation needs answers to at least two questions")
+    from sklearn.model_selection import GroupKFold
+
     return list(GroupKFold(n_splits=k).split(groups, groups, groups))
 
 
