@@ -11,10 +11,12 @@ absolute error (human scale) of flagged and unflagged answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from harness.scoring.features import PointMatch
 from harness.scoring.fitting import Nested, combine
 from harness.scoring.intervals import fit_intervals, moved
 from harness.scoring.metrics import agreement
@@ -54,13 +56,16 @@ def review_held_out(data: TrainingSet, nested: Nested) -> Reviewed:
     score = combine(outer)
     low, high, wide = np.zeros(len(real)), np.zeros(len(real)), np.zeros(len(real), dtype=bool)
     explained = np.ones(len(real), dtype=bool)  # some key point covered or partly covered
+    best = np.concatenate([m.best_point for m in data.measured])
+    answer_zh = np.concatenate([m.answer_zh for m in data.measured])
+    matches = [ms for m in data.measured for ms in m.matches]
     for k in np.unique(fold):
         cal, test = fold != k, fold == k
         model = fit_intervals(nested.inner[k][real][cal], x[cal], y[cal], zh[cal])
         b = model.bounds(outer[test], x[test], zh[test])
         low[test], high[test], wide[test] = b.low, b.high, b.wide
-        if any(m.matches for m in data.measured):
-            explained[test] = _caught(data, cal, test)
+        if matches:
+            explained[test] = _caught(best, answer_zh, matches, y, cal, test)
     held = np.where(explained, score, np.minimum(score, CLOSENESS_CAP / 100.0))
     low, high = moved(score, low, high, held)
     unmatched = ~explained & (held * 100.0 >= CLOSENESS_FLOOR)
@@ -69,15 +74,16 @@ def review_held_out(data: TrainingSet, nested: Nested) -> Reviewed:
     return Reviewed(held, low, high, why)
 
 
-def _caught(data: TrainingSet, cal: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """Whether each `test` answer covers or partly covers a key point, thresholds fitted on the `cal` answers."""
-    best = np.concatenate([m.best_point for m in data.measured])
-    answer_zh = np.concatenate([m.answer_zh for m in data.measured])
-    matches = [ms for m in data.measured for ms in m.matches]
+def _caught(best: np.ndarray, answer_zh: np.ndarray, matches: Sequence[tuple[PointMatch, ...]], y: np.ndarray,
+            cal: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Whether each `test` answer covers or partly covers a key point, thresholds fitted on the `cal` answers.
+
+    Per answer: `best` derived point similarity (nan: none), written in Chinese, point `matches`, human grade `y`.
+    """
     known = cal & ~np.isnan(best)
-    fitted = fit_derived(best[known], data.y[data.real][known], answer_zh[known])
+    fitted = fit_derived(best[known], y[known], answer_zh[known])
     points = PointThresholds(default=fitted["derived/en"], fitted=tuple(sorted(fitted.items())))
-    return np.array([caught(point_results(matches[i], points, zh=bool(z)))
+    return np.array([caught(point_results(matches[int(i)], points, zh=bool(z)))
                      for i, z in zip(np.flatnonzero(test), answer_zh[test])], dtype=bool)
 
 
