@@ -160,3 +160,13 @@ def test_warm_reports_loading_and_rubrics_as_it_goes(fresh_db: sqlite3.Connectio
     assert steps == [("Loading the embedder", 0, 1), ("Loading the embedder", 1, 1), ("Embedding rubrics", 0, 5),
                      ("Embedding rubrics", 5, 5)]
     assert scorer.prepared == [list(answer_bank.questions)]  # each rubric once
+
+
+def test_an_id_line_after_text_starts_the_next_answer() -> None:
+    text = "@clip-idea\nfirst\n@vit-patch\nsecond\n---\nthird\n@not-in-bank\n@staticmethod\n"
+    known = {"clip-idea", "vit-patch"}
+    assert parse_piped(text, known) == [
+        PipedAnswer("clip-idea", "first", 1), PipedAnswer("vit-patch", "second", 3),
+        PipedAnswer(None, "third\n@not-in-bank\n@staticmethod", 6)]
+    # without a bank to ask, any id-shaped line starts an answer (and is then checked against the bank)
+    assert [a.question_id for a in parse_piped(text)] == ["clip-idea", "vit-patch", None, "not-in-bank", "staticmethod"]

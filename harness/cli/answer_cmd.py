@@ -67,9 +67,10 @@ def answer(topics: tuple[str, ...], question_ids: tuple[str, ...], limit: int | 
     points' headings), :skip or :quit on a line of its own and press Enter.
 
     With input from a pipe (`harness answer < answers.txt`), answers are
-    separated by a line `---`; an answer may start with a line `@QUESTION-ID`,
-    else it answers the next scheduled question; `:skip` skips one. Every
-    @QUESTION-ID is checked before anything is scored.
+    separated by a line `---`; a line `@QUESTION-ID` names the question of the
+    answer below it (and starts a new answer); an answer without one answers
+    the next scheduled question; `:skip` skips one. Every @QUESTION-ID is
+    checked before anything is scored.
 
     Example: harness answer --topic clip -n 3
     """
@@ -233,7 +234,7 @@ def _piped(practice: Practice, results: Path, *, as_json: bool, skip_unknown: bo
     """Score the answers on standard input, printing each result as it comes."""
     from harness.practice import piped
 
-    answers = piped.read_answers(sys.stdin.buffer.read())
+    answers = piped.read_answers(sys.stdin.buffer.read(), practice.session.bank.questions)
     if not answers:
         click.echo(piped.NO_ANSWERS, err=True)
         return
@@ -316,7 +317,8 @@ def feedback_parts(feedback: Feedback) -> list[RenderableType]:
     head = Text.assemble(("Score ", "bold"), (f"{score.score:.0f}/100", f"bold {colour}"))
     if score.score_low is not None and score.score_high is not None:  # "72, likely 60-81"
         head.append(f", likely {score.score_low:.0f}-{score.score_high:.0f}", style=colour)
-    head.append(f"   {score.how()}", style="dim")
+    if score.adjusted:  # "calibrated 70 = 70/100" would say nothing
+        head.append(f"   {score.how()}", style="dim")
     if score.flags:
         head.append(f"   [{', '.join(score.flags)}]", style="magenta")
     parts: list[RenderableType] = [head, _points_table(feedback)]

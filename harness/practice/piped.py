@@ -9,7 +9,8 @@ through a `Session` (`score`), yielding each `Feedback` as it comes, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
 
 from harness.errors import InputFileError, UnknownQuestionError
@@ -25,6 +26,7 @@ def _ignore(step: str, done: int, total: int) -> None:
 
 SEPARATOR = "---"
 SKIP = ":skip"
+ID_LINE = re.compile(r"@[A-Za-z0-9][\w.-]*")  # a line that is only `@question-id`
 LOADING = "Loading the embedder"
 EMBEDDING = "Embedding rubrics"
 RUBRIC_CHUNK = 8
@@ -55,8 +57,8 @@ class Skipped:
     message: str
 
 
-def read_answers(raw: bytes) -> list[PipedAnswer]:
-    """Decode piped input (UTF-8, a BOM allowed) and split it into answers.
+def read_answers(raw: bytes, known: Container[str] | None = None) -> list[PipedAnswer]:
+    """Decode piped input (UTF-8, a BOM allowed) and split it into answers (see `parse_piped`).
 
     Raises:
         InputFileError: the input is not UTF-8, naming the line.
@@ -69,16 +71,19 @@ def read_answers(raw: bytes) -> list[PipedAnswer]:
         raise InputFileError(
             f"standard input: line {line}: not UTF-8 text (byte {exc.start}); save the answers as UTF-8"
         ) from exc
-    return parse_piped(text)
+    return parse_piped(text, known)
 
 
-def parse_piped(text: str) -> list[PipedAnswer]:
+def parse_piped(text: str, known: Container[str] | None = None) -> list[PipedAnswer]:
     """Split piped input into answers.
 
     Answers are separated by a line `---`. An answer may start with a line
     `@question-id` naming its question; otherwise it answers the scheduler's
-    next question. An answer that is just `:skip` skips its question. Blank
-    answers between separators are ignored.
+    next question. A line `@question-id` after an answer's text also starts a
+    new answer, as if a `---` stood before it (so a file of `@id` + answer
+    pairs needs no separators) - when `known` is given, only for an id in it,
+    so a line like `@staticmethod` inside an answer stays text. An answer that is just `:skip` skips its
+    question. Blank answers between separators are ignored.
     """
     out: list[PipedAnswer] = []
     block: list[str] = []
@@ -87,10 +92,18 @@ def parse_piped(text: str) -> list[PipedAnswer]:
         if raw.strip() == SEPARATOR:
             out.extend(_answer(block, start))
             block, start = [], number + 1
+        elif _starts_answer(raw.strip(), known) and any(s.strip() for s in block):
+            out.extend(_answer(block, start))
+            block, start = [raw], number
         else:
             block.append(raw)
     out.extend(_answer(block, start))
     return out
+
+
+def _starts_answer(line: str, known: Container[str] | None) -> bool:
+    """Whether a line inside an answer is an `@question-id` line that starts the next answer."""
+    return bool(ID_LINE.fullmatch(line)) and (known is None or line[1:] in known)
 
 
 def _answer(lines: list[str], start: int) -> list[PipedAnswer]:
