@@ -275,18 +275,29 @@ class Score:
         """Weight share of the key points that stated misconceptions contradict."""
         return contradicted_share(self.points, self.misconceptions)
 
+    def _steps(self) -> list[str]:
+        """The steps from the calibrated value to the score, as `how` words them."""
+        penalty = sum(m.penalty for m in self.misconceptions)
+        steps = [f"calibrated {self.calibrated:.0f}"]
+        if self.coverage > self.calibrated:
+            steps = [f"key points covered {self.coverage:.0f} (calibrated {self.calibrated:.0f})"]
+        if self.contradicted_share:
+            steps.append(f"x {1 - self.contradicted_share:.2f} for contradicted points")
+        if penalty:
+            steps.append(f"- {penalty:.0f} for misconceptions")
+        before = max(self.coverage, self.calibrated) * (1 - self.contradicted_share) - penalty
+        if self.score < before - 0.5:
+            steps.append("held at half marks: no key point clearly caught")
+        return steps
+
     def how(self) -> str:
         """One line saying how the final score was reached."""
-        penalty = sum(m.penalty for m in self.misconceptions)
-        parts = [f"calibrated {self.calibrated:.0f}"]
-        if self.coverage > self.calibrated:
-            parts = [f"key points covered {self.coverage:.0f} (calibrated {self.calibrated:.0f})"]
-        if self.contradicted_share:
-            parts.append(f"x {1 - self.contradicted_share:.2f} for contradicted points")
-        if penalty:
-            parts.append(f"- {penalty:.0f} for misconceptions")
-        parts.append(f"= {self.score:.0f}/100")
-        return " ".join(parts)
+        return " ".join([*self._steps(), f"= {self.score:.0f}/100"])
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether anything besides the calibrated value made the score (else `how` says nothing new)."""
+        return self.coverage > self.calibrated or len(self._steps()) > 1
 
     @property
     def likely(self) -> str:

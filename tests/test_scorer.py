@@ -177,3 +177,13 @@ def test_a_complete_hand_written_answer_scores_at_least_its_coverage(scorer, ban
     s = scorer.score("relative-vs-absolute-pe", reference)
     assert s.coverage > 0 and s.score >= s.coverage - 1e-6 and not s.misconceptions
     assert s.how().endswith(f"= {s.score:.0f}/100")
+
+
+def test_how_names_every_step_and_is_left_out_when_there_is_none(scorer) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    s = scorer.score("clip-idea", "CLIP 用对比学习把图像和文本映射到同一个嵌入空间。")
+    plain = replace(s, coverage=0.0, misconceptions=(), score=s.calibrated)
+    assert not plain.adjusted and plain.how() == f"calibrated {s.calibrated:.0f} = {s.calibrated:.0f}/100"
+    held = replace(plain, calibrated=70.0, score=50.0)
+    assert held.adjusted and "held at half marks" in held.how()
