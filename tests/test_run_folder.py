@@ -357,3 +357,20 @@ def test_notes_are_printed_on_stderr(capsys: pytest.CaptureFixture[str], tmp_pat
     _warn(GradeRun(tmp_path, counts, 1, 1, 50.0, (), columns,
                    notes=("removed X, left by a run that was interrupted (process 7)",)))
     assert capsys.readouterr().err == "Note: removed X, left by a run that was interrupted (process 7)\n"
+
+
+@posix_only
+def test_every_output_is_on_disk_before_the_run_folder_is_renamed(bank: Bank, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    renamed: list[int] = []
+    real_fsync, real_rename = os.fsync, os.rename
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")
+                                                               if os.path.exists("/proc/self/fd") else str(fd)),
+                                                 real_fsync(fd))[1])
+    monkeypatch.setattr(os, "rename", lambda a, b: (renamed.append(len(synced)), real_rename(a, b))[1])
+    run = grade(bank, RunFolder(tmp_path / "run"))
+    assert is_complete_run(run.out_dir) and renamed
+    before = {Path(p).name for p in synced[: renamed[-1]]}
+    assert set(OUTPUT_FILES) <= before  # every file of the run, synced while still in the temporary folder
+    assert Path(synced[-1]) == tmp_path  # and the rename itself, after it

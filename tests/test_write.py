@@ -90,3 +90,13 @@ def test_report_out_keeps_permissions_through_the_cli(tmp_path: Path) -> None:
     main(["report", "--scores", str(scores), "--out", str(out)])
     assert out.read_text(encoding="utf-8") != "old"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_atomic_write_is_on_disk_before_the_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("replace"), real_replace(a, b))[1])
+    write_bytes_atomic(tmp_path / "x.bin", b"data")
+    # the file's data before the rename, the folder's entry after it (POSIX)
+    assert events[:2] == ["fsync", "replace"] and (os.name == "nt" or events[2:] == ["fsync"])

@@ -118,14 +118,45 @@ def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> No
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())  # on disk before the rename: a power cut leaves the old file or the new one
             if mode is not None:
                 os.chmod(tmp, mode)
             os.replace(tmp, path)
+            sync_folder(path.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
     except OSError as exc:
         raise HarnessError(f"{path}: cannot write {what}: {exc.strerror or exc}") from exc
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable (POSIX; a no-op where folders cannot be opened)."""
+    if sys.platform != "win32":
+        _sync(folder)
+
+
+def sync_tree(folder: Path) -> None:
+    """Put every file under `folder`, and the folder itself, on disk before it is renamed into place."""
+    for item in sorted(folder.rglob("*")):
+        if item.is_file() and not item.is_symlink():
+            _sync(item)
+    sync_folder(folder)
+
+
+def _sync(path: Path) -> None:
+    """Put one file or folder on disk (fsync), best effort: some file systems refuse it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _existing_mode(path: Path) -> int | None:

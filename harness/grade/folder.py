@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 
 from harness.errors import OutputError
+from harness.files.write import sync_folder, sync_tree
 
 #: The files of a finished run; a hidden folder holding all of them is a finished run.
 OUTPUT_FILES = ("scores.csv", "students.csv", "questions.csv", "report.md", "run.json")
@@ -291,7 +292,8 @@ def _check_target(target: Path) -> None:
 
 
 def _rename_into_place(tmp: Path, target: Path) -> None:
-    """Rename `tmp` to `target`, which may be an empty folder (replaced at once on POSIX)."""
+    """Rename `tmp` to `target`, which may be an empty folder (replaced at once on POSIX), durably."""
+    sync_tree(tmp)
     try:
         os.rename(tmp, target)
     except OSError:
@@ -302,6 +304,7 @@ def _rename_into_place(tmp: Path, target: Path) -> None:
             os.rename(tmp, target)
         else:
             raise
+    sync_folder(target.parent)
 
 
 def _why_taken(exc: OSError) -> str:
