@@ -154,15 +154,22 @@ def test_history_empty(tmp_path: Path) -> None:
 
 def test_history_csv_and_plot(tmp_path: Path) -> None:
     seed(tmp_path)
+    conn = store.connect(store.db_path(tmp_path))
+    at = T0 + timedelta(days=9)
+    ranged = replace(make_score("vit-patch", 70), score_low=55.0, score_high=88.5, review=("wide-interval",))
+    store.record(conn, [(store.NewAttempt("alice", "vit-patch", "vit", "答案", at - timedelta(minutes=2), at), ranged)])
+    conn.close()
     csv_path, png = tmp_path / "a.csv", tmp_path / "a.png"
     result = CliRunner().invoke(cli, ["history", "--results", str(tmp_path), "--user", "alice", "--csv",
                                       str(csv_path), "--plot", str(png)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     raw = csv_path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbfattempt_id,user,question_id,topic,")
+    assert raw.startswith(b"\xef\xbb\xbfattempt_id,user,question_id,topic,started_at,submitted_at,score,"
+                          b"score_low,score_high,review,")
     lines = raw.decode("utf-8-sig").splitlines()
-    assert len(lines) == 5
-    assert lines[1].endswith(",40.0,1+aaa,use-multilingual,cal-1,'=答案 0")  # formula neutralised
+    assert len(lines) == 6
+    assert lines[1].endswith(",40.0,,,,1+aaa,use-multilingual,cal-1,'=答案 0")  # no range stored; formula neutralised
+    assert ",70.0,55.0,88.5,wide-interval,1+aaa," in lines[5]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -82,9 +82,9 @@ def test_write_csv_is_excel_safe_in_every_cell(tmp_path: Path) -> None:
     assert raw.startswith(b"\xef\xbb\xbfattempt_id,user,question_id,topic,started_at,submitted_at,score,")
     text = raw.decode("utf-8-sig")
     assert text.split("\r\n")[1] == (
-        "1,'+alice,clip-idea,'=topic,2030-01-01T08:58:00+00:00,2030-01-01T09:00:00+00:00,40.0,1+aaa,"
+        "1,'+alice,clip-idea,'=topic,2030-01-01T08:58:00+00:00,2030-01-01T09:00:00+00:00,40.0,,,,1+aaa,"
         "use-multilingual,cal-1,\"'=答案\n第二行\"")
-    assert text.split("\r\n")[2].endswith(",55.2,1+aaa,use-multilingual,cal-1,-1.5")  # a number stays a number
+    assert text.split("\r\n")[2].endswith(",55.2,,,,1+aaa,use-multilingual,cal-1,-1.5")  # a number stays a number
     assert [p.name for p in path.parent.iterdir()] == ["attempts.csv"]  # no temporary file left
 
 

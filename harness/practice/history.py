@@ -22,7 +22,7 @@ BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24
 WINDOW = 5
 CSV_COLUMNS = ("attempt_id", "user", "question_id", "topic", "started_at", "submitted_at", "score",
-               "rubric_version", "embedder_id", "calibration_id", "answer")
+               "score_low", "score_high", "review", "rubric_version", "embedder_id", "calibration_id", "answer")
 
 
 def sparkline(scores: Sequence[float], width: int = SPARK_WIDTH) -> str:
@@ -119,9 +119,15 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
     """
     write_csv_atomic(path, [CSV_COLUMNS, *(
         (a.attempt_id, a.user, a.question_id, a.topic, a.started_at.isoformat(), a.submitted_at.isoformat(),
-         f"{a.score:.1f}", a.rubric_version, a.embedder_id, a.calibration_id, a.answer)
+         f"{a.score:.1f}", _bound(a.score_low), _bound(a.score_high), ";".join(a.review),
+         a.rubric_version, a.embedder_id, a.calibration_id, a.answer)
         for a in rows
     )], what="the attempts")
+
+
+def _bound(value: float | None) -> str:
+    """A range end as a CSV cell: one decimal, empty for a score stored without a range."""
+    return "" if value is None else f"{value:.1f}"
 
 
 def as_record(found: History) -> dict[str, Any]:
