@@ -3,12 +3,12 @@
     python benchmarks/bench_anchors.py [--eval-dir ../shared/eval] [--draws 100] [--embedder use-multilingual]
 
 Both dev sets are pooled as `harness calibrate` pools them; every question is
-scored by a calibration that never saw it (the harness's group k-fold,
-10 folds over questions) and corrected by anchors with a prior
-(`scoring.anchors.fit_prior`) fitted on the *other* questions' out-of-fold
-residuals only (nested: inside each outer fold's training questions, a
-5-fold split gives the residuals the prior is fitted on). Nothing is tuned
-on the evaluated question.
+scored as the scorer scores it (calibration and half-marks hold) by models
+that never saw it - the same held-out scores as `bench_heldout.py` - and
+corrected by anchors with a prior (`scoring.anchors.fit_prior`) fitted on
+the *other* questions' out-of-fold residuals only (nested: inside each outer
+fold's training questions, a 5-fold split gives the residuals the prior is
+fitted on). Nothing is tuned on the evaluated question.
 
 Random anchors: K answers of each question drawn at random (`--draws`
 times), Pearson r pooled over the set's other answers, next to the zero-shot
@@ -27,60 +27,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GroupKFold
 
 from harness.bank.importer import import_questions
 from harness.encoders import get_encoder
-from harness.scoring import calibration as cal_mod
 from harness.scoring.anchors import AnchorPrior, choose, condition, corrected, fit_prior, group_residuals
-from harness.scoring.evaluation import features, off_topic_negatives, read_graded
+from harness.scoring.evaluation import read_graded
+from harness.scoring.fitting import Nested, combine, nested_components
+from harness.scoring.heldout import Reviewed, review_held_out
 from harness.scoring.scorer import Scorer
+from harness.scoring.training import TrainingSet, collect
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = ("mohler_dev", "ads_dev")
 KS = (3, 5, 10, 20)
-FOLDS, INNER = 10, 5
-
-
-@dataclass(frozen=True, eq=False)
-class Pooled:
-    """Both sets' real answers (then the off-topic negatives), as `harness calibrate` stacks them."""
-
-    x: np.ndarray
-    y: np.ndarray
-    groups: np.ndarray
-    real: np.ndarray
-    vectors: np.ndarray  # real answers only (zero rows for blanks)
-    set_of: np.ndarray  # real answers only: index into SETS
-
-
-def pooled(eval_dir: Path, embedder: str, tmp: Path) -> Pooled:
-    """Features and answer vectors of both dev sets, each graded against a bank imported from its questions."""
-    encoder = get_encoder(embedder, cache_dir=tmp / "cache")
-    xs, ys, gs, real, vecs, sets = [], [], [], [], [], []
-    for s, name in enumerate(SETS):
-        bank = import_questions(eval_dir / f"{name}_questions.csv", tmp / name)
-        graded = read_graded(eval_dir / f"{name}_answers.csv")
-        scorer = Scorer(bank, encoder, None)
-        analyses = scorer.analyse_many(list(zip(graded.question_ids, graded.answers)))
-        dim = next(a.answer.vector.shape[0] for a in analyses if a.answer is not None)
-        vecs.append(np.stack([a.answer.vector if a.answer is not None else np.zeros(dim) for a in analyses]))
-        x, _ = features(scorer, graded)
-        neg = off_topic_negatives(graded)
-        x_neg, _ = features(scorer, neg)
-        for xx, gg, is_real in ((x, graded, True), (x_neg, neg, False)):
-            xs.append(xx)
-            ys.append(gg.target)
-            gs.append(np.array([f"{name}/{q}" for q in gg.question_ids]))
-            real.append(np.full(len(gg.question_ids), is_real))
-        sets.append(np.full(len(graded.answers), s))
-    return Pooled(np.vstack(xs), np.concatenate(ys), np.concatenate(gs), np.concatenate(real),
-                  np.vstack(vecs), np.concatenate(sets))
 
 
 @dataclass(frozen=True, eq=False)
 class HeldOut:
-    """Per real answer: the zero-shot score (questions held out) and the prior its question is corrected with."""
+    """Per real answer: the held-out score (rules included) and the prior its question is corrected with."""
 
     f: np.ndarray
     y: np.ndarray
@@ -88,23 +52,40 @@ class HeldOut:
     vectors: np.ndarray
     set_of: np.ndarray
     priors: dict[str, AnchorPrior]
+    names: tuple[str, ...]
 
 
-def held_out(p: Pooled) -> HeldOut:
-    """Outer group k-fold predictions; per outer fold a prior fitted on the training questions' inner residuals."""
-    f = cal_mod.cross_val_predict(p.x, p.y, p.groups, p.real, folds=FOLDS)
+def measure(eval_dir: Path, embedder: str, tmp: Path,
+            sets: tuple[str, ...] = SETS) -> tuple[TrainingSet, Nested, Reviewed]:
+    """Both dev sets as `harness calibrate` pools them, their nested folds and held-out scores (`bench_heldout`)."""
+    encoder = get_encoder(embedder, cache_dir=tmp / "cache")
+    pairs = [(Scorer(import_questions(eval_dir / f"{name}_questions.csv", tmp / embedder / name), encoder, None),
+              read_graded(eval_dir / f"{name}_answers.csv")) for name in sets]
+    data = collect(pairs)
+    nested = nested_components(data.x, data.y, data.groups, data.real)
+    return data, nested, review_held_out(data, nested)
+
+
+def held_out(data: TrainingSet, nested: Nested, reviewed: Reviewed) -> HeldOut:
+    """The scorer's held-out scores, and per outer fold a prior fitted on its training questions' inner residuals.
+
+    The scores are what the scorer gives before anchors (`heldout.review_held_out`:
+    calibration and half-marks hold, each fitted without the question); the
+    prior is what `calibrate` would fit on the fold's training questions alone.
+    """
+    vectors = np.vstack([m.vectors for m in data.measured])
+    real = np.flatnonzero(data.real)
+    on = np.abs(vectors).sum(axis=1) > 0
     priors: dict[str, AnchorPrior] = {}
-    real_index = np.cumsum(p.real) - 1  # row -> index among the real answers
-    for train, test in GroupKFold(n_splits=FOLDS).split(p.x, p.y, p.groups):  # cross_val_predict's split
-        inner = cal_mod.cross_val_predict(p.x[train], p.y[train], p.groups[train], p.real[train], folds=INNER)
-        keep = p.real[train] & (np.abs(p.vectors[real_index[train]]).sum(axis=1) > 0)
-        rows = train[keep]
-        data = group_residuals(p.y[rows] - inner[keep], p.vectors[real_index[rows]], inner[keep], p.groups[rows])
-        prior = fit_prior(data)
-        for q in np.unique(p.groups[test]):
+    for k in np.unique(nested.fold):
+        train = (nested.fold[real] != k) & on
+        inner = combine(nested.inner[k][real[train]])
+        prior = fit_prior(group_residuals(data.y[real[train]] - inner, vectors[train], inner,
+                                          data.groups[real[train]]))
+        for q in np.unique(data.groups[real[nested.fold[real] == k]]):
             priors[str(q)] = prior
-    r = p.real
-    return HeldOut(f[r], p.y[r], p.groups[r], p.vectors, p.set_of, priors)
+    names = tuple(g.name.removesuffix("_answers") for g in data.sets)
+    return HeldOut(reviewed.score01, data.y[real], data.groups[real], vectors, data.set_of_real, priors, names)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -149,8 +130,8 @@ def random_anchors(h: HeldOut, k: int, draws: int, seed: int = 0) -> dict[str, n
             o = np.setdiff1d(np.arange(len(rows)), a)
             zero[q] = (rows[o], h.f[rows[o]])
             anch[q] = (rows[o], adjust(h, q, rows, a, o))
-        out["zero-shot"].append([summary(h, zero, s) for s in range(len(SETS))])
-        out["anchors"].append([summary(h, anch, s) for s in range(len(SETS))])
+        out["zero-shot"].append([summary(h, zero, s) for s in range(len(h.names))])
+        out["anchors"].append([summary(h, anch, s) for s in range(len(h.names))])
     return {key: np.mean(vals, axis=0) for key, vals in out.items()}
 
 
@@ -170,18 +151,18 @@ def chosen_anchors(h: HeldOut, k: int, draws: int, seed: int = 1) -> dict[str, n
             for key, a in picks.items():
                 preds[key][q] = (rows[ev], adjust(h, q, rows, a, ev))
         for key in out:
-            out[key].append([summary(h, preds[key], s) for s in range(len(SETS))])
+            out[key].append([summary(h, preds[key], s) for s in range(len(h.names))])
     return {key: np.mean(vals, axis=0) for key, vals in out.items()}
 
 
 def table(h: HeldOut, draws: int) -> list[str]:
     """The benchmark's table, one line per (anchors, method)."""
-    head = f"| anchors per question | {' | '.join(f'{s} r | pq' for s in SETS)} | gain in r |"
-    lines = [head, "|---|" + "---:|" * (2 * len(SETS) + 1)]
+    head = f"| anchors per question | {' | '.join(f'{s} r | pq' for s in h.names)} | gain in r |"
+    lines = [head, "|---|" + "---:|" * (2 * len(h.names) + 1)]
 
     def row(label: str, vals: np.ndarray, base: np.ndarray | None = None) -> str:
-        cells = " | ".join(f"{vals[s][0]:.3f} | {vals[s][1]:.3f}" for s in range(len(SETS)))
-        gain = " / ".join(f"{vals[s][0] - base[s][0]:+.3f}" for s in range(len(SETS))) if base is not None else ""
+        cells = " | ".join(f"{vals[s][0]:.3f} | {vals[s][1]:.3f}" for s in range(len(h.names)))
+        gain = " / ".join(f"{vals[s][0] - base[s][0]:+.3f}" for s in range(len(h.names))) if base is not None else ""
         return f"| {label} | {cells} | {gain} |"
 
     for k in KS:
@@ -203,8 +184,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        data = pooled(args.eval_dir, args.embedder, Path(tmp))
-    h = held_out(data)
+        h = held_out(*measure(args.eval_dir, args.embedder, Path(tmp)))
     fitted = np.array([[getattr(p, n) for n in ("offset", "slope", "similar", "length", "noise")]
                        for p in dict((id(p), p) for p in h.priors.values()).values()])
     print(f"{args.embedder}; {args.draws} draws; prior per outer fold (median): offset, slope, similar, length, "
