@@ -16,6 +16,10 @@ r on exactly those answers. Chosen anchors: each question's answers split at
 random into a pool (2/3) and an evaluation third; 5 anchors from the pool
 chosen by `scoring.anchors.choose` (what `grade --suggest-anchors` does) or
 at random; r on the evaluation third. "pq" is the mean per-question r.
+Last, how the gain of 5 random anchors varies over 2 x `--draws` draws
+(mean, 5th percentile, worst draw, share of draws worse than zero-shot),
+with each grade's pull capped at `anchors.ROBUST` prior SDs (as the scorer
+does) and uncapped.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 
 from harness.bank.importer import import_questions
 from harness.encoders import get_encoder
-from harness.scoring.anchors import AnchorPrior, choose, condition, corrected, fit_prior, group_residuals
+from harness.scoring.anchors import ROBUST, AnchorPrior, choose, condition, corrected, fit_prior, group_residuals
 from harness.scoring.evaluation import read_graded
 from harness.scoring.fitting import Nested, combine, nested_components
 from harness.scoring.heldout import Reviewed, review_held_out
@@ -104,11 +108,12 @@ def summary(h: HeldOut, preds: dict[str, tuple[np.ndarray, np.ndarray]], s: int)
     return pearson(scores, h.y[rows]), float(np.nanmean(per_q))
 
 
-def adjust(h: HeldOut, q: str, rows: np.ndarray, anchors: np.ndarray, others: np.ndarray) -> np.ndarray:
+def adjust(h: HeldOut, q: str, rows: np.ndarray, anchors: np.ndarray, others: np.ndarray, *,
+           robust: float = ROBUST) -> np.ndarray:
     """Scores of `others` corrected by the grades of `anchors` (indices into `rows`)."""
     prior = h.priors[q]
     a, o = rows[anchors], rows[others]
-    fitted = condition(prior, h.vectors[a], h.f[a], h.y[a])
+    fitted = condition(prior, h.vectors[a], h.f[a], h.y[a], robust=robust)
     return corrected(prior, fitted, h.vectors[o], h.f[o])
 
 
@@ -120,6 +125,11 @@ def questions(h: HeldOut) -> dict[str, np.ndarray]:
 
 def random_anchors(h: HeldOut, k: int, draws: int, seed: int = 0) -> dict[str, np.ndarray]:
     """Mean over draws of (pooled r, pq) per set, zero-shot and with k random anchors."""
+    return {key: np.mean(vals, axis=0) for key, vals in random_draws(h, k, draws, seed).items()}
+
+
+def random_draws(h: HeldOut, k: int, draws: int, seed: int = 0, *, robust: float = ROBUST) -> dict[str, np.ndarray]:
+    """Per draw (rows) and set: (pooled r, pq), zero-shot and with k random anchors."""
     rng = np.random.default_rng(seed)
     qrows = questions(h)
     out: dict[str, list[list[tuple[float, float]]]] = {"zero-shot": [], "anchors": []}
@@ -129,10 +139,22 @@ def random_anchors(h: HeldOut, k: int, draws: int, seed: int = 0) -> dict[str, n
             a = rng.choice(len(rows), size=k, replace=False)
             o = np.setdiff1d(np.arange(len(rows)), a)
             zero[q] = (rows[o], h.f[rows[o]])
-            anch[q] = (rows[o], adjust(h, q, rows, a, o))
+            anch[q] = (rows[o], adjust(h, q, rows, a, o, robust=robust))
         out["zero-shot"].append([summary(h, zero, s) for s in range(len(h.names))])
         out["anchors"].append([summary(h, anch, s) for s in range(len(h.names))])
-    return {key: np.mean(vals, axis=0) for key, vals in out.items()}
+    return {key: np.array(vals) for key, vals in out.items()}
+
+
+def spread(h: HeldOut, k: int, draws: int) -> list[str]:
+    """How the gain of k random anchors varies from draw to draw, with each grade's pull capped and without."""
+    lines = []
+    for label, robust in (("capped at 2 SD", ROBUST), ("uncapped", float("inf"))):
+        res = random_draws(h, k, draws, robust=robust)
+        gain = res["anchors"][:, :, 0] - res["zero-shot"][:, :, 0]  # draws x sets
+        lines.append(f"{k} random, {label}: " + "; ".join(
+            f"{name} gain mean {g.mean():+.3f}, 5th percentile {np.quantile(g, 0.05):+.3f}, worst {g.min():+.3f}, "
+            f"worse than zero-shot in {np.mean(g < 0):.0%} of draws" for name, g in zip(h.names, gain.T)))
+    return lines
 
 
 def chosen_anchors(h: HeldOut, k: int, draws: int, seed: int = 1) -> dict[str, np.ndarray]:
@@ -191,6 +213,7 @@ def main() -> None:
           f"noise = {', '.join(f'{v:.4f}' for v in np.median(fitted, axis=0))}")
     for line in table(h, args.draws):
         print(line, flush=True)
+    print("\n".join(spread(h, 5, 2 * args.draws)))
     print(f"({time.perf_counter() - start:.0f} s)")
 
 

@@ -72,6 +72,23 @@ def test_leave_one_out_predicts_each_anchor_from_the_others() -> None:
     assert leave_one_out(PRIOR, pair)[0] == pytest.approx(direct[0])
 
 
+def test_one_grade_far_from_its_score_pulls_the_others_only_so_far() -> None:
+    """A wrong verdict the scorer could not see (scored 0.95, graded 0): a copy of it moves 2 prior SDs, not to 0."""
+    e, f = answers(2), np.array([0.95, 0.9])
+    fitted = condition(PRIOR, e, f, np.array([0.0, 0.9]))
+    sd = float(np.sqrt(PRIOR.covariance(f[:1], e[:1], f[:1], e[:1])[0, 0]))
+    copy = corrected(PRIOR, fitted, e[:1], f[:1])[0]
+    assert 0.95 - 2 * sd - 0.05 < copy < 0.95 - 2 * sd + 0.05 and copy > 0.4
+    state = AnchorState.fit(PRIOR, [TeacherGrade("q", "wrong verdict", 0.0), TeacherGrade("q", "fine", 0.9)],
+                            list(e), list(f))
+    assert state.adjust("q", "wrong verdict", e[0], 0.95) == (0.0, True)  # the graded answer keeps its grade
+    # leave-one-out in closed form is still the refit on the others
+    refit = corrected(PRIOR, condition(PRIOR, e[1:], f[1:], np.array([0.9])), e[:1], f[:1])[0]
+    assert leave_one_out(PRIOR, fitted)[0] == pytest.approx(refit)
+    outlier = corrected(PRIOR, condition(PRIOR, e[:1], f[:1], np.zeros(1)), e[1:], f[1:])[0]
+    assert leave_one_out(PRIOR, fitted)[1] == pytest.approx(outlier)
+
+
 def test_choose_spreads_the_picks_and_complements_earlier_grades() -> None:
     rng = np.random.default_rng(2)
     centres = answers(2, seed=3)

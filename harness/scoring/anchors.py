@@ -8,7 +8,9 @@ One question's residuals r_i = grade_i - f_i (f: the score without anchors,
 
 with e_i the answer's unit vector and c a fixed centre (0.75, about the mean
 grade of the dev sets). Given K graded anchors A, an answer's corrected
-score is  f + k(*, A) (K_AA + noise I)^-1 r_A,  clipped to 0..1: with no
+score is  f + k(*, A) (K_AA + noise I)^-1 r_A,  clipped to 0..1, where each
+anchor's residual in r_A is capped at `ROBUST` prior SDs (`pull`: one grade
+the score could not have foreseen must not drag its neighbours): with no
 anchors it is the global calibration, 3 anchors move it a little, 20 a lot,
 and an answer close to a graded one follows it (a per-question offset and
 slope shrunk toward the calibration, plus a correction for answers like
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from harness.scoring.calibration import Calibration
 
 CENTRE = 0.75
+ROBUST = 2.0  # prior SDs: how far one anchor's residual can pull the others (`pull`)
 MAX_FIT_ANSWERS = 200  # per question when fitting the prior: the likelihood needs an n x n Cholesky
 _START = (0.01, 0.05, 0.01, 0.1, 0.04)  # offset, slope, similar, length, noise
 _LOG_BOUNDS = (-12.0, 2.0)
@@ -101,28 +104,44 @@ class QuestionAnchors:
     """One question's graded answers, ready to correct the others.
 
     `scores` are the anchors' scores without anchors and `grades` the
-    teacher's, both 0..1; `weights` = (K_AA + noise I)^-1 (grades - scores).
+    teacher's, both 0..1; `pulls` the residuals grades - scores as passed on
+    (`pull`); `weights` = (K_AA + noise I)^-1 pulls.
     """
 
     vectors: np.ndarray
     scores: np.ndarray
     grades: np.ndarray
+    pulls: np.ndarray
     weights: np.ndarray
 
     def __len__(self) -> int:
         return len(self.grades)
 
 
-def condition(prior: AnchorPrior, vectors: np.ndarray, scores: np.ndarray, grades: np.ndarray) -> QuestionAnchors:
-    """The anchors of one question: solve for their weights once."""
+def condition(prior: AnchorPrior, vectors: np.ndarray, scores: np.ndarray, grades: np.ndarray, *,
+              robust: float = ROBUST) -> QuestionAnchors:
+    """The anchors of one question: solve for their weights once (`robust`: see `pull`)."""
     from scipy.linalg import cho_factor, cho_solve  # here: scoring without anchors never needs scipy.linalg
 
     e, f, y = unit(vectors), np.asarray(scores, dtype=np.float64), np.asarray(grades, dtype=np.float64)
     if len(f) == 0:
-        return QuestionAnchors(e.reshape(0, e.shape[-1] if e.size else 0), f, y, np.zeros(0))
-    k = prior.covariance(f, e, f, e) + prior.noise * np.eye(len(f))
-    weights = cho_solve(cho_factor(k, lower=True), y - f)
-    return QuestionAnchors(e, f, y, weights)
+        return QuestionAnchors(e.reshape(0, e.shape[-1] if e.size else 0), f, y, np.zeros(0), np.zeros(0))
+    k = prior.covariance(f, e, f, e)
+    pulls = pull(k, y - f, robust)
+    weights = cho_solve(cho_factor(k + prior.noise * np.eye(len(f)), lower=True), pulls)
+    return QuestionAnchors(e, f, y, pulls, weights)
+
+
+def pull(covariance: np.ndarray, residuals: np.ndarray, robust: float = ROBUST) -> np.ndarray:
+    """The residuals the anchors pass on to other answers: each limited to `robust` prior SDs.
+
+    A grade far beyond what the prior expects (a wrong verdict the score
+    could not see, say) mostly tells about that one answer; uncapped, it
+    drags every similar answer with it. The graded answer itself still gets
+    the teacher's grade (`AnchorState.exact`).
+    """
+    sd = robust * np.sqrt(np.diag(covariance))
+    return np.asarray(np.clip(residuals, -sd, sd))
 
 
 def corrected(prior: AnchorPrior, anchors: QuestionAnchors, vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -139,10 +158,8 @@ def leave_one_out(prior: AnchorPrior, anchors: QuestionAnchors) -> np.ndarray:
     if len(anchors) == 0:
         return np.zeros(0)
     f, e = anchors.scores, anchors.vectors
-    k = prior.covariance(f, e, f, e) + prior.noise * np.eye(len(f))
-    inverse = np.linalg.inv(k)
-    residual = anchors.grades - f
-    loo = residual - anchors.weights / np.diag(inverse)
+    inverse = np.linalg.inv(prior.covariance(f, e, f, e) + prior.noise * np.eye(len(f)))
+    loo = anchors.pulls - anchors.weights / np.diag(inverse)
     return np.asarray(np.clip(f + loo, 0.0, 1.0))
 
 
