@@ -56,3 +56,32 @@ def test_report_out_with_an_unknown_suffix_is_refused(tmp_path: Path, capsys: py
     err = capsys.readouterr().err
     assert "--out x.pdf: unknown file type '.pdf'; use .csv, .htm, .html, .markdown, .md" in err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_failing_disk_is_one_line_naming_the_file(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    import harness.cli.bank_cmd
+
+    def eio(root: object) -> None:
+        raise OSError(errno.EIO, "Input/output error", "/mnt/share/rubrics/clip-idea.yaml")
+
+    monkeypatch.setattr(harness.cli.bank_cmd, "load_bank", eio)
+    with pytest.raises(SystemExit) as exit_:
+        main(["bank", "validate"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: /mnt/share/rubrics/clip-idea.yaml: Input/output error. Files already written")
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    import subprocess
+    import sys
+
+    code = ("import harness.cli, harness.cli.bank_cmd as b\n"
+            "def gone(root):\n    raise BrokenPipeError(32, 'Broken pipe')\n"
+            "b.load_bank = gone\nharness.cli.main(['bank', 'list'])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == ""
