@@ -77,6 +77,7 @@ def test_a_failing_disk_is_one_line_naming_the_file(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """`harness ... | head`: a closed pipe is not reported as a failing disk."""
     import subprocess
     import sys
 

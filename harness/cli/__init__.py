@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from typing import Any
 
@@ -77,10 +76,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except BrokenPipeError:  # `harness ... | head`: the reader has gone; say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
-    except OSError as exc:  # a failing disk or network drive (EIO), a file vanishing mid-read
+    except OSError as exc:  # a failing disk or network drive (EIO); click itself ends quietly on a closed pipe
         where = f"{exc.filename}: " if exc.filename else ""
         click.echo(f"Error: {where}{exc.strerror or exc}. Files already written are kept; "
                    "check the disk or the path and run the command again.", err=True)
