@@ -73,6 +73,21 @@ def test_models_round_trip_through_arrays(data, regressor) -> None:  # type: ign
     assert np.array_equal(LogisticProbability.from_arrays(logistic.to_arrays("r"), "r").predict(x), logistic.predict(x))
 
 
+def test_linear_arrays_with_a_zero_scale_or_mismatched_shapes_are_refused(data) -> None:  # type: ignore[no-untyped-def]
+    from harness.scoring.models import LinearModel
+
+    x, _, real = data
+    logistic = LogisticProbability.from_sklearn(calibration.new_relevance().fit(x, real.astype(int))).to_arrays("r")
+    ridge = LinearModel(np.zeros(3), np.ones(3), np.ones(3), 0.5).to_arrays("l")
+    for model, arrays, prefix in ((LogisticProbability, logistic, "r"), (LinearModel, ridge, "l")):
+        zero = {**arrays, f"{prefix}.scale": np.where(np.arange(len(arrays[f"{prefix}.scale"])) == 0, 0.0, 1.0)}
+        with pytest.raises(ValueError, match="scale that is not positive"):
+            model.from_arrays(zero, prefix)
+        short = {**arrays, f"{prefix}.coef": np.ones(2)}
+        with pytest.raises(ValueError, match="inconsistent shapes"):
+            model.from_arrays(short, prefix)
+
+
 def test_tree_arrays_that_would_index_out_of_range_or_loop_are_refused(regressor) -> None:  # type: ignore[no-untyped-def]
     arrays = BoostedTrees.from_sklearn(regressor).to_arrays("m")
     inner = int(np.flatnonzero(~arrays["m.is_leaf"])[1])

@@ -132,13 +132,41 @@ class BoostedTrees:
 
 
 @dataclass(frozen=True, eq=False)
-class LogisticProbability:
-    """A StandardScaler + binary LogisticRegression pipeline: P(class 1) for each row."""
+class _Standardised:
+    """Parameters of a linear function of standardised inputs, (x - mean) / scale, stored as named arrays."""
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
+
+    def standardised(self, x: np.ndarray) -> np.ndarray:
+        """The rows of `x`, standardised."""
+        return np.asarray((np.asarray(x, dtype=np.float64) - self.mean) / self.scale, dtype=np.float64)
+
+    def to_arrays(self, prefix: str) -> Arrays:
+        """The parameters as named arrays."""
+        return {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale, f"{prefix}.coef": self.coef,
+                f"{prefix}.intercept": np.asarray(self.intercept)}
+
+    @staticmethod
+    def _read(arrays: Arrays, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """mean, scale, coef (as stored) and intercept from `to_arrays` output; mean and scale checked.
+
+        Raises:
+            ValueError: arrays missing, mean and scale of different shapes, or a scale that is not positive.
+        """
+        mean, scale, coef = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64) for k in ("mean", "scale", "coef"))
+        if not (mean.ndim == 1 and mean.shape == scale.shape):
+            raise ValueError(f"{prefix}: inconsistent shapes")
+        if not (scale > 0).all():
+            raise ValueError(f"{prefix}: a scale that is not positive")
+        return mean, scale, coef, float(np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class LogisticProbability(_Standardised):
+    """A StandardScaler + binary LogisticRegression pipeline: P(class 1) for each row (`coef` 1 x n)."""
 
     @classmethod
     def from_sklearn(cls, pipeline: Any) -> LogisticProbability:
@@ -149,47 +177,30 @@ class LogisticProbability:
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """P(class 1) for each row of `x`."""
-        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
-        decision = z @ self.coef.T + self.intercept
+        decision = self.standardised(x) @ self.coef.T + self.intercept
         return np.asarray(expit(decision.ravel()), dtype=np.float64)
-
-    def to_arrays(self, prefix: str) -> Arrays:
-        """The parameters as named arrays."""
-        return {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale, f"{prefix}.coef": self.coef,
-                f"{prefix}.intercept": np.asarray(self.intercept)}
 
     @classmethod
     def from_arrays(cls, arrays: Arrays, prefix: str) -> LogisticProbability:
         """Rebuild from `to_arrays` output.
 
         Raises:
-            ValueError: arrays missing or of inconsistent shapes.
+            ValueError: arrays missing, of inconsistent shapes, or a scale that is not positive.
         """
-        mean, scale = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64) for k in ("mean", "scale"))
-        coef = np.asarray(arrays[f"{prefix}.coef"], dtype=np.float64).reshape(1, -1)
-        if not (mean.shape == scale.shape == (coef.shape[1],)):
+        mean, scale, coef, intercept = cls._read(arrays, prefix)
+        coef = coef.reshape(1, -1)
+        if mean.shape != (coef.shape[1],):
             raise ValueError(f"{prefix}: inconsistent shapes")
-        return cls(mean, scale, coef, float(np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64)))
+        return cls(mean, scale, coef, intercept)
 
 
 @dataclass(frozen=True, eq=False)
-class LinearModel:
-    """A linear model on standardised inputs: ((x - mean) / scale) . coef + intercept."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
+class LinearModel(_Standardised):
+    """A linear model on standardised inputs: ((x - mean) / scale) . coef + intercept (`coef` of length n)."""
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The prediction for each row of `x`."""
-        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
-        return np.asarray(z @ self.coef + self.intercept, dtype=np.float64)
-
-    def to_arrays(self, prefix: str) -> Arrays:
-        """The parameters as named arrays."""
-        return {f"{prefix}.mean": self.mean, f"{prefix}.scale": self.scale, f"{prefix}.coef": self.coef,
-                f"{prefix}.intercept": np.asarray(self.intercept)}
+        return np.asarray(self.standardised(x) @ self.coef + self.intercept, dtype=np.float64)
 
     @classmethod
     def from_arrays(cls, arrays: Arrays, prefix: str) -> LinearModel:
@@ -198,9 +209,7 @@ class LinearModel:
         Raises:
             ValueError: arrays missing, of inconsistent shapes, or a scale that is not positive.
         """
-        mean, scale, coef = (np.asarray(arrays[f"{prefix}.{k}"], dtype=np.float64) for k in ("mean", "scale", "coef"))
-        if not (mean.ndim == 1 and mean.shape == scale.shape == coef.shape):
+        mean, scale, coef, intercept = cls._read(arrays, prefix)
+        if coef.shape != mean.shape:
             raise ValueError(f"{prefix}: inconsistent shapes")
-        if not (scale > 0).all():
-            raise ValueError(f"{prefix}: a scale that is not positive")
-        return cls(mean, scale, coef, float(np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64)))
+        return cls(mean, scale, coef, intercept)
