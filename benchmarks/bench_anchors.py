@@ -34,7 +34,8 @@ import numpy as np
 
 from harness.bank.importer import import_questions
 from harness.encoders import get_encoder
-from harness.scoring.anchors import ROBUST, AnchorPrior, choose, condition, corrected, fit_prior, group_residuals
+from harness.scoring.anchors import ROBUST, AnchorPrior, choose, condition, corrected
+from harness.scoring.calibration import fit_anchor_prior
 from harness.scoring.evaluation import read_graded
 from harness.scoring.fitting import Nested, combine, nested_components
 from harness.scoring.heldout import Reviewed, review_held_out
@@ -79,13 +80,11 @@ def held_out(data: TrainingSet, nested: Nested, reviewed: Reviewed) -> HeldOut:
     """
     vectors = np.vstack([m.vectors for m in data.measured])
     real = np.flatnonzero(data.real)
-    on = np.abs(vectors).sum(axis=1) > 0
     priors: dict[str, AnchorPrior] = {}
     for k in np.unique(nested.fold):
-        train = (nested.fold[real] != k) & on
-        inner = combine(nested.inner[k][real[train]])
-        prior = fit_prior(group_residuals(data.y[real[train]] - inner, vectors[train], inner,
-                                          data.groups[real[train]]))
+        train = nested.fold[real] != k
+        prior = AnchorPrior.from_json(fit_anchor_prior(  # what `calibrate` fits, on this fold's questions only
+            data.y[real[train]], combine(nested.inner[k][real[train]]), vectors[train], data.groups[real[train]]))
         for q in np.unique(data.groups[real[nested.fold[real] == k]]):
             priors[str(q)] = prior
     names = tuple(g.name.removesuffix("_answers") for g in data.sets)
