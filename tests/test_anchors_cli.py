@@ -120,7 +120,9 @@ def test_suggest_then_grade_with_the_filled_in_file(run: Run, real_scorer: None,
     assert all(r["answer"] in ANSWERS[r["question_id"]] for r in rows)
     assert json.loads((first / "run.json").read_text(encoding="utf-8"))["suggested_anchors"]["chosen"] == 2 * K
 
-    for r in rows:  # the teacher finds the scorer 30 points too generous
+    unsure = [r for r in rows if r["why_chosen"].startswith("review")]
+    assert unsure and len(picks) + len(unsure) == len(rows)  # review-flagged answers listed apart, not picked
+    for r in picks:  # the teacher grades the picks and finds the scorer 30 points too generous
         r["human_score"] = f"{max(0.0, float(r['predicted_score']) - 30):.0f}"
     filled = write_rows(tmp_path / "graded.csv", rows)
     code, out, err = run("grade", submissions, "--calibration", calibration, "--out", tmp_path / "week1b",
@@ -129,7 +131,7 @@ def test_suggest_then_grade_with_the_filled_in_file(run: Run, real_scorer: None,
     assert f"Anchors: {2 * K} teacher grades on 2 questions corrected the scores" in out
 
     before, after = scores(first), scores(tmp_path / "week1b")
-    graded = {(r["student_id"], r["question_id"]): float(r["human_score"]) for r in rows}
+    graded = {(r["student_id"], r["question_id"]): float(r["human_score"]) for r in picks}
     for key, grade in graded.items():
         assert float(after[key]["score"]) == grade
         assert "anchor" in after[key]["flags"].split("; ")

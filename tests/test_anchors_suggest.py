@@ -37,8 +37,10 @@ class VectorScorer:
         return [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8) for _, t in items]
 
 
-def graded(i: int, qid: str, text: str, *, score: float = 50.0, flags: str = "") -> tuple[Answer, Graded]:
-    cells = tuple(flags if n == "flags" else f"{score:.1f}" if n == "score" else "" for n in NAMES)
+def graded(i: int, qid: str, text: str, *, score: float = 50.0, flags: str = "",
+           review: str = "") -> tuple[Answer, Graded]:
+    values = {"flags": flags, "score": f"{score:.1f}", "review": review}
+    cells = tuple(values.get(n, "") for n in NAMES)
     return (Answer(i + 2, f"s{i:03d}", i, qid, text, ()),
             Graded("t", score, not text, bool(flags), (), (), (), cells))
 
@@ -53,7 +55,8 @@ def rows(bank: Bank) -> list[tuple[Answer, Graded]]:
     q1, q2 = list(bank.questions)[:2]
     out = [graded(i, q1 if i % 2 else q2, f"answer {i}", score=float(i % 90)) for i in range(40)]
     out += [graded(40, q1, ""), graded(41, q1, "不知道", flags="no-answer"), graded(42, q1, "done", flags="anchor"),
-            graded(43, q1, "odd one", flags="review"), graded(44, q2, "=odd two", flags="keyword-list; review")]
+            graded(43, q1, "odd one", review="wide-interval"),  # review reasons, as the scorer writes them
+            graded(44, q2, "=odd two", flags="keyword-list", review="wide-interval; verdict-conflict")]
     return out
 
 
@@ -86,3 +89,16 @@ def test_the_sample_does_not_depend_on_the_order_of_the_rows(bank: Bank, rows: l
         results.append((written(tmp_path / str(n)), sorted(scorer.asked)))
     assert results[0] == results[1]
     assert len(results[0][1]) == 10  # 5 per question embedded, not all 40
+
+
+def test_unsure_answers_are_picked_when_too_few_sure_ones_are_left(bank: Bank, tmp_path: Path) -> None:
+    q1 = list(bank.questions)[0]
+    rows = [graded(0, q1, "sure one"), graded(1, q1, "sure two"),
+            graded(2, q1, "unsure one", review="wide-interval"), graded(3, q1, "unsure two", review="wide-interval")]
+    suggester = Suggester(3, bank)
+    suggester.add(rows)
+    _, record = suggester.write(tmp_path, VectorScorer(), None)
+    got = written(tmp_path)
+    assert [r["why_chosen"].split(":")[0] for r in got] == ["pick 1 of 3", "pick 2 of 3", "pick 3 of 3"]
+    assert {"sure one", "sure two"} < {r["answer"] for r in got}
+    assert (record["chosen"], record["review"]) == (3, 0)

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 SUGGEST_FILE = "anchors-to-grade.csv"
 SAMPLE_PER_QUESTION = 300
 DEFAULT_SCALE = 100  # human_score_max written for the teacher to keep or change
-REVIEW = "review"
 _NAMES = [c.name for c in RESULT_COLUMNS]
-_INTERVAL = ("score_low", "score_high") if {"score_low", "score_high"} <= set(_NAMES) else ()
+_INTERVAL = ("score_low", "score_high")
+_AT = {name: _NAMES.index(name) for name in ("flags", "review", *_INTERVAL)}
 _SKIP = frozenset({"no-answer", ANCHOR_FLAG})
 
 
@@ -76,13 +76,13 @@ def candidate(a: Answer, g: Graded) -> Candidate | None:
     """The row as a candidate; None for a blank, "don't know" or already graded answer."""
     if g.blank or not a.text or not g.cells:
         return None
-    cells = dict(zip(_NAMES, g.cells))
-    flags = set(cells.get("flags", "").split(LIST_SEP)) - {""}
+    flags = set(g.cells[_AT["flags"]].split(LIST_SEP)) - {""}
     if flags & _SKIP:
         return None
-    review = REVIEW in flags or cells.get(REVIEW, "").strip().lower() in ("1", "true", "yes")
+    review = bool(g.cells[_AT["review"]].strip())  # the review reasons, as scores.csv holds them
     key = zlib.crc32(f"{a.student_id}\x1f{a.question_id}".encode())
-    return Candidate(key, a.student_id, a.question_id, a.text, g.score, tuple(cells[c] for c in _INTERVAL), review)
+    return Candidate(key, a.student_id, a.question_id, a.text, g.score,
+                     tuple(g.cells[_AT[c]] for c in _INTERVAL), review)
 
 
 class Suggester:
@@ -112,8 +112,15 @@ class Suggester:
             CalibrationError: the calibration has no anchor prior.
         """
         prior = state.prior if state is not None else anchor_prior(scorer.calibration)
-        pools = {q: sorted((e[-1] for e in self._pool[q]), key=lambda c: (c.key, c.student_id))
-                 for q in self.bank.questions if q in self._pool}
+        flagged = {q: [e[-1] for e in sorted(entries, key=lambda e: e[:2], reverse=True)]
+                   for q, entries in self._review.items()}
+        pools = {}
+        for q in self.bank.questions:
+            pool = sorted((e[-1] for e in self._pool.get(q, [])), key=lambda c: (c.key, c.student_id))
+            if len(pool) < self.k:  # too few sure answers: the unsure ones may be picked too
+                pool, flagged[q] = pool + flagged.get(q, []), []
+            if pool:
+                pools[q] = pool
         items = [(c.question_id, c.text) for cands in pools.values() for c in cands]
         vectors = iter(scorer.answer_vectors(items))
         rows: list[list[object]] = []
@@ -122,10 +129,9 @@ class Suggester:
             cands = [(c, v) for c, v in zip(pools.get(qid, []), vectors) if v is not None]
             picked = _pick(prior, cands, self.k, state.questions.get(qid) if state else None)
             rows += picked
-            flagged = [e[-1] for e in sorted(self._review.get(qid, []), key=lambda e: e[:2], reverse=True)]
             rows += [_row(c, f"review: its score is unsure; grade it for its own sake (not one of the {self.k})")
-                     for c in flagged]
-            chosen, review = chosen + len(picked), review + len(flagged)
+                     for c in flagged.get(qid, [])]
+            chosen, review = chosen + len(picked), review + len(flagged.get(qid, []))
         with SafeCsvWriter(folder / SUGGEST_FILE) as out:
             out.row(["student_id", "question_id", "answer", "predicted_score", *_INTERVAL, "why_chosen",
                      "human_score", "human_score_max"])
