@@ -286,9 +286,19 @@ class Score:
         if penalty:
             steps.append(f"- {penalty:.0f} for misconceptions")
         before = max(self.coverage, self.calibrated) * (1 - self.contradicted_share) - penalty
-        if self.score < before - 0.5:
-            steps.append("held at half marks: no key point clearly caught")
+        if abs(self.score - before) > 0.5:  # a cap or the teacher's grades set the score (scorer._assemble)
+            steps.append(self._set_by())
         return steps
+
+    def _set_by(self) -> str:
+        """What set the score apart from the steps above, read from the flags and the points."""
+        if ANCHOR_FLAG in self.flags:
+            return "the teacher's grade"
+        if self.score < 50.5 and "keyword-list" in self.flags:
+            return "capped: a bare list of terms"
+        if self.score < 50.5 and not any(p.status != "missed" for p in self.points):
+            return "held at half marks: no key point clearly caught"
+        return "moved toward the teacher's grades of similar answers"
 
     def how(self) -> str:
         """One line saying how the final score was reached."""

@@ -185,5 +185,12 @@ def test_how_names_every_step_and_is_left_out_when_there_is_none(scorer) -> None
     s = scorer.score("clip-idea", "CLIP 用对比学习把图像和文本映射到同一个嵌入空间。")
     plain = replace(s, coverage=0.0, misconceptions=(), score=s.calibrated)
     assert not plain.adjusted and plain.how() == f"calibrated {s.calibrated:.0f} = {s.calibrated:.0f}/100"
-    held = replace(plain, calibrated=70.0, score=50.0)
+    missed = tuple(replace(pt, status="missed") for pt in plain.points)  # the hold applies when none is caught
+    held = replace(plain, calibrated=70.0, score=50.0, points=missed)
     assert held.adjusted and "held at half marks" in held.how()
+    listed = replace(held, score=15.0, flags=("keyword-list",))
+    assert "a bare list of terms" in listed.how() and "half marks" not in listed.how()
+    graded = replace(held, score=20.0, flags=("anchor",))
+    assert "the teacher's grade =" in graded.how()
+    moved = replace(plain, calibrated=40.0, score=55.0)
+    assert "teacher's grades of similar answers" in moved.how()
