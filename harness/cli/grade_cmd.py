@@ -112,7 +112,7 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
                          on_columns=None if quiet or as_json else lambda m: _columns(console, m),
                          dask=dask_address, parquet=write_parquet, anchors=anchors_path,
                          suggest_anchors=suggest_anchors)
-    _warn(run)
+    warn(run)
     if as_json:
         echo_json(summary_record(run))
     elif quiet:
@@ -186,7 +186,8 @@ def _bar(console: Console) -> Bar:
                console=console, transient=True)
 
 
-def _warn(run: GradeRun) -> None:
+def warn(run: GradeRun) -> None:
+    """Print a run's notes and its first problems on stderr (all are in run.json)."""
     for note in run.notes:
         click.echo(f"Note: {note}", err=True)
     for problem in run.problems[:PROBLEMS_SHOWN]:

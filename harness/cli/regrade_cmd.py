@@ -8,8 +8,6 @@ import click
 
 from harness.cli.console import make_console
 
-PROBLEMS_SHOWN = 10
-
 
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
@@ -46,16 +44,12 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
       harness regrade results/week1
       harness report --scores results/week1-regraded --scores results/week6
     """  # noqa: D301 (\b is click's no-rewrap marker)
-    from harness.cli.grade_cmd import anchor_lines
+    from harness.cli.grade_cmd import anchor_lines, warn
     from harness.grade.regrade import regrade as regrade_run
 
     done = regrade_run(run, bank=bank_dir, embedder=embedder_name, calibration=calibration_path, out=out_dir,
                        results_dir=results_dir, lang=lang)
-    for problem in done.problems[:PROBLEMS_SHOWN]:
-        click.echo(f"Warning: {problem}", err=True)
-    more = done.counts.problems - min(len(done.problems), PROBLEMS_SHOWN)
-    if more > 0:
-        click.echo(f"Warning: {more} more problem(s); all are listed in {done.out_dir / 'run.json'}", err=True)
+    warn(done)
     if quiet:
         click.echo(str(done.out_dir))
         return
