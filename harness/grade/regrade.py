@@ -18,7 +18,6 @@ reported (file, row, column) and left out, never dropped silently.
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from harness.errors import InputFileError
 from harness.files.write import safe_cell
 from harness.grade.anchors import SAVED_FILE, TeacherAnchors, anchor_run, read_anchors
 from harness.grade.grader import Progress, ScorerLike
-from harness.grade.outputs import RunFolder
+from harness.grade.outputs import RunFolder, read_run_record
 from harness.grade.problems import Problem
 from harness.grade.schema import SCORES, read_scores
 from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
@@ -73,22 +72,7 @@ def read_old_run(path: Path) -> OldRun:
     if scores.frame.empty:
         raise InputFileError(f"{scores.path}: no scored rows; nothing to regrade")
     folder = scores.path.parent
-    return OldRun(scores.path, folder, _record(folder), scores.frame, scores.carried, scores.skipped)
-
-
-def _record(folder: Path) -> dict[str, Any] | None:
-    path = folder / "run.json"
-    if not path.is_file():
-        return None
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputFileError(f"{path}: cannot be read as JSON ({exc}); move it away to regrade the "
-                             "scores.csv alone") from exc
-    if not isinstance(record, dict):
-        raise InputFileError(f"{path}: not the run.json of a `harness grade` run; move it away to regrade "
-                             "the scores.csv alone")
-    return record
+    return OldRun(scores.path, folder, read_run_record(folder), scores.frame, scores.carried, scores.skipped)
 
 
 def default_regrade_dir(old: Path) -> Path:
