@@ -9,6 +9,7 @@ or (inside a folder renamed into place, as `grade` does) `SafeCsvWriter`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -40,6 +41,20 @@ def safe_cell(value: object) -> str:
     if text and text[0] in FORMULA_START and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def cell_text(cell: str) -> str:
+    """The text a cell written by `safe_cell` stood for: its leading `'` removed when `safe_cell` added it."""
+    return cell[1:] if cell.startswith("'") and safe_cell(cell[1:]) == cell else cell
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read a megabyte at a time (for run.json)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class SafeCsvWriter:

@@ -18,7 +18,6 @@ run.json, and with `--suggest-anchors K` the file of answers to grade next
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 
 from harness.errors import InputFileError
 from harness.files.csvread import detect_format, iter_rows, read_header
-from harness.files.write import SafeCsvWriter, safe_cell
+from harness.files.write import SafeCsvWriter, cell_text, file_sha256
 from harness.grade.header import QuestionMatcher
 from harness.grade.submissions import Answer, open_submissions
 from harness.scoring.anchors import AnchorState, TeacherGrade, anchor_prior, leave_one_out
@@ -110,7 +109,7 @@ def read_anchors(path: Path, *, submissions: Path, bank: Bank, layout: str | Non
         raise InputFileError(f"{path}: no graded answer (every human_score is empty); fill in human_score for the "
                              "answers you graded")
     kept = tuple(r for r in rows if r.answer)
-    return TeacherAnchors(path, _sha256(path), kept, blank=len(rows) - len(kept))
+    return TeacherAnchors(path, file_sha256(path), kept, blank=len(rows) - len(kept))
 
 
 def _submitted(path: Path, bank: Bank, layout: str | None,
@@ -234,17 +233,7 @@ def _matched(path: Path, rows: list[AnchorRow], answers: dict[tuple[str, str], A
 
 def _plain(text: str) -> str:
     """An answer for comparison: the `'` a written CSV puts before a formula-like cell undone, white space collapsed."""
-    if text.startswith("'") and safe_cell(text[1:]) == text:
-        text = text[1:]
-    return " ".join(text.split())
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return " ".join(cell_text(text).split())
 
 
 def save_anchors(path: Path, anchors: TeacherAnchors) -> None:

@@ -21,12 +21,11 @@ import csv
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from hashlib import sha256
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import InputFileError
-from harness.files.write import safe_cell
+from harness.files.write import cell_text, file_sha256
 from harness.grade.anchors import SAVED_FILE, TeacherAnchors, anchor_run, read_anchors
 from harness.grade.grader import Progress, ScorerLike
 from harness.grade.outputs import RunFolder, read_run_record
@@ -180,7 +179,7 @@ def _submissions(old: OldRun, bank: Bank, path: Path) -> RegradeAnswers:
         for keep, (student, qid, answer, source, row, *extras) in zip(known, zip(*columns, strict=True),
                                                                       strict=True):
             if keep:
-                out.writerow([student, qid, _formula_text(answer), *extras])
+                out.writerow([student, qid, cell_text(answer), *extras])
                 source_rows[(student, qid)] = int(row if source is None else source)
     if not source_rows:
         raise InputFileError(f"{old.scores}: none of its answers is to a question of today's bank "
@@ -195,17 +194,8 @@ def _submissions(old: OldRun, bank: Bank, path: Path) -> RegradeAnswers:
     return subs
 
 
-def _formula_text(text: str) -> str:
-    """An answer as it was submitted: scores.csv put `'` before one Excel would run (`safe_cell`)."""
-    return text[1:] if text.startswith("'") and safe_cell(text[1:]) == text else text
-
-
 def _provenance(old: OldRun) -> dict[str, Any]:
     """run.json fields saying where a regraded run's answers came from and how they were scored before."""
-    digest = sha256()
-    with old.scores.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
     record = old.record or {}
     inputs: dict[str, Any] = record["inputs"] if isinstance(record.get("inputs"), dict) else {}
     before = {
@@ -221,7 +211,7 @@ def _provenance(old: OldRun) -> dict[str, Any]:
     }
     return {
         "command": "regrade",
-        "inputs": {"submissions": {"path": str(old.scores.resolve()), "sha256": digest.hexdigest(),
+        "inputs": {"submissions": {"path": str(old.scores.resolve()), "sha256": file_sha256(old.scores),
                                    "bytes": old.scores.stat().st_size}},
         "regraded_from": before,
     }

@@ -25,7 +25,6 @@ from swallowing the rows after it).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 from array import array
@@ -36,6 +35,7 @@ from typing import IO, Any, NamedTuple
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, header_names, open_text
 from harness.files.records import DECODE_ERRORS, read_rows
+from harness.files.write import file_sha256
 from harness.grade import parquet
 from harness.grade.header import Columns, Layout, QuestionMatcher, header_key, resolve_columns
 from harness.grade.mapping import ColumnMapping, ColumnMatch, MapRequest
@@ -156,11 +156,7 @@ class Submissions:
 
     def sha256(self) -> str:
         """Hash of the file's bytes, for run.json."""
-        h = hashlib.sha256()
-        with self.path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return file_sha256(self.path)
 
     def chunks(self, size: int = DEFAULT_CHUNK) -> Iterator[list[Answer]]:
         """Answers in file order, `size` at a time (a wide row adds one per question).
