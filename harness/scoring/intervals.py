@@ -33,8 +33,15 @@ import numpy as np
 from harness.scoring.features import FEATURE_NAMES
 from harness.scoring.fitting import combine, fit_ridge
 from harness.scoring.models import Arrays, LinearModel
+from harness.scoring.text import has_cjk
+from harness.types import Rubric
 
 GROUPS = ("zh", "other")
+
+
+def in_zh_group(rubric: Rubric) -> bool:
+    """Whether a rubric's answers fall in the "zh" group: its first reference answer is written in Chinese."""
+    return has_cjk(rubric.references[0].primary)
 LEVEL = 0.8
 FLOOR = 0.02
 FLAG_SHARE = 0.13

@@ -26,7 +26,7 @@ from harness.scoring.anchors import AnchorState, TeacherGrade, anchor_prior
 from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.fitting import combine
-from harness.scoring.intervals import moved
+from harness.scoring.intervals import in_zh_group, moved
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     CLOSENESS_CAP,
@@ -262,7 +262,7 @@ def _predict(cal: Calibration, rows: Sequence[Analysis], rvs: dict[str, RubricVe
     scores = combine(comps) * 100.0
     if cal.intervals is None:
         return [_Prediction(float(s), None, None, False, float(c[2])) for s, c in zip(scores, comps)]
-    zh = np.array([has_cjk(rvs[a.question_id].rubric.references[0].primary) for a in rows])
+    zh = np.array([in_zh_group(rvs[a.question_id].rubric) for a in rows])
     b = cal.intervals.bounds(comps, matrix, zh)
     return [_Prediction(float(s), float(lo) * 100, float(hi) * 100, bool(w), float(c[2]))
             for s, lo, hi, w, c in zip(scores, b.low, b.high, b.wide, comps)]

@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.scoring.features import FEATURE_NAMES, PointMatch
 from harness.scoring.fitting import combine
+from harness.scoring.intervals import in_zh_group
 from harness.scoring.text import has_cjk
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def measure(scorer: Scorer, graded: GradedSet, *, progress: Progress = no_progre
     dim = next((len(a.answer.vector) for a in analyses if a.answer), 0)
     vectors = np.array([a.answer.vector if a.answer else np.zeros(dim, np.float32) for a in analyses],
                        dtype=np.float32).reshape(len(analyses), dim)
-    rubric_zh = {q: has_cjk(scorer.bank.rubrics[q].references[0].primary) for q in set(graded.question_ids)}
+    rubric_zh = {q: in_zh_group(scorer.bank.rubrics[q]) for q in set(graded.question_ids)}
     return Measured(x.reshape(len(analyses), len(FEATURE_NAMES)), best,
                     np.array([has_cjk(t) for t in graded.answers], dtype=bool),
                     np.array([rubric_zh[q] for q in graded.question_ids], dtype=bool), vectors,
