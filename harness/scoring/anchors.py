@@ -85,8 +85,12 @@ class AnchorPrior:
 
     def covariance(self, f_a: np.ndarray, e_a: np.ndarray, f_b: np.ndarray, e_b: np.ndarray) -> np.ndarray:
         """Prior covariance (without noise) between answers a (rows) and b (columns)."""
-        ca, cb = np.asarray(f_a) - self.centre, np.asarray(f_b) - self.centre
         cos = np.asarray(e_a, dtype=np.float64) @ np.asarray(e_b, dtype=np.float64).T
+        return self.kernel(f_a, f_b, cos)
+
+    def kernel(self, f_a: np.ndarray, f_b: np.ndarray, cos: np.ndarray) -> np.ndarray:
+        """`covariance` from the answers' scores and the cosines between their vectors."""
+        ca, cb = np.asarray(f_a) - self.centre, np.asarray(f_b) - self.centre
         out: np.ndarray = self.offset + self.slope * np.outer(ca, cb) + self.similar * np.exp((cos - 1.0) / self.length)
         return out
 
@@ -238,8 +242,7 @@ def fit_prior(data: Sequence[ResidualSet]) -> AnchorPrior:
         prior = AnchorPrior(*np.exp(theta))
         total = 0.0
         for d, cos in zip(usable, cosines):
-            c = d.scores - prior.centre
-            k = prior.offset + prior.slope * np.outer(c, c) + prior.similar * np.exp((cos - 1.0) / prior.length)
+            k = prior.kernel(d.scores, d.scores, cos)
             k[np.diag_indices_from(k)] += prior.noise
             try:
                 factor = cho_factor(k, lower=True)
