@@ -7,10 +7,9 @@ GRADED.csv is the grade interchange format:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from harness.scoring.metrics import Agreement, agreement, human_step
 from harness.scoring.scorer import Scorer, phrasing_groups
 from harness.scoring.text import has_cjk
 from harness.scoring.thresholds import MIN_ANSWERS, Thresholds, fit_bundled, fit_derived
-from harness.scoring.training import CHUNK, Measured, OutOfFold, Progress, TrainingSet, collect, measure, no_progress
+from harness.scoring.training import CHUNK, Measured, OutOfFold, Progress, collect, measure, no_progress
 from harness.scoring.training import embed_rubrics as embed_rubrics
 from harness.types import Bank
 
@@ -189,18 +188,9 @@ def off_topic_negatives(graded: GradedSet, *, share: float = 0.15, seed: int = 0
                      np.ones(len(qids)))
 
 
-def anchor_prior(oof: OutOfFold) -> dict[str, float]:
-    """The teacher anchors' prior, fitted on the out-of-fold residuals (`calibration.fit_anchor_prior`)."""
-    return cal_mod.fit_anchor_prior(oof.target, oof.score01, oof.vectors, oof.groups)
-
-
-EXTRAS: Mapping[str, Callable[[OutOfFold], Any]] = {"anchor_prior": anchor_prior}
-
-
 def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
-              phrasings_bank: Bank | None = None, progress: Progress = no_progress,
-              extras: Mapping[str, Callable[[OutOfFold], Any]] = EXTRAS,
-              data: TrainingSet | None = None) -> tuple[cal_mod.Calibration, list[Evaluation]]:
+              phrasings_bank: Bank | None = None,
+              progress: Progress = no_progress) -> tuple[cal_mod.Calibration, list[Evaluation]]:
     """Fit one calibration on all sets together (each scored with its own bank).
 
     Training adds off-topic negatives (`off_topic_negatives`). Reports each
@@ -208,18 +198,15 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
     with questions held out (a question's negatives are held out with it),
     and the intervals' coverage and review figures under nested
     cross-validation (`heldout`; about six times the model fits). The saved
-    intervals are fitted on the out-of-fold predictions, and so is each
-    of `extras` (name -> function of the `OutOfFold` rows returning JSON-ready
-    data, stored as `Calibration.extra[name]`; by default the teacher
-    anchors' prior). The key point thresholds are
-    fitted beside (`_point_thresholds`). `data` is `training.collect(pairs)`
-    when the caller has it already. `progress(step, done, total)` follows
-    the rubrics, the answers and the folds.
+    intervals are fitted on the out-of-fold predictions, and so is the
+    teacher anchors' prior (`Calibration.extra["anchor_prior"]`). The key
+    point thresholds are fitted beside (`_point_thresholds`).
+    `progress(step, done, total)` follows the rubrics, the answers and the folds.
 
     Raises:
         CalibrationError: too few answers or questions.
     """
-    data = data or collect(pairs, progress=progress)
+    data = collect(pairs, progress=progress)
     nested = nested_components(data.x, data.y, data.groups, data.real, progress=_folds(progress))
     oof = OutOfFold.of(data, nested.outer)
     reviewed = review_held_out(data, nested)  # the scorer's scores, with its rules, each question held out
@@ -233,7 +220,8 @@ def calibrate(pairs: Sequence[tuple[Scorer, GradedSet]], *,
                          bank_versions=tuple(s.bank.version for s, _ in pairs), cv=cv,
                          point_thresholds=_point_thresholds(points, pairs, phrasings_bank),
                          intervals=fit_intervals(oof.components, oof.features, oof.target, oof.rubric_zh),
-                         extra={name: fn(oof) for name, fn in extras.items()})
+                         extra={"anchor_prior": cal_mod.fit_anchor_prior(oof.target, oof.score01, oof.vectors,
+                                                                         oof.groups)})
     return fitted, results
 
 

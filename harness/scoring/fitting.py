@@ -58,10 +58,6 @@ class Ensemble:
         return np.column_stack([np.clip(self.trees.predict(x), 0.0, 1.0), np.clip(self.ridge.predict(x), 0.0, 1.0),
                                 self.relevance.predict(x[:, RELEVANCE_COLUMNS])])
 
-    def predict01(self, x: np.ndarray) -> np.ndarray:
-        """Scores on 0..1."""
-        return combine(self.components(x))
-
     def to_arrays(self) -> Arrays:
         """The parameters as named arrays."""
         return {**self.trees.to_arrays("model"), **self.ridge.to_arrays("ridge"),

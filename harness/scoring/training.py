@@ -163,7 +163,7 @@ class OutOfFold:
     One row per real answer, sets in order: `groups` (set-qualified question
     ids), `target` (human score 0..1), `components` (`fitting.Ensemble.components`
     out of fold), `features`, `rubric_zh` (the interval group), `vectors` (the
-    answers' embeddings, zeros for a blank answer) and `blank`.
+    answers' embeddings, zeros for a blank answer).
     """
 
     groups: np.ndarray
@@ -172,17 +172,11 @@ class OutOfFold:
     features: np.ndarray
     rubric_zh: np.ndarray
     vectors: np.ndarray
-    blank: np.ndarray
 
     @property
     def score01(self) -> np.ndarray:
         """The out-of-fold score of each answer on 0..1."""
         return combine(self.components)
-
-    @property
-    def residuals(self) -> np.ndarray:
-        """Human score minus out-of-fold score, on 0..1."""
-        return np.asarray(self.target - self.score01, dtype=np.float64)
 
     @classmethod
     def of(cls, data: TrainingSet, components: np.ndarray) -> OutOfFold:
@@ -192,5 +186,4 @@ class OutOfFold:
         dim = max((v.shape[1] for v in vectors), default=0)
         return cls(data.groups[r], data.y[r], components[r], data.x[r],
                    np.concatenate([m.rubric_zh for m in data.measured]),
-                   np.vstack([v if v.shape[1] == dim else np.zeros((len(v), dim), np.float32) for v in vectors]),
-                   ~data.x[r].any(axis=1))
+                   np.vstack([v if v.shape[1] == dim else np.zeros((len(v), dim), np.float32) for v in vectors]))
