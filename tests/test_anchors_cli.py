@@ -273,3 +273,14 @@ def test_an_answer_excel_safe_in_the_suggestions_matches_the_one_submitted(bank:
                                                    "human_score_max": "100"}])
     (row,) = read_anchors(graded, submissions=subs, bank=bank).rows
     assert (row.answer, row.human, row.row) == ("=对比学习  图文对齐", 60.0, 2)  # the text as submitted
+
+
+def test_matching_grades_to_the_submissions_keeps_only_the_graded_answers() -> None:
+    """The pass over the submissions before grading holds the answers graded, not the whole file."""
+    from grade_helpers import GRADE_DATA, tiny_bank
+
+    from harness.grade.anchors import _submitted
+
+    found, names = _submitted(GRADE_DATA / "long.csv", tiny_bank(), None, None,
+                              lambda names: lambda a: a.student_id == "s1")
+    assert found and {student for student, _ in found} == {"s1"} and "human_score" in names

@@ -18,7 +18,7 @@ run.json, and with `--suggest-anchors K` the file of answers to grade next
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -100,11 +100,15 @@ def read_anchors(path: Path, *, submissions: Path, bank: Bank, layout: str | Non
     if not path.is_file():
         raise InputFileError(f"{path}: not found; give a CSV of graded answers ({','.join(ANCHOR_COLUMNS)}) "
                              "or the submissions file itself with human_score and human_score_max filled in")
-    answers, extra_names = _submitted(submissions, bank, layout, request)
     if path.resolve() == submissions.resolve():
-        rows = list(_own_grades(path, answers, extra_names))
+        own, extra_names = _submitted(submissions, bank, layout, request, lambda names: _graded_cell(path, names))
+        rows = list(_own_grades(path, own, extra_names))
     else:
-        rows = _matched(path, _interchange_rows(path, bank), answers, submissions)
+        graded = _interchange_rows(path, bank)
+        wanted = {(r.student_id, r.question_id) for r in graded}
+        answers, _ = _submitted(submissions, bank, layout, request,
+                                lambda names: lambda a: (a.student_id, a.question_id) in wanted)
+        rows = _matched(path, graded, answers, submissions)
     if not rows:
         raise InputFileError(f"{path}: no graded answer (every human_score is empty); fill in human_score for the "
                              "answers you graded")
@@ -112,18 +116,40 @@ def read_anchors(path: Path, *, submissions: Path, bank: Bank, layout: str | Non
     return TeacherAnchors(path, file_sha256(path), kept, blank=len(rows) - len(kept))
 
 
-def _submitted(path: Path, bank: Bank, layout: str | None,
-               request: MapRequest | None) -> tuple[dict[tuple[str, str], Answer], tuple[str, ...]]:
-    """Every answer of the submissions file by (student, question), and its carried-through column names.
+def _submitted(path: Path, bank: Bank, layout: str | None, request: MapRequest | None,
+               keep: Callable[[tuple[str, ...]], Callable[[Answer], bool]],
+               ) -> tuple[dict[tuple[str, str], Answer], tuple[str, ...]]:
+    """The wanted answers of the submissions file by (student, question), and its carried-through columns.
 
-    A pass over the file before grading (rows it cannot read are the grading's problems, reported then).
+    `keep(extra column names)` says which answers are wanted. A pass over the
+    file before grading that holds only those, as the last row of each
+    (student, question) decides (rows it cannot read are the grading's
+    problems, reported then).
     """
     subs = open_submissions(path, bank, layout=layout, request=request)  # type: ignore[arg-type]
+    wanted = keep(subs.extra_names)
     found: dict[tuple[str, str], Answer] = {}
     for chunk in subs.chunks():
         for a in chunk:
-            found[(a.student_id, a.question_id)] = a
+            if wanted(a):
+                found[(a.student_id, a.question_id)] = a
+            else:
+                found.pop((a.student_id, a.question_id), None)
     return found, subs.extra_names
+
+
+def _graded_cell(path: Path, extra_names: tuple[str, ...]) -> Callable[[Answer], bool]:
+    """Whether a row of the submissions file itself has a grade in its human_score column.
+
+    Raises:
+        InputFileError: no human_score column.
+    """
+    names = [n.strip().lower() for n in extra_names]
+    if "human_score" not in names:
+        raise InputFileError(f"{path}: no human_score column to take grades from; add human_score and "
+                             "human_score_max columns, or give a separate file of graded answers")
+    i = names.index("human_score")
+    return lambda a: bool(a.extras[i].strip())
 
 
 def _own_grades(path: Path, answers: dict[tuple[str, str], Answer],
@@ -131,12 +157,9 @@ def _own_grades(path: Path, answers: dict[tuple[str, str], Answer],
     """The graded rows of the submissions file itself (its human_score/human_score_max columns).
 
     Raises:
-        InputFileError: no human_score column, or a bad grade.
+        InputFileError: a bad grade.
     """
     names = [n.strip().lower() for n in extra_names]
-    if "human_score" not in names:
-        raise InputFileError(f"{path}: no human_score column to take grades from; add human_score and "
-                             "human_score_max columns, or give a separate file of graded answers")
     i = names.index("human_score")
     j = names.index("human_score_max") if "human_score_max" in names else None
     for a in sorted(answers.values(), key=lambda a: a.row):
