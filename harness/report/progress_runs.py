@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -133,8 +133,7 @@ def _relabel(run: RunScores, labels: list[str], i: int) -> RunScores:
     """Runs with the same folder name are told apart by their place: `week1 (#2)`."""
     if labels.count(run.label) == 1:
         return run
-    return RunScores(f"{run.label} (#{i + 1})", run.path, run.facts, run.record, run.scoring, run.frame,
-                     run.skipped)
+    return replace(run, label=f"{run.label} (#{i + 1})")
 
 
 def scoring_of(record: Mapping[str, Any] | None) -> Scoring:
