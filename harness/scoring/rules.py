@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
-from harness.scoring.keywords import match_group, squeeze
+from harness.scoring.keywords import all_hits, match_group, squeeze
 from harness.scoring.polarity import ClauseView, clause_views
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize
 from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
@@ -75,12 +75,21 @@ def misconception_hits(rv: RubricVectors, av: AnswerVectors, *, min_similarity: 
     """
     if not rv.rubric.misconceptions:
         return ()
-    views = clause_views(av.clauses)
-    squeezed = [squeeze(v.norm) for v in views]
+    norms = [normalize(c) for c in av.clauses]
+    squeezed = [squeeze(n) for n in norms]
+    # The clauses where every cue group of a misconception occurs at all: only they can assert it.
+    # Most answers state none, and are done here without the polarity views.
+    cued = [[i for i, (n, sq) in enumerate(zip(norms, squeezed)) if all(all_hits(g.aliases, n, sq) for g in m.cues)]
+            for m in rv.rubric.misconceptions]
+    if not any(cued):
+        return ()
+    views = clause_views(av.clauses)  # in order: a clause's view depends on the sentence before it
     hits = []
-    for misc, claim, mvec, cvec in zip(rv.rubric.misconceptions, rv.claims, rv.misconceptions, rv.corrections):
+    for misc, claim, mvec, cvec, where in zip(rv.rubric.misconceptions, rv.claims, rv.misconceptions,
+                                              rv.corrections, cued):
         groups = tuple(g.aliases for g in misc.cues)
-        for view, sq, vec in zip(views, squeezed, av.clause_vectors):
+        for i in where:
+            view, sq, vec = views[i], squeezed[i], av.clause_vectors[i]
             if not claim.asserted(view, groups, sq):
                 continue
             wrong = float(mvec[claim.row] @ vec) if claim.row is not None else float((mvec @ vec).max())
