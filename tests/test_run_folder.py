@@ -346,7 +346,7 @@ def test_a_file_size_limit_stops_harness_grade_with_a_clear_error(tmp_path: Path
 
 
 def test_notes_are_printed_on_stderr(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from harness.cli.grade_cmd import _warn
+    from harness.cli.grade_cmd import warn
     from harness.grade.grader import GradingCounts
 
     counts = GradingCounts(answers=1, blanks=0, scored=1, reused=0, rows_read=1, skipped_rows=0, problems=0,
@@ -354,7 +354,7 @@ def test_notes_are_printed_on_stderr(capsys: pytest.CaptureFixture[str], tmp_pat
     from harness.grade.mapping import ColumnMapping
 
     columns = ColumnMapping(None, "long", 0, "student_id", "student id", "", (), (), ())
-    _warn(GradeRun(tmp_path, counts, 1, 1, 50.0, (), columns,
+    warn(GradeRun(tmp_path, counts, 1, 1, 50.0, (), columns,
                    notes=("removed X, left by a run that was interrupted (process 7)",)))
     assert capsys.readouterr().err == "Note: removed X, left by a run that was interrupted (process 7)\n"
 
