@@ -68,14 +68,36 @@ def test_k_per_question_then_the_review_flagged_apart(bank: Bank, rows: list[tup
     name, record = suggester.write(tmp_path, VectorScorer(), None)
     got = written(tmp_path)
     q1, q2 = list(bank.questions)[:2]
-    assert [(r["question_id"], r["why_chosen"].split(":")[0]) for r in got] == [
-        (q1, "pick 1 of 3"), (q1, "pick 2 of 3"), (q1, "pick 3 of 3"), (q1, "review"),
-        (q2, "pick 1 of 3"), (q2, "pick 2 of 3"), (q2, "pick 3 of 3"), (q2, "review")]
-    assert {r["answer"] for r in got if r["why_chosen"].startswith("review")} == {"odd one", "'=odd two"}  # Excel-safe
+    kinds = [(r["question_id"], r["why_chosen"].split(":")[0]) for r in got]
+    picks = [(q, f"pick {n} of 3") for q in (q1, q2) for n in (1, 2, 3)]
+    assert [k for k in kinds if k[1] != "review"] == picks
+    flagged = {q1: "odd one", q2: "'=odd two"}  # Excel-safe
+    for q in (q1, q2):  # the K picks, then the flagged answer unless it was picked
+        mine = [r for r in got if r["question_id"] == q]
+        picked = flagged[q] in {r["answer"] for r in mine[:3]}
+        assert [r["why_chosen"].split(":")[0] for r in mine[3:]] == ([] if picked else ["review"])
+        assert [r["answer"] for r in mine[3:]] == ([] if picked else [flagged[q]])
     assert not {"", "不知道", "done"} & {r["answer"] for r in got}  # blank, no answer, already graded
     assert all(r["human_score"] == "" and r["human_score_max"] == "100" for r in got)
-    assert (name, record["chosen"], record["review"], record["per_question"]) == (SUGGEST_FILE, 6, 2, 3)
+    assert (name, record["chosen"], record["per_question"]) == (SUGGEST_FILE, 6, 3)
+    assert record["review"] == sum(r["why_chosen"].startswith("review") for r in got)
     assert (tmp_path / SUGGEST_FILE).read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_flagged_answers_are_candidates_and_never_listed_twice(bank: Bank, tmp_path: Path) -> None:
+    q1 = list(bank.questions)[0]
+    rows = [graded(i, q1, f"unsure {i}", review="wide-interval", score=10.0 * i) for i in range(6)]
+    rows.append(graded(10, q1, "sure one"))
+    suggester = Suggester(3, bank)
+    suggester.add(rows)
+    _, record = suggester.write(tmp_path, VectorScorer(), None)
+    got = written(tmp_path)
+    picks = [r["answer"] for r in got if r["why_chosen"].startswith("pick")]
+    listed = [r["answer"] for r in got if r["why_chosen"].startswith("review")]
+    assert len(picks) == 3 and sum(a.startswith("unsure") for a in picks) >= 2  # flagged answers can be picked
+    assert not set(listed) & set(picks)  # a picked answer is not listed again
+    assert len(listed) == 3 and all(a.startswith("unsure") for a in listed)  # up to K of the others
+    assert (record["chosen"], record["review"]) == (3, 3)
 
 
 def test_the_sample_does_not_depend_on_the_order_of_the_rows(bank: Bank, rows: list[tuple[Answer, Graded]],
@@ -92,7 +114,7 @@ def test_the_sample_does_not_depend_on_the_order_of_the_rows(bank: Bank, rows: l
     assert len(results[0][1]) == 10  # 5 per question embedded, not all 40
 
 
-def test_unsure_answers_are_picked_when_too_few_sure_ones_are_left(bank: Bank, tmp_path: Path) -> None:
+def test_a_question_with_only_flagged_answers_still_gets_k_picks(bank: Bank, tmp_path: Path) -> None:
     q1 = list(bank.questions)[0]
     rows = [graded(0, q1, "sure one"), graded(1, q1, "sure two"),
             graded(2, q1, "unsure one", review="wide-interval"), graded(3, q1, "unsure two", review="wide-interval")]
@@ -100,6 +122,7 @@ def test_unsure_answers_are_picked_when_too_few_sure_ones_are_left(bank: Bank, t
     suggester.add(rows)
     _, record = suggester.write(tmp_path, VectorScorer(), None)
     got = written(tmp_path)
-    assert [r["why_chosen"].split(":")[0] for r in got] == ["pick 1 of 3", "pick 2 of 3", "pick 3 of 3"]
-    assert {r["answer"] for r in got} < {"sure one", "sure two", "unsure one", "unsure two"}  # none listed twice
-    assert (record["chosen"], record["review"]) == (3, 0)
+    assert [r["why_chosen"].split(":")[0] for r in got][:3] == ["pick 1 of 3", "pick 2 of 3", "pick 3 of 3"]
+    answers = [r["answer"] for r in got]
+    assert len(answers) == len(set(answers)) == 4  # the one flagged answer not picked is listed apart, once
+    assert (record["chosen"], record["review"]) == (3, 1)

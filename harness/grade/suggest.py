@@ -7,10 +7,13 @@ flagged for review. After grading it embeds the sample with the run's
 encoder and picks K per question with `scoring.anchors.choose`: one at a
 time, the answer whose grade would teach the most about the others
 (representative and mutually different), after the grades the run already
-has. Review-flagged answers are listed too, marked and not counted in K:
-they need a teacher's eye for their own sake, but being atypical (a wrong
-verdict, an unusual answer) their grades teach little about the rest, and
-spending the K on them does worse than drawing at random.
+has. Review-flagged answers are candidates like the others; those not picked
+are listed after the K (up to K, widest range first), marked and not
+counted: they need a teacher's eye for their own sake, but being atypical
+(a wrong verdict, an unusual answer) their grades teach little about the
+rest. `benchmarks/bench_anchors.py` measures both choices: leaving the
+flagged answers out of the candidates, or spending the K on them first,
+teaches less than choosing among all.
 """
 
 from __future__ import annotations
@@ -99,10 +102,10 @@ class Suggester:
             c = candidate(a, g)
             if c is None:
                 continue
-            if c.review:  # the widest intervals, then the lowest keys
-                _keep(self._review.setdefault(c.question_id, []), ((c.width, -c.key), c.student_id, c), self.k)
-            else:  # the lowest keys: a fixed sample
-                _keep(self._pool.setdefault(c.question_id, []), (-c.key, c.student_id, c), self.sample)
+            # the lowest keys: a fixed sample, flagged answers included
+            _keep(self._pool.setdefault(c.question_id, []), (-c.key, c.student_id, c), self.sample)
+            if c.review:  # the widest intervals, then the lowest keys; 2K, so K are left after the picks
+                _keep(self._review.setdefault(c.question_id, []), ((c.width, -c.key), c.student_id, c), 2 * self.k)
 
     def write(self, folder: RunFolder, scorer: AnchorScorer,
               state: AnchorState | None) -> tuple[str, dict[str, Any]]:
@@ -112,15 +115,8 @@ class Suggester:
             CalibrationError: the calibration has no anchor prior.
         """
         prior = state.prior if state is not None else anchor_prior(scorer.calibration)
-        flagged = {q: [e[-1] for e in sorted(entries, key=lambda e: e[:2], reverse=True)]
-                   for q, entries in self._review.items()}
-        pools = {}
-        for q in self.bank.questions:
-            pool = sorted((e[-1] for e in self._pool.get(q, [])), key=lambda c: (c.key, c.student_id))
-            if len(pool) < self.k:  # too few sure answers: the unsure ones may be picked too
-                pool, flagged[q] = pool + flagged.get(q, []), []
-            if pool:
-                pools[q] = pool
+        pools = {q: sorted((e[-1] for e in self._pool[q]), key=lambda c: (c.key, c.student_id))
+                 for q in self.bank.questions if self._pool.get(q)}
         items = [(c.question_id, c.text) for cands in pools.values() for c in cands]
         vectors = iter(scorer.answer_vectors(items))
         rows: list[list[object]] = []
@@ -128,10 +124,13 @@ class Suggester:
         for qid in self.bank.questions:
             cands = [(c, v) for c, v in zip(pools.get(qid, []), vectors) if v is not None]
             picked = _pick(prior, cands, self.k, state.questions.get(qid) if state else None)
-            rows += picked
+            taken = {(c.student_id, c.key) for c, _ in picked}
+            flagged = [e[-1] for e in sorted(self._review.get(qid, []), key=lambda e: e[:2], reverse=True)]
+            flagged = [c for c in flagged if (c.student_id, c.key) not in taken][: self.k]
+            rows += [row for _, row in picked]
             rows += [_row(c, f"review: its score is unsure; grade it for its own sake (not one of the {self.k})")
-                     for c in flagged.get(qid, [])]
-            chosen, review = chosen + len(picked), review + len(flagged.get(qid, []))
+                     for c in flagged]
+            chosen, review = chosen + len(picked), review + len(flagged)
         with SafeCsvWriter(folder / SUGGEST_FILE) as out:
             out.row(["student_id", "question_id", "answer", "predicted_score", *_INTERVAL, "why_chosen",
                      "human_score", "human_score_max"])
@@ -149,8 +148,8 @@ def _keep(heap: list[Any], entry: Any, size: int) -> None:
 
 
 def _pick(prior: AnchorPrior, cands: Sequence[tuple[Candidate, np.ndarray]], k: int,
-          given: QuestionAnchors | None) -> list[list[object]]:
-    """The rows of the k candidates to grade, each saying how many of the sample it stands for."""
+          given: QuestionAnchors | None) -> list[tuple[Candidate, list[object]]]:
+    """The k candidates to grade with their rows, each saying how many of the sample it stands for."""
     if not cands or k <= 0:
         return []
     vectors = unit(np.stack([v for _, v in cands]))
@@ -158,8 +157,8 @@ def _pick(prior: AnchorPrior, cands: Sequence[tuple[Candidate, np.ndarray]], k: 
     picks = choose(prior, vectors, scores, k, given_vectors=given.vectors if given is not None else None,
                    given_scores=given.scores if given is not None else None)
     nearest = np.argmax(vectors @ vectors[picks].T, axis=1)
-    return [_row(cands[j][0], f"pick {n + 1} of {len(picks)}: stands for {int(np.sum(nearest == n))} of the "
-                 f"{len(cands)} answers considered")
+    return [(cands[j][0], _row(cands[j][0], f"pick {n + 1} of {len(picks)}: stands for "
+                                             f"{int(np.sum(nearest == n))} of the {len(cands)} answers considered"))
             for n, j in enumerate(picks)]
 
 
