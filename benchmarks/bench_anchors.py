@@ -16,10 +16,15 @@ r on exactly those answers. Chosen anchors: each question's answers split at
 random into a pool (2/3) and an evaluation third; 5 anchors from the pool
 chosen by `scoring.anchors.choose` (what `grade --suggest-anchors` does) or
 at random; r on the evaluation third. "pq" is the mean per-question r.
+Two ways of treating review-flagged answers that `--suggest-anchors` does
+not take are measured beside it: leaving them out of the candidates, and
+spending the K on them first (widest range first).
 Last, how the gain of 5 random anchors varies over 2 x `--draws` draws
 (mean, 5th percentile, worst draw, share of draws worse than zero-shot),
 with each grade's pull capped at `anchors.ROBUST` prior SDs (as the scorer
-does) and uncapped.
+does) and uncapped. Then the ceilings: each question's offset (or offset
+and slope) fitted on all its grades, and the correction given every other
+answer of the question (how much of the target is reachable at all).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class HeldOut:
     set_of: np.ndarray
     priors: dict[str, AnchorPrior]
     names: tuple[str, ...]
+    flagged: np.ndarray
+    width: np.ndarray
 
 
 def measure(eval_dir: Path, embedder: str, tmp: Path,
@@ -88,7 +95,8 @@ def held_out(data: TrainingSet, nested: Nested, reviewed: Reviewed) -> HeldOut:
         for q in np.unique(data.groups[real[nested.fold[real] == k]]):
             priors[str(q)] = prior
     names = tuple(g.name.removesuffix("_answers") for g in data.sets)
-    return HeldOut(reviewed.score01, data.y[real], data.groups[real], vectors, data.set_of_real, priors, names)
+    return HeldOut(reviewed.score01, data.y[real], data.groups[real], vectors, data.set_of_real, priors, names,
+                   reviewed.flagged, reviewed.high - reviewed.low)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -158,23 +166,55 @@ def spread(h: HeldOut, k: int, capped: dict[str, np.ndarray]) -> list[str]:
 
 
 def chosen_anchors(h: HeldOut, k: int, draws: int, seed: int = 1) -> dict[str, np.ndarray]:
-    """Mean over splits of (pooled r, pq) per set on an evaluation third: zero-shot, k random, k chosen."""
+    """Mean over splits of (pooled r, pq) per set on an evaluation third: zero-shot, k random, k chosen.
+
+    "chosen" is what `grade --suggest-anchors` picks (every answer a candidate); two alternatives
+    it measures against: the review-flagged answers left out of the candidates, and spent first.
+    """
     rng = np.random.default_rng(seed)
     qrows = questions(h)
-    out: dict[str, list[list[tuple[float, float]]]] = {"zero-shot": [], "random": [], "chosen": []}
+    out: dict[str, list[list[tuple[float, float]]]] = {
+        "zero-shot": [], "random": [], "chosen": [], "unflagged": [], "flagged first": []}
     for _ in range(draws):
         preds: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {key: {} for key in out}
         for q, rows in qrows.items():
             perm = rng.permutation(len(rows))
             ev, pool = np.sort(perm[: len(rows) // 3]), perm[len(rows) // 3:]
-            picks = {"random": rng.choice(pool, size=k, replace=False),
-                     "chosen": pool[choose(h.priors[q], h.vectors[rows[pool]], h.f[rows[pool]], k)]}
+            flagged = pool[h.flagged[rows[pool]]]
+            flagged = flagged[np.argsort(-h.width[rows[flagged]], kind="stable")][:k]
+            sure, rest = pool[~h.flagged[rows[pool]]], np.setdiff1d(pool, flagged)
+            picks = {"random": rng.choice(pool, size=k, replace=False), "chosen": pick(h, q, rows, pool, k),
+                     "unflagged": pick(h, q, rows, sure, k) if len(sure) >= k else pick(h, q, rows, pool, k),
+                     "flagged first": np.concatenate([flagged, pick(h, q, rows, rest, k - len(flagged))])}
             preds["zero-shot"][q] = (rows[ev], h.f[rows[ev]])
             for key, a in picks.items():
                 preds[key][q] = (rows[ev], adjust(h, q, rows, a, ev))
         for key in out:
             out[key].append([summary(h, preds[key], s) for s in range(len(h.names))])
     return {key: np.mean(vals, axis=0) for key, vals in out.items()}
+
+
+def pick(h: HeldOut, q: str, rows: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
+    """`scoring.anchors.choose`'s k picks among the question's answers `among` (indices into `rows`)."""
+    return among[choose(h.priors[q], h.vectors[rows[among]], h.f[rows[among]], k)].astype(int)
+
+
+def ceilings(h: HeldOut) -> dict[str, np.ndarray]:
+    """Gains no K grades can beat by much, per set: each question's offset, or offset and slope, fitted on all
+    its answers' grades; and the correction with every other answer of the question graded (leave one out)."""
+    qrows = questions(h)
+    fits: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {"zero": {}, "offset": {}, "affine": {}, "all": {}}
+    for q, rows in qrows.items():
+        f, y = h.f[rows], h.y[rows]
+        design = np.c_[np.ones(len(rows)), f]
+        fits["zero"][q] = (rows, f)
+        fits["offset"][q] = (rows, f + (y - f).mean())
+        fits["affine"][q] = (rows, design @ np.linalg.lstsq(design, y, rcond=None)[0])
+        fits["all"][q] = (rows, np.array([adjust(h, q, rows, np.delete(np.arange(len(rows)), i), np.array([i]))[0]
+                                          for i in range(len(rows))]))
+    zero = np.array([summary(h, fits["zero"], s)[0] for s in range(len(h.names))])
+    return {key: np.array([summary(h, fits[key], s)[0] for s in range(len(h.names))]) - zero
+            for key in ("offset", "affine", "all")}
 
 
 def table(h: HeldOut, draws: int, known: dict[int, dict[str, np.ndarray]]) -> list[str]:
@@ -196,6 +236,9 @@ def table(h: HeldOut, draws: int, known: dict[int, dict[str, np.ndarray]]) -> li
     res = chosen_anchors(h, 5, draws)
     lines.append(row("5 random from 2/3, r on the other third", res["random"], res["zero-shot"]))
     lines.append(row("5 chosen (--suggest-anchors) from 2/3", res["chosen"], res["zero-shot"]))
+    lines.append(row("5 chosen among answers not flagged for review", res["unflagged"], res["zero-shot"]))
+    lines.append(row("5: flagged for review first (widest range), then chosen", res["flagged first"],
+                     res["zero-shot"]))
     return lines
 
 
@@ -216,6 +259,10 @@ def main() -> None:
     for line in table(h, args.draws, {5: five}):
         print(line, flush=True)
     print("\n".join(spread(h, 5, five)))
+    print("Ceilings (gain in r with every grade known): " + "; ".join(
+        f"{label} {' / '.join(f'{v:+.3f}' for v in gains)}" for label, gains in zip(
+            ("each question's offset fitted on all its grades", "offset and slope",
+             "the correction with all the question's other answers graded"), ceilings(h).values())))
     print(f"({time.perf_counter() - start:.0f} s)")
 
 
