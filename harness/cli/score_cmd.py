@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from harness.cli.console import echo_json, make_console, plural, print_table, progress_bar
 from harness.cli.options import announce_calibration, embedder_option, json_option, results_option, warn_language
-from harness.scoring.evaluation import Evaluation
-from harness.scoring.heldout import HeldOutRow
 from harness.scoring.intervals import LEVEL
+
+if TYPE_CHECKING:  # scipy and scikit-learn load only when a command fits or measures (`harness --help` stays fast)
+    from harness.scoring.evaluation import Evaluation
+    from harness.scoring.heldout import HeldOutRow
 
 
 def _table(results: list[Evaluation], title: str) -> Table:
