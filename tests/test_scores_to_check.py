@@ -160,11 +160,13 @@ def test_history_attempts_show_the_range_when_there_is_one(tmp_path: Path) -> No
     out = history(tmp_path, "--attempts")
     rows = {line.split("│")[3].strip(): line.split("│")[4].strip() for line in out.splitlines()
             if line.startswith("│") and "-" in line.split("│")[2]}
-    assert rows == {"vit-patch": "55 (60-81)", "clip-idea": "72 (61-80)", "clip-data": "30"}
+    assert rows == {"vit-patch": "55 (60-81) ?", "clip-idea": "72 (61-80)", "clip-data": "30"}  # ?: flagged
     assert "Score (low-high): the range a teacher's grade likely falls in, 80% of the time." in out
+    assert "? = the score is unsure, worth a second look" in out
     assert "low-high" not in history(tmp_path)  # no attempt table, no legend line for it
     seed(tmp_path / "old", old=True)
     assert "low-high" not in history(tmp_path / "old", "--attempts")
+    assert "? = the score is unsure" not in history(tmp_path / "old", "--attempts")  # no flagged attempt
 
 
 def test_history_json_carries_range_and_reasons(tmp_path: Path) -> None:

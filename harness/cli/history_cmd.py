@@ -104,6 +104,9 @@ def _print_history(found: History, db: Path, *, list_attempts: bool, scope: str)
     console.print(_legend(found, list_attempts=list_attempts), soft_wrap=True)
 
 
+UNSURE_MARK = "?"  # after the score of an attempt flagged for review
+
+
 def _topic_table(found: History) -> RenderableType:
     from rich.table import Table
 
@@ -131,7 +134,7 @@ def _attempt_table(found: History) -> RenderableType:
                          no_wrap=name != "Question", overflow="fold")
     for a in found.attempts:
         table.add_row(str(a.attempt_id), f"{a.submitted_at:%Y-%m-%d %H:%M}", a.question_id,
-                      score_with_range(a), a.rubric_version, found.label(a))
+                      score_with_range(a) + (f" {UNSURE_MARK}" if a.review else ""), a.rubric_version, found.label(a))
     return table
 
 
@@ -142,6 +145,9 @@ def _legend(found: History, *, list_attempts: bool) -> str:
              f"Trend = every score, oldest first (the last {SPARK_WIDTH})."]
     if list_attempts and any(a.score_low is not None for a in found.attempts):
         lines.append("Score (low-high): the range a teacher's grade likely falls in, 80% of the time.")
+    if list_attempts and any(a.review for a in found.attempts):
+        lines.append(f"{UNSURE_MARK} = the score is unsure, worth a second look: compare your answer with the "
+                     "reference (`harness bank show ID`); `harness report` says why.")
     lines += [f"{label} = embedder {emb}, calibration {cal}" for (emb, cal), label in found.labels.items()]
     if not found.comparable:
         lines.append("Scores from different versions (or * : different rubric versions) are not directly "
