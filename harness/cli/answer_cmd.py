@@ -102,8 +102,8 @@ def _interactive(practice: Practice, results: Path) -> None:
         return
     console.print(f"[dim]{KEYS_HELP}[/]")
     console.print(_question_panel(pick))
+    editor = _Editor(practice.loader)  # before the loader starts: importing the editor would compete with it
     practice.start_loading([pick.question])
-    editor = _Editor(practice.loader)
     while pick is not None and _ask(console, editor, session, pick):
         pick = session.next()
         if pick is not None:
