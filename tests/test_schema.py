@@ -153,3 +153,13 @@ def test_reading_some_columns_only(tmp_path: Path) -> None:
     scores = read_scores(path, columns=("missed_ids",))
     assert list(scores.frame.columns) == ["row", "student_id", "question_id", "topic", "score", "missed_ids"]
     assert scores.frame["missed_ids"].tolist() == [("a",)] and scores.absent == ()
+
+
+def test_reading_some_columns_and_the_carried_ones(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    path.write_text("student_id,question_id,topic,score,answer,feedback,班级\ns1,q,t,50,text,long feedback,一班\n",
+                    encoding="utf-8")
+    scores = read_scores(path, columns=("answer",), carry=True)  # what regrade reads
+    assert list(scores.frame.columns) == ["row", "student_id", "question_id", "topic", "score", "answer", "班级"]
+    assert scores.carried == ("班级",) and scores.frame["班级"].tolist() == ["一班"]
+    assert read_scores(path, columns=("answer",)).carried == ()

@@ -30,7 +30,7 @@ from harness.grade.anchors import SAVED_FILE, TeacherAnchors, anchor_run, read_a
 from harness.grade.grader import Progress, ScorerLike
 from harness.grade.outputs import RunFolder, read_run_record
 from harness.grade.problems import Problem
-from harness.grade.schema import SCORES, read_scores
+from harness.grade.schema import ANSWER_COLUMNS, SCORES, read_scores
 from harness.grade.submissions import DEFAULT_CHUNK, Answer, Submissions
 from harness.types import Bank
 
@@ -64,7 +64,8 @@ def read_old_run(path: Path) -> OldRun:
     """
     if not path.exists():
         raise InputFileError(f"{path}: not found; give a grade run's folder or its scores.csv")
-    scores = read_scores(path)
+    # only what is scored again and kept: the old run's results would cost memory in proportion to its size
+    scores = read_scores(path, columns=ANSWER_COLUMNS, carry=True)
     if "answer" in scores.absent:
         raise InputFileError(f"{scores.path}: no answer column, so the answers cannot be scored again; "
                              "regrade needs the scores.csv of a `harness grade` run, which keeps them")

@@ -255,11 +255,11 @@ def header_key(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
-def read_scores(path: Path, *, columns: Collection[str] | None = None) -> ScoresFile:
+def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bool = False) -> ScoresFile:
     """Read a scores.csv (or the run folder holding one).
 
     With `columns`, only those (and the required ones) are read; the frame
-    then holds no other columns, carried-through ones included.
+    then holds no other columns, carried-through ones included unless `carry`.
 
     Raises:
         InputFileError: unreadable file, not a scores.csv, a bad cell or a
@@ -282,7 +282,7 @@ def read_scores(path: Path, *, columns: Collection[str] | None = None) -> Scores
     wanted = SCORES.names if columns is None else {c.name for c in SCORES.columns if c.required} | set(columns)
     present = [c for c in SCORES.columns if c.name in by_key and c.name in wanted]
     known = {by_key[c.name] for c in SCORES.columns if c.name in by_key}
-    carried = tuple(h for h in header if h not in known) if columns is None else ()
+    carried = tuple(h for h in header if h not in known) if columns is None or carry else ()
     names = [by_key[c.name] for c in present] + list(carried)
     lines, raw, skipped = _raw_columns(path, fmt, names, student=by_key["student_id"],
                                        question=by_key["question_id"], score=by_key["score"])
