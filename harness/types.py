@@ -7,6 +7,7 @@ writers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -216,6 +217,7 @@ class MisconceptionHit:
 
 
 ANCHOR_FLAG = "anchor"  # the flag of an answer whose score is a teacher's grade (`grade --anchors`)
+HALF_MARKS = 50.0  # where the scorer holds a score that no key point explains (`rules.CLOSENESS_CAP`)
 
 
 @dataclass(frozen=True)
@@ -294,9 +296,10 @@ class Score:
         """What set the score apart from the steps above, read from the flags and the points."""
         if ANCHOR_FLAG in self.flags:
             return "the teacher's grade"
-        if self.score < 50.5 and "keyword-list" in self.flags:
+        held = self.score < HALF_MARKS + 0.5  # at or below half marks, as rounded (both caps are)
+        if held and "keyword-list" in self.flags:
             return "capped: a bare list of terms"
-        if self.score < 50.5 and not any(p.status != "missed" for p in self.points):
+        if held and not caught(self.points):
             return "held at half marks: no key point clearly caught"
         return "moved toward the teacher's grades of similar answers"
 
@@ -340,6 +343,11 @@ class Score:
                 "review": tuple(data.get("review", ())),
             }
         )
+
+
+def caught(points: Iterable[PointResult]) -> bool:
+    """Whether any key point is covered or partly covered: something the score can point to."""
+    return any(p.status != "missed" for p in points)
 
 
 def contradicted_share(points: tuple[PointResult, ...], hits: tuple[MisconceptionHit, ...]) -> float:

@@ -21,9 +21,10 @@ from harness.scoring.fitting import Nested, combine
 from harness.scoring.intervals import fit_intervals, moved
 from harness.scoring.metrics import agreement
 from harness.scoring.review import reasons
-from harness.scoring.rules import CLOSENESS_CAP, CLOSENESS_FLOOR, caught, point_results
+from harness.scoring.rules import CLOSENESS_CAP, CLOSENESS_FLOOR, point_results
 from harness.scoring.thresholds import PointThresholds, fit_derived
 from harness.scoring.training import TrainingSet
+from harness.types import caught
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ not from constants here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +22,17 @@ from harness.scoring.keywords import all_hits, match_group, squeeze
 from harness.scoring.polarity import ClauseView, clause_views
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize
 from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
-from harness.types import Evidence, KeywordGroup, Misconception, MisconceptionHit, PointResult, Score, Status
+from harness.types import (
+    HALF_MARKS,
+    Evidence,
+    KeywordGroup,
+    Misconception,
+    MisconceptionHit,
+    PointResult,
+    Score,
+    Status,
+    caught,
+)
 
 _NO_ANSWER = re.compile(
     r"^(我?(真的|也|完全)?(不知道|不清楚|不太清楚|不了解|不会|不记得|忘了|没学过)(这个|这题)?|"
@@ -166,18 +176,13 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
 CLOSENESS_FLOOR = 20.0
 # A score that no key point explains stays at half marks or below, and goes to review: with no
 # point to show, the scorer cannot say what was right, so it does not pass the answer on closeness alone.
-CLOSENESS_CAP = 50.0
+CLOSENESS_CAP = HALF_MARKS
 _CLOSENESS_NOTE = {
     True: "这个分数主要来自答案与参考答案整体上的接近，并没有哪一个要点被单独明确地答到；"
           "请对照参考答案，把每个要点用自己的话说清楚。",
     False: "This score rests on the answer's overall closeness to the reference answer; no single key point "
            "was clearly caught. Compare with the reference and state each point explicitly.",
 }
-
-
-def caught(points: Iterable[PointResult]) -> bool:
-    """Whether any key point is covered or partly covered: something the score can point to."""
-    return any(p.status != "missed" for p in points)
 
 
 def settle(points: tuple[PointResult, ...], *, score: float,

@@ -30,7 +30,6 @@ from harness.scoring.intervals import in_zh_group, moved
 from harness.scoring.polarity import Claim, asserted_correction
 from harness.scoring.rules import (
     CLOSENESS_CAP,
-    caught,
     contradict,
     coverage,
     is_keyword_list,
@@ -40,7 +39,7 @@ from harness.scoring.rules import (
     settle,
 )
 from harness.scoring.text import content_tokens, has_cjk, split_clauses
-from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Rubric, Score, contradicted_share
+from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Rubric, Score, caught, contradicted_share
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
