@@ -153,7 +153,6 @@ def _read_anchors(path: Path | None, subs: Submissions, layout: str,
     """
     if path is None:
         return None
-
     return read_anchors(path, submissions=subs.path, bank=subs.bank, layout=None if layout == "auto" else layout,
                         request=request)
 

@@ -187,7 +187,6 @@ def missed_points(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd
     return table.head(top).reset_index(drop=True)
 
 
-
 def misconception_table(stats: CohortStats, bank: Bank | None, *, top: int = 10) -> pd.DataFrame:
     """The `top` misconceptions stated by the most answers."""
     rows = []

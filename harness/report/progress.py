@@ -349,4 +349,3 @@ def point_tables(stats: Sequence[CohortStats], bank: Bank | None, diffs: Sequenc
     worse = table[table["change"] > 0].sort_values(["change", "question_id", "point_id"],
                                                    ascending=[False, True, True], kind="stable")
     return better.head(top).reset_index(drop=True), worse.head(top).reset_index(drop=True)
-
