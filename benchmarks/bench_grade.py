@@ -21,6 +21,9 @@ personal remark). Each size runs in its own process, which:
    output and the report), timing it from its "grading" progress report (the
    scorer is loaded then) and measuring peak RSS during grading (VmHWM after
    resetting it through /proc/self/clear_refs).
+4. with `--regrade`, regrades the first run through `harness.grade.regrade.regrade`
+   (the call `harness regrade` makes: read the old scores.csv back, score
+   every answer again, write a new run), timed and with its own peak RSS.
 
 The cohort recombines reference sentences, so many clauses recur across
 distinct answers (as when candidates learnt the same model answer); grading
@@ -171,8 +174,20 @@ def grade_once(path: Path, bank: Any, encoder: Any, out: Path, *, chunk_size: in
             "counts": run.counts}
 
 
+def regrade_once(run: Path, bank: Any, encoder: Any, out: Path, *, chunk_size: int) -> dict[str, Any]:
+    """Regrade the run in `run` as `harness regrade` does (scorer built first, not timed): seconds and peak RSS."""
+    from harness.encoders.reuse import ReusingEncoder
+    from harness.grade.regrade import regrade
+    from harness.grade.run import load_scorer
+
+    scorer = load_scorer(bank, ReusingEncoder(encoder))
+    peak_ok, wall = _reset_peak(), time.perf_counter()
+    regrade(run, bank=bank, scorer=scorer, out=out, chunk_size=chunk_size)
+    return {"regrade_s": time.perf_counter() - wall, "regrade_peak_rss": _status("VmHWM") if peak_ok else 0}
+
+
 def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int,
-            clause_memo: int | None) -> dict[str, Any]:
+            clause_memo: int | None, regrade: bool = False) -> dict[str, Any]:
     from harness.encoders import get_encoder
     from harness.encoders.reuse import ReusingEncoder
     from harness.grade.run import load_scorer
@@ -199,6 +214,8 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
                                      clock=clock))
             grades[-1]["clauses_reused"] = reusing.clauses_reused
             clock.remove()
+        again = regrade_once(Path(tmp) / "run0", bank, encoder, Path(tmp) / "regraded",
+                             chunk_size=chunk_size) if regrade else {}
     best = min(grades, key=lambda g: g["grade_cpu"])
     counts = best.pop("counts")
     return {
@@ -207,7 +224,7 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
         "clauses": len(clauses), "distinct_clauses": len(set(clauses)),
         **best, "grade_s": min(g["grade_s"] for g in grades),
         "peak_rss": max(g["peak_rss"] for g in grades),
-        "embed_s": min(e[0] for e in embeds), "embed_cpu": min(e[1] for e in embeds),
+        "embed_s": min(e[0] for e in embeds), "embed_cpu": min(e[1] for e in embeds), **again,
     }
 
 
@@ -224,11 +241,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each measurement; the best counts")
     parser.add_argument("--clause-memo", type=int, default=None,
                         help="clauses whose sums grading keeps (default: as `harness grade`; 0: none)")
+    parser.add_argument("--regrade", action="store_true",
+                        help="also regrade the first run (`harness regrade`): its time and peak RSS")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(measure(args.one, args.bank, args.seed, args.chunk_size, args.repeat,
-                                 args.clause_memo)))
+                                 args.clause_memo, args.regrade)))
         return
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -236,6 +255,7 @@ def main() -> None:
                "--chunk-size", str(args.chunk_size), "--repeat", str(args.repeat)]
         cmd += ["--clause-memo", str(args.clause_memo)] if args.clause_memo is not None else []
         cmd += ["--bank", str(args.bank)] if args.bank else []
+        cmd += ["--regrade"] if args.regrade else []
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         r = results[-1]
@@ -262,6 +282,11 @@ def main() -> None:
           "`encoder.inner.encode` on the cohort's distinct answer texts; ratio = grading / embedder "
           "(target <= 1.25). CPU seconds of the process, best of --repeat interleaved runs, unless "
           "marked wall; answers/s is wall-clock.")
+    for r in results:
+        if "regrade_s" in r:
+            print(f"regrade of the {r['answers']:,}-answer run (`harness regrade`): {r['regrade_s']:.1f} s wall, "
+                  f"peak RSS {_mb(r['regrade_peak_rss'])} (grading it: {_mb(r['peak_rss'])})")
+
 
 if __name__ == "__main__":
     main()
