@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -47,6 +48,30 @@ def test_point_status(match: PointMatch, zh: bool, status: str) -> None:
     (result,) = point_results((match,), THRESHOLDS, zh=zh)
     assert result.status == status
     assert result.evidence.clause == ("the clause" if result.credit or match.aliases else "")
+
+
+def _text(text: str, clauses: tuple[str, ...]) -> AnswerVectors:
+    return AnswerVectors(text, np.zeros(4, dtype=np.float32), clauses, np.zeros((len(clauses), 4), dtype=np.float32))
+
+
+@pytest.mark.parametrize(("text", "clauses", "evidence"), [
+    ("切成 patch，展平后线性投影。", ("切成 patch", "展平后线性投影。"), "展平后线性投影。"),
+    ("每块展平，再线性投影。", ("每块展平", "再线性投影。"), "每块展平，再线性投影。"),  # one sentence, two clauses
+    ("每块展平。再线性投影。", ("每块展平。", "再线性投影。"), ""),  # in two sentences: not one statement
+    ("展平后没有线性投影。", ("展平后没有线性投影。",), ""),  # one of them denied
+])
+def test_a_statement_naming_every_keyword_group_covers_the_point_partly(text: str, clauses: tuple[str, ...],
+                                                                         evidence: str) -> None:
+    groups = (KeywordGroup(("展平",)), KeywordGroup(("线性投影",)))
+    point = KeyPoint("p", "P", "每个 patch 展平成 P²·C 维向量，再经可学习的线性投影映射到隐藏维度 D。", 2.0, groups)
+    far = PointMatch(point, 0.2, "the closest clause", 1.0, ("展平", "线性投影"))
+    (result,) = point_results((far,), THRESHOLDS, zh=True, answer=_text(text, clauses))
+    assert (result.status, result.credit, result.evidence.clause) == (
+        ("partial", 0.3, evidence) if evidence else ("missed", 0.0, "the closest clause"))
+    (listed,) = point_results((far,), THRESHOLDS, zh=True, answer=_text(text, clauses), keyword_list=True)
+    assert listed.status == "missed"  # a bare list of terms states nothing
+    close = replace(far, similarity=0.6)
+    assert point_results((close,), THRESHOLDS, zh=True, answer=_text(text, clauses))[0].status == "covered"
 
 
 def _point(pid: str, status: str, weight: float = 1.0) -> PointResult:

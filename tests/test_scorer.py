@@ -107,6 +107,20 @@ def test_evidence_names_the_matching_clause(scorer) -> None:  # type: ignore[no-
     assert s.how().endswith(f"= {s.score:.0f}/100")
 
 
+@pytest.mark.parametrize(("answer", "status"), [
+    ("ViT 把图像切成 16x16 的 patch，展平后线性投影成 token 序列，加上位置编码送入 Transformer。", "partial"),
+    ("ViT 把图像切成 16x16 的 patch，但不展平，也没有线性投影。", "missed"),  # named, but denied
+    ("ViT 把图像切成 16x16 的 patch。每个 patch 要展平。后面接 Transformer，里面有很多投影。", "missed"),  # apart
+])
+def test_a_terse_statement_in_the_fields_terms_is_not_marked_missed(scorer, answer: str,  # type: ignore[no-untyped-def]
+                                                                    status: str) -> None:
+    # The embedder places this clause far from the point's full wording; its keywords say it states the point.
+    point = next(p for p in scorer.score("vit-patch", answer).points if p.point_id == "flatten-project")
+    assert point.status == status
+    if status == "partial":
+        assert point.evidence.clause == "展平后线性投影成 token 序列"
+
+
 def test_cross_lingual_answers_score_alike(scorer) -> None:  # type: ignore[no-untyped-def]
     zh = scorer.score("clip-objective", LADDER["clip-objective"]["zh"]["complete"]).score
     en = scorer.score("clip-objective", LADDER["clip-objective"]["en"]["complete"]).score

@@ -4,9 +4,12 @@ A key point's credit mixes how close the answer's best clause is to the
 point's statements with the share of its keyword groups found (for a point
 without keywords, such as one derived from a reference answer, the share of
 its content words); keywords count only in proportion to that closeness, so
-a bare list of the right terms does not cover a point. Similarity thresholds come from the calibration (they
-differ between embedders, kinds of point and languages; see `thresholds`),
-not from constants here.
+a bare list of the right terms does not cover a point. A clause or sentence
+naming every keyword group of a point (two or more, none negated) covers it
+at least partly: the embedder misses terse statements in the field's terms.
+Similarity thresholds come from the calibration (they differ between
+embedders, kinds of point and languages; see `thresholds`), not from
+constants here.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
 from harness.scoring.keywords import all_hits, match_group, squeeze
-from harness.scoring.polarity import ClauseView, clause_views
-from harness.scoring.text import ENGLISH_STOPWORDS, normalize
+from harness.scoring.polarity import ClauseView, clause_views, is_negated, negated_spans
+from harness.scoring.text import ENGLISH_STOPWORDS, normalize, split_sentences
 from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
 from harness.types import (
     HALF_MARKS,
@@ -53,18 +56,49 @@ _LIST_MIN_ITEMS = 5
 _LIST_ITEM_SHARE = 0.2  # an enumeration of terms: at most this share of its items hold a function word
 
 
-def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, *,
-                  zh: bool) -> tuple[PointResult, ...]:
-    """Status and evidence for every key point of an answer (`zh`: written in Chinese)."""
+def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, *, zh: bool,
+                  answer: AnswerVectors | None = None, keyword_list: bool = False) -> tuple[PointResult, ...]:
+    """Status and evidence for every key point of an answer (`zh`: written in Chinese).
+
+    A clause or sentence of `answer` that names every keyword group of a
+    point (two or more, none negated) covers it at least partly and is its
+    evidence, unless the answer is a bare list of terms (`keyword_list`).
+    """
     out = []
+    units: list[tuple[str, str, str]] | None = None  # (text, normalised, squeezed) of each clause, then sentence
     for m in matches:
         semantic = thresholds.get(derived=m.point.derived, zh=zh).credit(m.similarity)
         credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
+        clause = m.clause if semantic > 0 or m.aliases else ""
+        if (credit < PARTIAL and answer is not None and not keyword_list and len(m.point.keywords) >= 2
+                and m.keyword_fraction == 1.0):
+            if units is None:
+                units = [(t, n, squeeze(n)) for t in (*answer.clauses, *split_sentences(answer.text))
+                         for n in (normalize(t),)]
+            if stated := _stating(m.point.keywords, units):
+                credit, clause = PARTIAL, stated
         status: Status = "covered" if credit >= COVERED else "partial" if credit >= PARTIAL else "missed"
-        evidence = Evidence(m.clause if semantic > 0 or m.aliases else "", round(m.similarity, 4), m.aliases)
+        evidence = Evidence(clause, round(m.similarity, 4), m.aliases)
         out.append(PointResult(m.point.id, m.point.title, m.point.text, m.point.weight, status,
                                round(credit, 4), evidence))
     return tuple(out)
+
+
+def _stating(groups: Sequence[KeywordGroup], units: list[tuple[str, str, str]]) -> str:
+    """The first unit in which every group has a hit that is not negated ("" if none).
+
+    The embedder places a terse statement in the field's terms ("展平后线性投影成
+    token") far from the point written out in full; naming all of a point's
+    groups in one affirmative clause or sentence is evidence the answer states it.
+    """
+    for text, norm, squeezed in units:
+        found = [all_hits(g.aliases, norm, squeezed) for g in groups]
+        if not all(found):
+            continue
+        spans = negated_spans(norm)
+        if all(any(not is_negated(norm, h.start, h.end, spans) for h in hits) for hits in found):
+            return text
+    return ""
 
 
 def coverage(points: tuple[PointResult, ...]) -> float:

@@ -194,7 +194,8 @@ class Scorer:
                          self.embedder_id, self.calibration_id, score_low=none, score_high=none)
         calibrated = pred.calibrated
         hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
-        judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text))
+        judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text), answer=a.answer,
+                               keyword_list="keyword-list" in a.flags)
         covers = 0.0 if rubric.derived else coverage(judged)
         points = contradict(judged, hits)
         final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
