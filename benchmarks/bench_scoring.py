@@ -11,7 +11,10 @@ any run after the first); the embedder's own time on the same answer texts;
 and their ratio (target: at most 1.5). Beside it, on the bundled bank with
 each embedder's shipped calibration: the paraphrase ladder's mean score per
 kind of answer and language (tests/data/paraphrase_ladder.yaml), the questions
-where its order breaks and the Pearson r with its grades; and how many true
+where its order breaks and the Pearson r with its grades; per kind of the
+answer ladder (tests/data/answer_ladder.yaml) the mean score, the mean
+calibrated value before rules and caps, and how many are capped as showing
+nothing of the rubric (`off-rubric`); and how many true
 statements (tests/data/true_statements.yaml, alone and inside the reference)
 and reference sentences a misconception fires on, with the lowest reference score.
 """
@@ -31,6 +34,7 @@ from harness.bank.importer import import_questions
 from harness.bank.loader import load_bank
 from harness.encoders import get_encoder
 from harness.scoring.evaluation import calibrate, read_graded
+from harness.scoring.rules import OFF_RUBRIC_FLAG
 from harness.scoring.scorer import Scorer
 from harness.scoring.text import has_cjk, split_sentences
 
@@ -69,6 +73,19 @@ def ladder_report(scorer: Scorer) -> list[str]:
     return lines
 
 
+def answer_ladder_report(scorer: Scorer) -> list[str]:
+    """Lines: per kind of the answer ladder, the mean score, the mean calibrated value, and how many are off-rubric."""
+    ladder = yaml.safe_load((DATA / "answer_ladder.yaml").read_text(encoding="utf-8"))
+    keys = [(q, lang, kind) for q, langs in ladder.items() for lang, kinds in langs.items() for kind in kinds]
+    scores = scorer.score_many([(q, ladder[q][lg][k]) for q, lg, k in keys])
+    lines = [f"{'answer ladder':16} {'n':>3} {'score':>6} {'calibrated':>10} {'off-rubric':>10}"]
+    for kind in dict.fromkeys(k for _, _, k in keys):
+        got = [s for (_, _, k), s in zip(keys, scores) if k == kind]
+        lines.append(f"{kind:16} {len(got):3} {np.mean([s.score for s in got]):6.1f} "
+                     f"{np.mean([s.calibrated for s in got]):10.1f} {sum(OFF_RUBRIC_FLAG in s.flags for s in got):10}")
+    return lines
+
+
 def true_statement_report(scorer: Scorer) -> list[str]:
     """Lines: misconceptions fired on true statements and reference sentences; the lowest reference score."""
     bank = scorer.bank
@@ -78,10 +95,12 @@ def true_statement_report(scorer: Scorer) -> list[str]:
     sentences = [(q, s) for q, r in bank.rubrics.items() for ref in r.references for t in ref.texts
                  for s in split_sentences(t)]
     references = [(q, t) for q, r in bank.rubrics.items() for ref in r.references for t in ref.texts]
-    fired = [sum(bool(s.misconceptions) for s in scorer.score_many(items)) for items in (alone, inside, sentences)]
+    scored = [scorer.score_many(items) for items in (alone, inside, sentences)]
+    fired = [sum(bool(s.misconceptions) for s in got) for got in scored]
     ref_scores = scorer.score_many(references)
     return [f"true statements: a misconception fires on {fired[0]} of {len(alone)} alone, {fired[1]} inside the "
-            f"reference; on {fired[2]} of {len(sentences)} reference sentences",
+            f"reference; on {fired[2]} of {len(sentences)} reference sentences; "
+            f"{sum(OFF_RUBRIC_FLAG in s.flags for s in scored[0])} alone are off-rubric",
             f"references as answers: lowest {min(s.score for s in ref_scores):.1f}, "
             f"{sum(bool(s.misconceptions) for s in ref_scores)} of {len(references)} with a misconception"]
 
@@ -115,8 +134,8 @@ def main() -> None:
         for embedder in args.embedders:
             encoder = get_encoder(embedder, cache_dir=Path(tmp) / "cache")
             bundled = Scorer.load(load_bank(), encoder=encoder, results_dir=Path(tmp) / "none")
-            notes.append((embedder, ladder_report(bundled) + true_statement_report(bundled)
-                          + [bundled_speed(bundled, args.repeat)]))
+            notes.append((embedder, ladder_report(bundled) + answer_ladder_report(bundled)
+                          + true_statement_report(bundled) + [bundled_speed(bundled, args.repeat)]))
             pairs = []
             for name in args.sets:
                 bank = import_questions(args.eval_dir / f"{name}_questions.csv", Path(tmp) / embedder / name)

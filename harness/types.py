@@ -299,6 +299,8 @@ class Score:
         held = self.score < HALF_MARKS + 0.5  # at or below half marks, as rounded (both caps are)
         if held and "keyword-list" in self.flags:
             return "capped: a bare list of terms"
+        if held and "off-rubric" in self.flags:
+            return "capped: none of the rubric's terms or key points"
         if held and not caught(self.points):
             return "held at half marks: no key point clearly caught"
         return "moved toward the teacher's grades of similar answers"

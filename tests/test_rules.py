@@ -18,6 +18,7 @@ from harness.scoring.rules import (
     misconception_hits,
     point_results,
     settle,
+    shows_nothing_of,
 )
 from harness.scoring.thresholds import PointThresholds, Thresholds
 from harness.types import Evidence, KeyPoint, KeywordGroup, Misconception, PointResult, Reference, Rubric, Score
@@ -154,6 +155,27 @@ def _misc_vectors(correction: str | None) -> RubricVectors:
         question_tokens=frozenset(), point_tokens=(Counter(), Counter()),
         claims=(Claim.of(misc, ["CLIP 的模型结构是怎样的？"]),),
     )
+
+
+@pytest.mark.parametrize(("text", "off"), [
+    ("LSTM 通过遗忘门、输入门和输出门控制信息流。", True),
+    ("这个模型用温度系数缩放相似度。", False),  # a keyword of a point
+    ("CLIP 的结构我记不清了。", False),  # names the question's model
+    ("模型先看大量数据，再学一个表示。", False),  # names a rubric-level term (数据)
+])
+def test_an_answer_showing_nothing_of_the_rubric(text: str, off: bool) -> None:
+    point = KeyPoint("t", "T", "相似度除以可学习的温度系数", 1.0, (KeywordGroup(("温度",)), KeywordGroup(("相似度",))))
+    rubric = Rubric("q", "1", (Reference(zh="CLIP 用温度系数。"),), (point,), (), keywords=(KeywordGroup(("数据",)),))
+    e = np.eye(4, dtype=np.float32)
+    rv = RubricVectors(rubric=rubric, prompt=e[3], references=(e[3][None, :],), points=(e[1][None, :],),
+                       misconceptions=(), corrections=(), question_tokens=frozenset(), names=frozenset({"clip"}))
+    aliases = tuple(a for g in point.keywords for a in g.aliases if a in text)
+    missed = (PointResult("t", "T", "", 1.0, "missed", 0.0, Evidence("", 0.1, aliases)),)
+    assert shows_nothing_of(rv, missed, text) is off
+    caught_one = (replace(missed[0], status="partial", credit=0.3),)
+    assert not shows_nothing_of(rv, caught_one, text)  # a point caught in words the keywords miss
+    derived = replace(rv, rubric=replace(rubric, key_points=(replace(point, keywords=()),)))
+    assert not shows_nothing_of(derived, missed, text)  # a reference-only rubric has no terms to name
 
 
 def _answer(clauses: list[str], vectors: list[list[float]]) -> AnswerVectors:

@@ -58,6 +58,26 @@ def test_keyword_list_is_capped_and_flagged(scorer) -> None:  # type: ignore[no-
     assert "keyword-list" in s.flags and s.score <= 15
 
 
+def test_an_answer_about_something_else_is_capped_and_flagged(scorer) -> None:  # type: ignore[no-untyped-def]
+    # Its calibrated score reaches half marks: the embedder finds any long text somewhat close to the reference.
+    answers = [(q, LADDER[q][lang]["off_topic"]) for q in ("clip-idea", "blip-losses", "blip2-qformer")
+               for lang in ("zh", "en")]
+    for s in scorer.score_many(answers):
+        assert "off-rubric" in s.flags and s.score <= 15 and "off-topic?" in s.review, (s.question_id, s.calibrated)
+    assert max(s.calibrated for s in scorer.score_many(answers)) > 30  # the cap is what holds them
+
+
+@pytest.mark.parametrize(("qid", "answer"), [
+    ("clip-idea", "CLIP needs no human-labelled classes: the captions that come with web images are the supervision."),
+    ("blip-idea", "BLIP 的文本部分用 BERT-base 初始化。"),  # names the question's model, not a keyword
+    ("clip-idea", "CLIP 用对比学习把图像和文本映射到同一个嵌入空间。"),
+])
+def test_an_answer_about_the_question_is_not_capped_as_off_rubric(scorer, qid: str,  # type: ignore[no-untyped-def]
+                                                                  answer: str) -> None:
+    s = scorer.score(qid, answer)
+    assert "off-rubric" not in s.flags and s.score > 15
+
+
 def test_seed_error_is_detected_with_evidence(scorer) -> None:  # type: ignore[no-untyped-def]
     s = scorer.score("clip-architecture", "CLIP 是双塔结构。它的文本编码器是 BERT，图像编码器只用 ViT。")
     ids = {m.misconception_id for m in s.misconceptions}
@@ -204,6 +224,8 @@ def test_how_names_every_step_and_is_left_out_when_there_is_none(scorer) -> None
     assert held.adjusted and "held at half marks" in held.how()
     listed = replace(held, score=15.0, flags=("keyword-list",))
     assert "a bare list of terms" in listed.how() and "half marks" not in listed.how()
+    elsewhere = replace(held, score=15.0, flags=("off-rubric",))
+    assert "none of the rubric's terms" in elsewhere.how() and "half marks" not in elsewhere.how()
     graded = replace(held, score=20.0, flags=("anchor",))
     assert "the teacher's grade =" in graded.how()
     moved = replace(plain, calibrated=40.0, score=55.0)

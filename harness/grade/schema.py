@@ -67,7 +67,7 @@ class ScoreRow:
     partial: tuple[str, ...] = ()
     missed: tuple[str, ...] = ()
     misconceptions: tuple[str, ...] = ()  # the misconceptions' statements
-    flags: tuple[str, ...] = ()  # BLANK_FLAG, or the scorer's: no-answer, keyword-list, truncated, anchor
+    flags: tuple[str, ...] = ()  # BLANK_FLAG, or the scorer's: no-answer, keyword-list, off-rubric, truncated, anchor
     feedback: str = ""
     answer: str = ""
     source_row: int | None = None  # the input line the answer starts on

@@ -43,7 +43,9 @@ class RubricVectors:
     language of reference j; `plain` the rubric's answer in plain words
     (`scorer.plain_reference`), compared like a reference; the token counts
     are those of the point texts, of each reference text and of `plain`.
-    `claims` prepare the misconceptions for `polarity` checks.
+    `claims` prepare the misconceptions for `polarity` checks; `names` are
+    the model and method names in the question and the references
+    (`polarity.names`).
     """
 
     rubric: Rubric
@@ -58,6 +60,7 @@ class RubricVectors:
     plain: np.ndarray | None = None
     plain_tokens: tuple[Counter[str], ...] = ()
     claims: tuple[Claim, ...] = ()
+    names: frozenset[str] = frozenset()
 
     @property
     def all_keywords(self) -> tuple[KeywordGroup, ...]:

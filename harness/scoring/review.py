@@ -11,7 +11,9 @@ A review flag never changes a score; it marks answers a teacher should read:
   and the part of the answer closest to that point (similarity >= 0.5)
   states one too, but none the same (O(1) against O(n));
 - `off-topic?`: the on-topic gate leans off-topic (p < 0.5), so the score
-  was discounted as an answer to another question;
+  was discounted as an answer to another question; or the answer names none
+  of a hand-written rubric's terms and catches none of its key points, so
+  its score is capped (`rules.shows_nothing_of`, flag `off-rubric`);
 - `no-point-matched`: the answer is close to the reference overall but
   matches none of its key points (a paraphrase the rubric did not
   anticipate, or an answer about something near it); its score is held
@@ -96,13 +98,16 @@ def text_reasons(answer: str, references: Iterable[str], matches: Sequence[Point
     return tuple(r for r in found if r)
 
 
-def reasons(*, wide: bool, on_topic: float, text: Sequence[str], unmatched: bool = False) -> tuple[str, ...]:
+def reasons(*, wide: bool, on_topic: float, text: Sequence[str], unmatched: bool = False,
+            off_rubric: bool = False) -> tuple[str, ...]:
     """Why an answer needs a second look (empty: it does not), in `REASONS` order.
 
     `text` are the `text_reasons` of the answer, `on_topic` the gate's p,
-    `unmatched` whether the score rests on closeness with no key point caught.
+    `unmatched` whether the score rests on closeness with no key point caught,
+    `off_rubric` whether the answer shows nothing of the rubric.
     """
-    found = {WIDE: wide, OFF_TOPIC: on_topic < OFF_TOPIC_P, UNMATCHED: unmatched, **{r: True for r in text}}
+    found = {WIDE: wide, OFF_TOPIC: off_rubric or on_topic < OFF_TOPIC_P, UNMATCHED: unmatched,
+             **{r: True for r in text}}
     return tuple(r for r in REASONS if found.get(r))
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
 from harness.scoring.keywords import all_hits, match_group, squeeze
-from harness.scoring.polarity import ClauseView, clause_views, is_negated, negated_spans
+from harness.scoring.polarity import ClauseView, clause_views, is_negated, names, negated_spans
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize, split_sentences
 from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
 from harness.types import (
@@ -205,6 +205,32 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     if len(items) < _LIST_MIN_ITEMS or _STATEMENT_PUNCT.search(body):
         return False
     return sum(function_word_ratio(i) > 0 for i in items) <= _LIST_ITEM_SHARE * len(items)
+
+
+OFF_RUBRIC_FLAG = "off-rubric"
+# An answer that shows nothing of a hand-written rubric (`shows_nothing_of`) is capped here, as a bare list is.
+OFF_RUBRIC_CAP = 15.0
+
+
+def shows_nothing_of(rv: RubricVectors, points: tuple[PointResult, ...], text: str) -> bool:
+    """True when the answer shows nothing of a rubric whose key points have keywords: it is about something else.
+
+    It catches no key point and names none of the rubric's terms: no alias
+    of a point's or the rubric's keyword groups, and no model or method
+    named in the question or the references (`RubricVectors.names`), as an
+    answer about LSTM or a recipe does. The embedder still finds such text
+    somewhat close to a long reference, so its calibrated score can reach
+    half marks. Reference-only rubrics have no point keywords and are never
+    judged so.
+    """
+    rubric = rv.rubric
+    if not any(p.keywords for p in rubric.key_points) or caught(points) or any(p.evidence.aliases for p in points):
+        return False
+    if rv.names.intersection(names(text)):
+        return False
+    norm = normalize(text)
+    squeezed = squeeze(norm)
+    return not any(match_group(g, norm, squeezed) for g in rubric.keywords)
 
 
 CLOSENESS_FLOOR = 20.0

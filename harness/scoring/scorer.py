@@ -27,9 +27,11 @@ from harness.scoring.calibration import Calibration, resolve
 from harness.scoring.features import FEATURE_NAMES, AnswerVectors, Features, RubricVectors, compute_features
 from harness.scoring.fitting import combine
 from harness.scoring.intervals import in_zh_group, moved
-from harness.scoring.polarity import Claim, asserted_correction
+from harness.scoring.polarity import Claim, asserted_correction, names_in
 from harness.scoring.rules import (
     CLOSENESS_CAP,
+    OFF_RUBRIC_CAP,
+    OFF_RUBRIC_FLAG,
     contradict,
     coverage,
     is_keyword_list,
@@ -37,6 +39,7 @@ from harness.scoring.rules import (
     misconception_hits,
     point_results,
     settle,
+    shows_nothing_of,
 )
 from harness.scoring.text import content_tokens, has_cjk, split_clauses
 from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Rubric, Score, caught, contradicted_share
@@ -198,13 +201,16 @@ class Scorer:
                                keyword_list="keyword-list" in a.flags)
         covers = 0.0 if rubric.derived else coverage(judged)
         points = contradict(judged, hits)
+        flags = (*a.flags, OFF_RUBRIC_FLAG) if shows_nothing_of(rv, points, a.answer.text) else a.flags
         final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
-        if "keyword-list" in a.flags:
+        if "keyword-list" in flags:
             final = min(final, KEYWORD_LIST_CAP)
+        if OFF_RUBRIC_FLAG in flags:
+            final = min(final, OFF_RUBRIC_CAP)
         if not caught(points):
             final = min(final, CLOSENESS_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
-        final, flags = _anchored(anchors, a, final)
+        final, flags = _anchored(anchors, a, final, flags)
         points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
         values = a.features.values
         teacher = ANCHOR_FLAG in flags
@@ -217,22 +223,28 @@ class Scorer:
             rubric_version=rubric.version_id, embedder_id=self.embedder_id, calibration_id=self.calibration_id,
             rests_on_closeness=closeness, coverage=round(covers, 1), score_low=low, score_high=high,
             review=() if teacher else review.reasons(wide=pred.wide, on_topic=pred.on_topic,
-                                                     text=text_reasons(a, rubric), unmatched=closeness),
+                                                     text=text_reasons(a, rubric), unmatched=closeness,
+                                                     off_rubric=OFF_RUBRIC_FLAG in flags),
         )
 
 
-def _anchored(anchors: AnchorState | None, a: Analysis, final: float) -> tuple[float, tuple[str, ...]]:
-    """The score after the teacher's anchors, and the flags (`anchor` when a teacher graded this very answer).
+def _anchored(anchors: AnchorState | None, a: Analysis, final: float,
+              flags: tuple[str, ...]) -> tuple[float, tuple[str, ...]]:
+    """The score after the teacher's anchors, and the flags (`anchor` added when a teacher graded this very answer).
 
-    A bare keyword list stays capped unless the teacher graded it.
+    A bare keyword list, or an answer that shows nothing of the rubric, stays capped unless the teacher graded it.
     """
     if anchors is None or a.answer is None:
-        return final, a.flags
+        return final, flags
     score01, graded = anchors.adjust(a.question_id, a.answer.text, a.answer.vector, final / 100.0)
     score = round(100.0 * score01, 1)
     if graded:
-        return score, (*a.flags, ANCHOR_FLAG)
-    return (min(score, KEYWORD_LIST_CAP) if "keyword-list" in a.flags else score), a.flags
+        return score, (*flags, ANCHOR_FLAG)
+    if "keyword-list" in flags:
+        score = min(score, KEYWORD_LIST_CAP)
+    if OFF_RUBRIC_FLAG in flags:
+        score = min(score, OFF_RUBRIC_CAP)
+    return score, flags
 
 
 @dataclass(frozen=True)
@@ -325,6 +337,7 @@ def _rubric_vectors(bank: Bank, qid: str, vecs: dict[str, np.ndarray]) -> Rubric
         plain=np.stack([vecs[t] for t in plain]) if (plain := plain_reference(r)) else None,
         plain_tokens=tuple(Counter(content_tokens(t)) for t in plain),
         claims=tuple(Claim.of(m, (t for t in (q.prompt_zh, q.prompt_en) if t)) for m in r.misconceptions),
+        names=names_in((q.prompt_zh or "", q.prompt_en or "", *(t for ref in r.references for t in ref.texts))),
     )
 
 
