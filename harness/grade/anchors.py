@@ -30,7 +30,7 @@ from harness.files.csvread import detect_format, iter_rows, read_header
 from harness.files.write import SafeCsvWriter, cell_text, file_sha256
 from harness.grade.header import QuestionMatcher
 from harness.grade.submissions import Answer, open_submissions
-from harness.scoring.anchors import AnchorState, TeacherGrade, anchor_prior, leave_one_out
+from harness.scoring.anchors import GRADED_COLUMNS, AnchorState, TeacherGrade, anchor_prior, leave_one_out
 
 if TYPE_CHECKING:
     from harness.grade.folder import RunFolder
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from harness.scoring.calibration import Calibration
     from harness.types import Bank
 
-ANCHOR_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
 SAVED_FILE = "anchors.csv"
 
 
@@ -98,7 +97,7 @@ def read_anchors(path: Path, *, submissions: Path, bank: Bank, layout: str | Non
             submissions, or no graded row at all; each names file, row and column.
     """
     if not path.is_file():
-        raise InputFileError(f"{path}: not found; give a CSV of graded answers ({','.join(ANCHOR_COLUMNS)}) "
+        raise InputFileError(f"{path}: not found; give a CSV of graded answers ({','.join(GRADED_COLUMNS)}) "
                              "or the submissions file itself with human_score and human_score_max filled in")
     if path.resolve() == submissions.resolve():
         own, extra_names = _submitted(submissions, bank, layout, request, lambda names: _graded_cell(path, names))
@@ -176,15 +175,15 @@ def _interchange_rows(path: Path, bank: Bank) -> list[AnchorRow]:
     """
     fmt = detect_format(path)
     header = {h.lower(): h for h in read_header(path, fmt)}
-    missing = [c for c in ANCHOR_COLUMNS if c not in header]
+    missing = [c for c in GRADED_COLUMNS if c not in header]
     if missing:
         raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}; a file of graded answers has "
-                             f"{','.join(ANCHOR_COLUMNS)} (other columns are ignored)")
+                             f"{','.join(GRADED_COLUMNS)} (other columns are ignored)")
     matcher = QuestionMatcher(bank)
     rows: list[AnchorRow] = []
     seen: dict[tuple[str, str], int] = {}
     for line, raw in iter_rows(path, fmt):
-        cell = {c: (raw.get(header[c]) or "") for c in ANCHOR_COLUMNS}
+        cell = {c: (raw.get(header[c]) or "") for c in GRADED_COLUMNS}
         grade = _grade(path, line, cell["human_score"], cell["human_score_max"])
         if grade is None:
             continue
@@ -262,7 +261,7 @@ def _plain(text: str) -> str:
 def save_anchors(path: Path, anchors: TeacherAnchors) -> None:
     """The grades used, in the interchange format (each answer as submitted), for `regrade`."""
     with SafeCsvWriter(path) as out:
-        out.row(ANCHOR_COLUMNS)
+        out.row(GRADED_COLUMNS)
         out.rows((r.student_id, r.question_id, r.answer, f"{r.human:g}", f"{r.human_max:g}") for r in anchors.rows)
 
 

@@ -257,6 +257,10 @@ def fit_prior(data: Sequence[ResidualSet]) -> AnchorPrior:
 
 
 
+GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
+"""The columns of the grade interchange format, as `evaluate`, `calibrate` and `grade --anchors` read them."""
+
+
 @dataclass(frozen=True)
 class TeacherGrade:
     """A teacher's grade of one answer: the question, the answer as submitted, the grade on 0..1."""

@@ -17,6 +17,7 @@ from harness.bank.loader import load_bank
 from harness.errors import InputFileError
 from harness.files.csvread import detect_format, iter_rows, read_header
 from harness.scoring import calibration as cal_mod
+from harness.scoring.anchors import GRADED_COLUMNS
 from harness.scoring.features import FEATURE_NAMES
 from harness.scoring.fitting import nested_components
 from harness.scoring.heldout import HeldOutRow, held_out_rows, review_held_out
@@ -29,7 +30,6 @@ from harness.scoring.training import CHUNK, Measured, OutOfFold, Progress, colle
 from harness.scoring.training import embed_rubrics as embed_rubrics
 from harness.types import Bank
 
-GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
 
 @dataclass(frozen=True)
 class GradedSet:
