@@ -296,7 +296,7 @@ class Score:
         """What set the score apart from the steps above, read from the flags and the points."""
         if ANCHOR_FLAG in self.flags:
             return "the teacher's grade"
-        held = self.score < HALF_MARKS + 0.5  # at or below half marks, as rounded (both caps are)
+        held = self.score < HALF_MARKS + 0.5  # at or below half marks, as rounded (every cap is)
         if held and "keyword-list" in self.flags:
             return "capped: a bare list of terms"
         if held and "off-rubric" in self.flags:

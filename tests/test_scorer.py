@@ -230,3 +230,25 @@ def test_how_names_every_step_and_is_left_out_when_there_is_none(scorer) -> None
     assert "the teacher's grade =" in graded.how()
     moved = replace(plain, calibrated=40.0, score=55.0)
     assert "teacher's grades of similar answers" in moved.how()
+
+
+@pytest.mark.parametrize(("flags", "graded", "expected"), [
+    ((), False, 80.0),
+    (("keyword-list",), False, 15.0),
+    (("off-rubric",), False, 15.0),  # the teacher's grades of similar answers do not lift a capped answer
+    (("off-rubric",), True, 80.0),  # the teacher's own grade of it stands
+])
+def test_caps_hold_after_the_teachers_anchors_unless_they_graded_the_answer(flags: tuple[str, ...], graded: bool,
+                                                                           expected: float) -> None:
+    import numpy as np
+
+    from harness.scoring.features import AnswerVectors
+    from harness.scoring.scorer import Analysis, _anchored
+
+    class Anchors:
+        def adjust(self, qid: str, text: str, vector: np.ndarray, score01: float) -> tuple[float, bool]:
+            return 0.8, graded
+
+    answer = AnswerVectors("text", np.zeros(2, np.float32), ("text",), np.zeros((1, 2), np.float32))
+    score, out = _anchored(Anchors(), Analysis("q", answer, None, flags), 15.0, flags)  # type: ignore[arg-type]
+    assert score == expected and ("anchor" in out) is graded

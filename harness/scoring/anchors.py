@@ -255,8 +255,6 @@ def fit_prior(data: Sequence[ResidualSet]) -> AnchorPrior:
     return AnchorPrior(*(float(v) for v in np.exp(result.x)))
 
 
-
-
 GRADED_COLUMNS = ("student_id", "question_id", "answer", "human_score", "human_score_max")
 """The columns of the grade interchange format, as `evaluate`, `calibrate` and `grade --anchors` read them."""
 

@@ -46,6 +46,7 @@ from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Ru
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
+KEYWORD_LIST_FLAG = "keyword-list"
 KEYWORD_LIST_CAP = 15.0
 
 
@@ -136,7 +137,7 @@ class Scorer:
             av = AnswerVectors(text, vector, tuple(clauses), clause_vectors)
             feats = compute_features(rvs[qid], av)
             if is_keyword_list(text, rvs[qid].all_keywords):
-                flags = (*flags, "keyword-list")
+                flags = (*flags, KEYWORD_LIST_FLAG)
             out.append(Analysis(qid, av, feats, flags))
         return out
 
@@ -198,20 +199,17 @@ class Scorer:
         calibrated = pred.calibrated
         hits = misconception_hits(rv, a.answer, min_similarity=cal.thresholds.low)
         judged = point_results(a.features.matches, cal.points, zh=has_cjk(a.answer.text), answer=a.answer,
-                               keyword_list="keyword-list" in a.flags)
+                               keyword_list=KEYWORD_LIST_FLAG in a.flags)
         covers = 0.0 if rubric.derived else coverage(judged)
         points = contradict(judged, hits)
         flags = (*a.flags, OFF_RUBRIC_FLAG) if shows_nothing_of(rv, points, a.answer.text) else a.flags
         final = max(calibrated, covers) * (1.0 - contradicted_share(points, hits)) - sum(h.penalty for h in hits)
-        if "keyword-list" in flags:
-            final = min(final, KEYWORD_LIST_CAP)
-        if OFF_RUBRIC_FLAG in flags:
-            final = min(final, OFF_RUBRIC_CAP)
+        final = _capped(final, flags)
         if not caught(points):
             final = min(final, CLOSENESS_CAP)
         final = round(float(np.clip(final, 0.0, 100.0)), 1)
         final, flags = _anchored(anchors, a, final, flags)
-        points, closeness = settle(points, score=final, keyword_list="keyword-list" in a.flags)
+        points, closeness = settle(points, score=final, keyword_list=KEYWORD_LIST_FLAG in a.flags)
         values = a.features.values
         teacher = ANCHOR_FLAG in flags
         low, high = (final, final) if teacher else pred.around(final)  # a teacher's grade is not in doubt
@@ -240,11 +238,15 @@ def _anchored(anchors: AnchorState | None, a: Analysis, final: float,
     score = round(100.0 * score01, 1)
     if graded:
         return score, (*flags, ANCHOR_FLAG)
-    if "keyword-list" in flags:
-        score = min(score, KEYWORD_LIST_CAP)
-    if OFF_RUBRIC_FLAG in flags:
-        score = min(score, OFF_RUBRIC_CAP)
-    return score, flags
+    return _capped(score, flags), flags
+
+
+def _capped(score: float, flags: tuple[str, ...]) -> float:
+    """The score under the caps its flags set: a bare list of terms, an answer that shows nothing of the rubric."""
+    for flag, cap in ((KEYWORD_LIST_FLAG, KEYWORD_LIST_CAP), (OFF_RUBRIC_FLAG, OFF_RUBRIC_CAP)):
+        if flag in flags:
+            score = min(score, cap)
+    return score
 
 
 @dataclass(frozen=True)
