@@ -88,6 +88,16 @@ def test_write_csv_is_excel_safe_in_every_cell(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["attempts.csv"]  # no temporary file left
 
 
+def test_write_csv_joins_review_reasons_as_scores_csv_does(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    row = replace(stored(1, "clip-idea", "clip", 40),
+                  explanation={"score_low": 20.0, "score_high": 60.0, "review": ["wide-interval", "off-topic?"]})
+    history.write_csv([row], tmp_path / "a.csv")
+    line = (tmp_path / "a.csv").read_bytes().decode("utf-8-sig").split("\r\n")[1]
+    assert ",40.0,20.0,60.0,wide-interval; off-topic?," in line
+
+
 def test_write_csv_failure_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     target = tmp_path / "taken"
     target.mkdir()

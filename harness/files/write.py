@@ -29,6 +29,9 @@ if sys.platform == "win32":
 else:
     _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 
+LIST_SEP = "; "
+"""How the CSVs the harness writes join a list in one cell (scores.csv's labels and ids, review reasons)."""
+
 
 def safe_cell(value: object) -> str:
     """A cell value that Excel shows as text, never runs as a formula.

@@ -29,11 +29,11 @@ import pandas as pd
 
 from harness.errors import InputFileError
 from harness.files.csvread import CsvFormat, detect_format, iter_rows, read_header
+from harness.files.write import LIST_SEP as LIST_SEP
 from harness.files.write import SafeCsvWriter, safe_cell
 from harness.types import ANCHOR_FLAG, Bank, KeyPoint
 
 Kind = Literal["text", "number", "int", "list"]
-LIST_SEP = "; "
 BLANK_FLAG = "blank"  # the flag of an answer left blank: scored 0, never sent to the scorer
 
 

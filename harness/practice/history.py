@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.files.write import write_csv_atomic
+from harness.files.write import LIST_SEP, write_csv_atomic
 from harness.practice import store
 from harness.practice.store import StoredAttempt
 
@@ -119,7 +119,7 @@ def write_csv(rows: Sequence[StoredAttempt], path: Path) -> None:
     """
     write_csv_atomic(path, [CSV_COLUMNS, *(
         (a.attempt_id, a.user, a.question_id, a.topic, a.started_at.isoformat(), a.submitted_at.isoformat(),
-         f"{a.score:.1f}", _bound(a.score_low), _bound(a.score_high), ";".join(a.review),
+         f"{a.score:.1f}", _bound(a.score_low), _bound(a.score_high), LIST_SEP.join(a.review),
          a.rubric_version, a.embedder_id, a.calibration_id, a.answer)
         for a in rows
     )], what="the attempts")
