@@ -24,3 +24,4 @@ def test_wheel_holds_the_bank_and_calibrations(tmp_path: Path) -> None:
     assert "harness/scoring/calibrations/use-multilingual.npz" in names
     assert "harness/scoring/calibrations/st_all-minilm-l6-v2.npz" in names
     assert not any(n.startswith(("tests/", "results/")) for n in names)
+    assert "_harness_launcher.py" in names  # the `harness` command's entry point (harness/launcher.py)
