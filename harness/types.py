@@ -178,8 +178,9 @@ class Evidence:
     """What in the answer supports a judgement.
 
     `clause` is the answer's sentence or clause that matched best ("" if the
-    answer has none), `similarity` its cosine with the rubric statement, and
-    `aliases` the keyword aliases found in the answer.
+    answer has none; when the answer as a whole matched best, its clause
+    closest to the statement), `similarity` the best cosine with the rubric
+    statement, and `aliases` the keyword aliases found in the answer.
     """
 
     clause: str = ""

@@ -54,6 +54,19 @@ def test_a_point_matches_through_the_best_of_its_phrasings() -> None:
     assert set(feats.values) == set(FEATURE_NAMES)
 
 
+def test_when_the_whole_answer_matches_best_the_closest_clause_is_shown() -> None:
+    point = KeyPoint("p0", "P0", "两件事一起说", 1.0)
+    rv = _vectors(_rubric((point,)), [_unit(1, 1, 0, 0)[None, :]])
+    # each clause says half of the point; only the answer as a whole says all of it
+    answer = _answer("一半。另一半多一点。", ["一半", "另一半多一点"], [E[0], _unit(1, 2, 0, 0)], _unit(1, 1, 0, 0))
+    (m,) = compute_features(rv, answer).matches
+    assert m.clause == answer.text and m.similarity == pytest.approx(1.0)  # scored on the whole answer
+    assert m.shown == "另一半多一点" and m.evidence_text == "另一半多一点"  # shown: its closest clause
+    one = _answer("一句话", ["一句话"], [E[0]], _unit(1, 1, 0, 0))
+    (m1,) = compute_features(rv, one).matches
+    assert m1.clause == "一句话" and m1.evidence_text == "一句话"
+
+
 def test_keywords_count_for_hand_written_points_and_token_recall_for_derived_ones() -> None:
     worded = KeyPoint("w", "W", "对比学习拉近正样本", 1.0, (KeywordGroup(("对比学习",)), KeywordGroup(("温度",))))
     derived = KeyPoint("d", "D", "正样本靠近负样本远离", 1.0, derived=True, reference=0)

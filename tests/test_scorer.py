@@ -127,6 +127,15 @@ def test_evidence_names_the_matching_clause(scorer) -> None:  # type: ignore[no-
     assert s.how().endswith(f"= {s.score:.0f}/100")
 
 
+def test_evidence_is_a_clause_never_the_whole_answer_of_several(scorer) -> None:  # type: ignore[no-untyped-def]
+    answer = ("绝对位置编码给每个位置一个固定的向量，加到输入上；相对位置编码关注的是两个 token 之间的距离，"
+              "一般在 attention 计算里面加一个偏置，这样可以更好地外推到更长的序列。")
+    s = scorer.score("relative-vs-absolute-pe", answer)
+    shown = [p.evidence.clause for p in s.points if p.status != "missed"]
+    assert len(shown) >= 3
+    assert all(c and c in answer and len(c) < len(answer) * 0.6 for c in shown)
+
+
 @pytest.mark.parametrize(("answer", "status"), [
     ("ViT 把图像切成 16x16 的 patch，展平后线性投影成 token 序列，加上位置编码送入 Transformer。", "partial"),
     ("ViT 把图像切成 16x16 的 patch，但不展平，也没有线性投影。", "missed"),  # named, but denied

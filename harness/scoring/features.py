@@ -123,13 +123,25 @@ class AnswerVectors:
 
 @dataclass(frozen=True)
 class PointMatch:
-    """Best clause for one key point and the raw measures behind its credit."""
+    """Best clause for one key point and the raw measures behind its credit.
+
+    `clause` is the unit that matched best: a clause, or the whole answer.
+    `shown` is what a reader is pointed to: the same clause, or when the
+    whole answer matched best, its clause closest to the point (a whole
+    answer of several clauses points at nothing in particular).
+    """
 
     point: KeyPoint
     similarity: float
     clause: str
     keyword_fraction: float
     aliases: tuple[str, ...]
+    shown: str = ""
+
+    @property
+    def evidence_text(self) -> str:
+        """The text to show as this point's evidence (`shown`, else `clause`)."""
+        return self.shown or self.clause
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,7 @@ def _point_matches(rv: RubricVectors, av: AnswerVectors, norm_answer: str,
     texts = (*av.clauses, av.text)
     squeezed = squeeze(norm_answer)
     best = per_point.argmax(axis=1)
+    closest_clause = per_point[:, :len(av.clauses)].argmax(axis=1) if len(av.clauses) else best
     best_sims = per_point[np.arange(len(best)), best].tolist()
     out = []
     for i, (point, ptokens) in enumerate(zip(rv.rubric.key_points, rv.point_tokens)):
@@ -180,8 +193,9 @@ def _point_matches(rv: RubricVectors, av: AnswerVectors, norm_answer: str,
             fraction = sum(h is not None for h in hits) / len(point.keywords)
         else:
             fraction = _token_recall(ptokens, answer_tokens)
+        shown = texts[closest_clause[i]] if best[i] == len(av.clauses) and len(av.clauses) > 1 else ""
         out.append(PointMatch(point, best_sims[i], texts[best[i]], fraction,
-                              tuple(h.alias for h in hits if h)))
+                              tuple(h.alias for h in hits if h), shown))
     return out
 
 

@@ -69,7 +69,7 @@ def point_results(matches: tuple[PointMatch, ...], thresholds: PointThresholds, 
     for m in matches:
         semantic = thresholds.get(derived=m.point.derived, zh=zh).credit(m.similarity)
         credit = 0.6 * semantic + 0.4 * m.keyword_fraction * min(1.0, 2.0 * semantic)
-        clause = m.clause if semantic > 0 or m.aliases else ""
+        clause = m.evidence_text if semantic > 0 or m.aliases else ""
         if (credit < PARTIAL and answer is not None and not keyword_list and len(m.point.keywords) >= 2
                 and m.keyword_fraction == 1.0):
             if units is None:
