@@ -59,6 +59,18 @@ def test_sentence_and_clause_splitting_handles_both_languages() -> None:
     assert split_clauses("例如，图像编码器是 ResNet") == ["例如，图像编码器是 ResNet"]
 
 
+@pytest.mark.parametrize(("text", "clauses"), [
+    ("MoCo 用一个很长的队列保存负样本，队列长度是 65,536，和 batch size 解耦",
+     ["MoCo 用一个很长的队列保存负样本", "队列长度是 65,536", "和 batch size 解耦"]),
+    ("SimCLR keeps a memory bank of 65,536 negatives and a momentum encoder, which the paper never describes",
+     ["SimCLR keeps a memory bank of 65,536 negatives and a momentum encoder", "which the paper never describes"]),
+    ("the frames are cropped to 16:9 before the encoder sees them, and then resized to 224 pixels",
+     ["the frames are cropped to 16:9 before the encoder sees them", "and then resized to 224 pixels"]),
+])
+def test_a_comma_or_colon_inside_a_number_does_not_end_a_clause(text: str, clauses: list[str]) -> None:
+    assert split_clauses(text) == clauses
+
+
 def test_content_tokens_bigrams_and_stems() -> None:
     assert content_tokens("The encoders are trained") == ["encoder", "train"]
     assert content_tokens("对比学习的目标") == ["对比", "比学", "学习", "目标"]

@@ -87,6 +87,13 @@ def test_seed_error_is_detected_with_evidence(scorer) -> None:  # type: ignore[n
     assert s.score <= s.calibrated - hit.penalty + 1e-6
 
 
+def test_a_number_with_a_thousands_comma_does_not_hide_a_misconception(scorer) -> None:  # type: ignore[no-untyped-def]
+    s = scorer.score("moco-simclr", "The key trick in SimCLR is a memory bank of 65,536 negatives together with "
+                                    "a momentum encoder on the key side.")
+    hit = next(m for m in s.misconceptions if m.misconception_id == "simclr-momentum-encoder")
+    assert "65,536" in hit.evidence.clause and "momentum encoder" in hit.evidence.clause
+
+
 @pytest.mark.parametrize(
     ("qid", "answer", "misconception"),
     [

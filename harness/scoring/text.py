@@ -20,8 +20,9 @@ _SENTENCE_END = re.compile(
     re.IGNORECASE,
 )
 # Clause separators inside a sentence. The enumeration comma 、 is not one:
-# it joins items of one list.
-_CLAUSE_SEP = re.compile(r"(?<=[，,：:])")
+# it joins items of one list; nor is an ASCII comma or colon between digits
+# ("65,536", "8,192", "16:9"), which belongs to a number.
+_CLAUSE_SEP = re.compile(r"(?<=[，：])|(?<=[,:])(?!\d)|(?<=(?<!\d)[,:])")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
