@@ -44,6 +44,7 @@ from harness.scoring.calibration import fit_anchor_prior
 from harness.scoring.evaluation import read_graded
 from harness.scoring.fitting import Nested, combine, nested_components
 from harness.scoring.heldout import Reviewed, review_held_out
+from harness.scoring.metrics import pearson
 from harness.scoring.scorer import Scorer
 from harness.scoring.training import TrainingSet, collect
 
@@ -97,13 +98,6 @@ def held_out(data: TrainingSet, nested: Nested, reviewed: Reviewed) -> HeldOut:
     names = tuple(g.name.removesuffix("_answers") for g in data.sets)
     return HeldOut(reviewed.score01, data.y[real], data.groups[real], vectors, data.set_of_real, priors, names,
                    reviewed.flagged, reviewed.high - reviewed.low)
-
-
-def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r (nan when either side is constant)."""
-    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def summary(h: HeldOut, preds: dict[str, tuple[np.ndarray, np.ndarray]], s: int) -> tuple[float, float]:

@@ -30,7 +30,8 @@ class Agreement:
                 "r_by_question_sd": self.per_question_sd}
 
 
-def _safe_r(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r (nan for fewer than 3 values or when either side is constant)."""
     if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
         return float("nan")
     return float(pearsonr(a, b)[0])
@@ -49,8 +50,8 @@ def agreement(pred: ArrayLike, human: ArrayLike, *, scale_max: ArrayLike,
     h_steps = np.rint(h / step).astype(int)
     qwk = float(cohen_kappa_score(h_steps, p_steps, weights="quadratic"))
     g = np.asarray(groups)
-    rs = [r for q in np.unique(g) if not np.isnan(r := _safe_r(p[g == q], h[g == q]))]
-    return Agreement(len(p), _safe_r(p, h), float(spearmanr(p, h)[0]), rmse, qwk,
+    rs = [r for q in np.unique(g) if not np.isnan(r := pearson(p[g == q], h[g == q]))]
+    return Agreement(len(p), pearson(p, h), float(spearmanr(p, h)[0]), rmse, qwk,
                      float(np.mean(rs)) if rs else float("nan"), float(np.std(rs)) if rs else float("nan"))
 
 
