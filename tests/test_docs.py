@@ -246,3 +246,25 @@ def test_readme_history_sample_is_what_history_prints(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_readme_answer_sample_is_what_answer_prints(tmp_path: Path, session_cache: Path) -> None:
     _check_sample("answer-sample", answer_sample(tmp_path, session_cache))
+
+
+def test_the_readme_describes_the_bundled_bank_as_it_is() -> None:
+    from harness.bank.loader import load_bank
+
+    bank = load_bank()
+    rubrics = list(bank.rubrics.values())
+    texts = [t for q in bank.questions.values() for t in (q.prompt_zh, q.prompt_en)]
+    texts += [t for r in rubrics for ref in r.references for t in (ref.zh, ref.en)]
+    texts += [t for r in rubrics for p in r.key_points for t in (p.text, p.text_en)]
+    texts += [t for r in rubrics for m in r.misconceptions for t in (m.text, m.text_en, m.correction)]
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    counts = re.search(r"The bundled bank: (\d+) questions in (\d+) topics \([^)]*\), (\d+) key points, (\d+) "
+                       r"misconceptions", readme)
+    sizes = re.search(r"the bundled rubrics are under (\d+) KB, their longest text ([\d,]+) characters", readme)
+    assert counts and sizes, "README: the bundled bank's figures are no longer where this test looks"
+    assert tuple(map(int, counts.groups())) == (
+        len(bank.questions), len({q.topic for q in bank.questions.values()}),
+        sum(len(r.key_points) for r in rubrics), sum(len(r.misconceptions) for r in rubrics))
+    largest = max(Path(r.path).stat().st_size for r in rubrics if r.path)
+    assert largest < int(sizes.group(1)) * 1024 <= largest + 8 * 1024, f"largest rubric file: {largest} bytes"
+    assert int(sizes.group(2).replace(",", "")) == max(len(t or "") for t in texts)
