@@ -335,13 +335,16 @@ def test_files_kept_for_another_history_stay_in_the_shared_folders(
         tmp_path: Path, private_folders: tuple[Path, Path]) -> None:
     mine = history_file(tmp_path)
     theirs = tmp_path / "elsewhere" / "history.sqlite"
+    names = {}
     for history in (mine, theirs):
-        rec = recovery.Recovery(history, recovery.Recovery.for_history(history).name, private_folders)
+        # the name holds the time to the second: take it once, not again when checking
+        names[history] = recovery.Recovery.for_history(history).name
+        rec = recovery.Recovery(history, names[history], private_folders)
         rec.keep(attempt(f"for {history.parent.name}", days=1), FakeScorer().score("clip-idea", "x"), reason="R")
     conn = store.connect(mine)
     assert recovery.import_pending(conn).stored == 1
     assert [a.answer for a in store.attempts(conn)] == ["first", "for results"]
-    assert [p.name for p in kept_files(private_folders[0])] == [recovery.Recovery.for_history(theirs).name]
+    assert [p.name for p in kept_files(private_folders[0])] == [names[theirs]]
     conn.close()
 
 
