@@ -34,9 +34,9 @@ from harness.bank.importer import import_questions
 from harness.bank.loader import load_bank
 from harness.encoders import get_encoder
 from harness.scoring.evaluation import calibrate, read_graded
-from harness.scoring.rules import OFF_RUBRIC_FLAG
 from harness.scoring.scorer import Scorer
 from harness.scoring.text import has_cjk, split_sentences
+from harness.types import OFF_RUBRIC_FLAG
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"

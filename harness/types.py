@@ -218,6 +218,8 @@ class MisconceptionHit:
 
 
 ANCHOR_FLAG = "anchor"  # the flag of an answer whose score is a teacher's grade (`grade --anchors`)
+KEYWORD_LIST_FLAG = "keyword-list"  # a bare list of terms, capped (`rules.is_keyword_list`)
+OFF_RUBRIC_FLAG = "off-rubric"  # shows nothing of the rubric, capped (`rules.shows_nothing_of`)
 HALF_MARKS = 50.0  # where the scorer holds a score that no key point explains (`rules.CLOSENESS_CAP`)
 
 
@@ -298,9 +300,9 @@ class Score:
         if ANCHOR_FLAG in self.flags:
             return "the teacher's grade"
         held = self.score < HALF_MARKS + 0.5  # at or below half marks, as rounded (every cap is)
-        if held and "keyword-list" in self.flags:
+        if held and KEYWORD_LIST_FLAG in self.flags:
             return "capped: a bare list of terms"
-        if held and "off-rubric" in self.flags:
+        if held and OFF_RUBRIC_FLAG in self.flags:
             return "capped: none of the rubric's terms or key points"
         if held and not caught(self.points):
             return "held at half marks: no key point clearly caught"

@@ -207,7 +207,6 @@ def is_keyword_list(text: str, groups: Sequence[KeywordGroup]) -> bool:
     return sum(function_word_ratio(i) > 0 for i in items) <= _LIST_ITEM_SHARE * len(items)
 
 
-OFF_RUBRIC_FLAG = "off-rubric"
 # An answer that shows nothing of a hand-written rubric (`shows_nothing_of`) is capped here, as a bare list is.
 OFF_RUBRIC_CAP = 15.0
 

@@ -31,7 +31,6 @@ from harness.scoring.polarity import Claim, asserted_correction, names_in
 from harness.scoring.rules import (
     CLOSENESS_CAP,
     OFF_RUBRIC_CAP,
-    OFF_RUBRIC_FLAG,
     contradict,
     coverage,
     is_keyword_list,
@@ -42,11 +41,22 @@ from harness.scoring.rules import (
     shows_nothing_of,
 )
 from harness.scoring.text import content_tokens, has_cjk, split_clauses
-from harness.types import ANCHOR_FLAG, Bank, Evidence, KeyPoint, PointResult, Rubric, Score, caught, contradicted_share
+from harness.types import (
+    ANCHOR_FLAG,
+    KEYWORD_LIST_FLAG,
+    OFF_RUBRIC_FLAG,
+    Bank,
+    Evidence,
+    KeyPoint,
+    PointResult,
+    Rubric,
+    Score,
+    caught,
+    contradicted_share,
+)
 
 MAX_ANSWER_CHARS = 20_000
 MAX_CLAUSES = 120
-KEYWORD_LIST_FLAG = "keyword-list"
 KEYWORD_LIST_CAP = 15.0
 
 
