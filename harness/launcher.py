@@ -1,7 +1,7 @@
 """The `harness` command's entry point, installed beside the package as `_harness_launcher`.
 
-The README installs the harness in editable mode (`pip install -e .`), so the
-command imports the package from the checkout. Once that checkout is moved or
+An editable install (`pip install -e CHECKOUT`, for working on the harness)
+imports the package from the checkout. Once that checkout is moved or
 deleted, the command would die in pip's generated script with a bare
 "ModuleNotFoundError: No module named 'harness'". The wheel therefore also
 carries this module at the top level of site-packages (`pyproject.toml`,
@@ -37,12 +37,12 @@ def not_importable(stray: Path | None = None) -> str:
     checkout = editable_checkout()
     if checkout is None:
         why = (f"the harness package cannot be imported, so the {DISTRIBUTION} install is broken; "
-               f"reinstall it (pip install --force-reinstall {DISTRIBUTION}, or pip install -e CHECKOUT)")
+               f"reinstall it (pip install --force-reinstall {DISTRIBUTION}, or pip install CHECKOUT)")
     else:
         state = "which holds no harness package now" if checkout.is_dir() else "which no longer exists"
         why = (f"the harness package cannot be imported: it was installed in editable mode from {checkout}, "
-               f"{state}; reinstall it from a checkout (pip install -e CHECKOUT) or remove it "
-               f"(pip uninstall {DISTRIBUTION})")
+               f"{state}; reinstall it with pip install CHECKOUT (without -e it keeps working wherever the "
+               f"checkout goes) or remove it (pip uninstall {DISTRIBUTION})")
     return why + (f"; delete {stray}, a folder an older install left, which passes for the package"
                   if stray is not None else "")
 
@@ -62,12 +62,23 @@ def stray_folder() -> Path | None:
 
 def editable_checkout() -> Path | None:
     """The folder an editable install points at (its `direct_url.json`), None for any other install."""
+    origin = installed_from()
+    return origin[0] if origin is not None and origin[1] else None
+
+
+def installed_from() -> tuple[Path, bool] | None:
+    """The local folder the package was installed from, and whether editably (its `direct_url.json`).
+
+    None when it came from an index or a wheel file, or is not installed at all.
+    """
     try:
         text = metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
         record = json.loads(text or "null")
     except (metadata.PackageNotFoundError, ValueError, OSError):
         return None
-    if not isinstance(record, dict) or not (record.get("dir_info") or {}).get("editable"):
+    if not isinstance(record, dict) or not isinstance(record.get("dir_info"), dict):
         return None
     url = urlparse(str(record.get("url", "")))
-    return Path(unquote(url.path)) if url.scheme == "file" else None
+    if url.scheme != "file":
+        return None
+    return Path(unquote(url.path)), bool(record["dir_info"].get("editable"))

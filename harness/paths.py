@@ -2,9 +2,12 @@
 
 Results (practice history, grade runs, calibrations made with `calibrate`):
 `--results DIR`, else $HARNESS_RESULTS, else `results/` of the source
-checkout the harness runs from, else the per-user data folder (from
-platformdirs, e.g. `~/.local/share/harness/results` on Linux), which is the
-same from every working folder. The embedding cache: $HARNESS_CACHE, else
+checkout the harness runs from, else `results/` of the checkout it was
+installed from (`pip install CHECKOUT`, while that folder is still a
+checkout), else the per-user data folder (from platformdirs, e.g.
+`~/.local/share/harness/results` on Linux). Each is the same from every
+working folder, so `python -m harness` in the checkout and the installed
+`harness` elsewhere keep one history. The embedding cache: $HARNESS_CACHE, else
 the per-user cache folder (e.g. `~/.cache/harness`).
 """
 
@@ -20,11 +23,21 @@ CACHE_ENV = "HARNESS_CACHE"
 
 
 def source_checkout() -> Path | None:
-    """The repository root when the harness runs from a source checkout (editable install), else None."""
+    """The repository root when the harness runs from a source checkout (or an editable install), else None."""
     root = Path(__file__).resolve().parent.parent
-    if (root / "pyproject.toml").is_file() and (root / "harness").is_dir() and (root / "questions").is_dir():
-        return root
-    return None
+    return root if _is_checkout(root) else None
+
+
+def installed_checkout() -> Path | None:
+    """The checkout this installed copy was installed from (`pip install CHECKOUT`), while it is still one."""
+    from harness.launcher import installed_from
+
+    origin = installed_from()
+    return origin[0] if origin is not None and _is_checkout(origin[0]) else None
+
+
+def _is_checkout(root: Path) -> bool:
+    return (root / "pyproject.toml").is_file() and (root / "harness").is_dir() and (root / "questions").is_dir()
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,9 @@ def results_location(results_dir: Path | None = None) -> Location:
     checkout = source_checkout()
     if checkout is not None:
         return Location("results", checkout / "results", "source checkout")
+    installed = installed_checkout()
+    if installed is not None:
+        return Location("results", installed / "results", "checkout it was installed from")
     import platformdirs
 
     return Location("results", platformdirs.user_data_path(APP) / "results", "user data folder")

@@ -46,6 +46,21 @@ def test_the_checkout_an_editable_install_points_at(monkeypatch: pytest.MonkeyPa
     assert launcher.editable_checkout() == expected
 
 
+@pytest.mark.parametrize(("direct_url", "expected"), [
+    ('{"dir_info": {"editable": true}, "url": "file:///home/me/h"}', (Path("/home/me/h"), True)),
+    ('{"dir_info": {}, "url": "file:///home/me/my%20harness"}', (Path("/home/me/my harness"), False)),
+    ('{"archive_info": {}, "url": "file:///home/me/dist/h.whl"}', None),  # a wheel file
+    ('{"dir_info": {}, "url": "https://example.org/h"}', None),
+    ('{"dir_info": "odd", "url": "file:///home/me/h"}', None),
+    ("[]", None),
+    (None, None),
+])
+def test_the_folder_any_install_came_from(monkeypatch: pytest.MonkeyPatch, direct_url: str | None,
+                                          expected: tuple[Path, bool] | None) -> None:
+    _installed(monkeypatch, direct_url)
+    assert launcher.installed_from() == expected
+
+
 def test_not_installed_at_all_is_no_editable_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(name: str) -> Any:
         raise launcher.metadata.PackageNotFoundError(name)
@@ -59,7 +74,7 @@ def test_the_message_names_the_checkout_and_the_fix(monkeypatch: pytest.MonkeyPa
     _installed(monkeypatch, json.dumps({"dir_info": {"editable": True}, "url": gone.as_uri()}))
     message = launcher.not_importable()
     assert f"installed in editable mode from {gone}, which no longer exists" in message
-    assert "pip install -e CHECKOUT" in message and "pip uninstall interview-harness" in message
+    assert "pip install CHECKOUT (without -e" in message and "pip uninstall interview-harness" in message
     gone.mkdir()  # the folder is back, but without the package
     assert f"from {gone}, which holds no harness package now" in launcher.not_importable()
     _installed(monkeypatch, None)
@@ -154,4 +169,4 @@ def test_the_installed_command_runs_without_the_checkout_and_says_why(tmp_path: 
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr == ("Error: the harness package cannot be imported, so the interview-harness install is "
                            "broken; reinstall it (pip install --force-reinstall interview-harness, or pip install "
-                           "-e CHECKOUT)\n")
+                           "CHECKOUT)\n")

@@ -27,11 +27,35 @@ def test_installed_harness_uses_the_user_data_folder(monkeypatch: pytest.MonkeyP
     # the same whatever the working folder.
     monkeypatch.delenv("HARNESS_RESULTS", raising=False)
     monkeypatch.setattr(paths, "source_checkout", lambda: None)
+    monkeypatch.setattr(paths, "installed_checkout", lambda: None)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     for cwd in (tmp_path / "a", tmp_path / "b"):
         cwd.mkdir()
         monkeypatch.chdir(cwd)
         assert paths.default_results_dir() == tmp_path / "data" / "harness" / "results"
+
+
+def test_installed_from_a_checkout_keeps_that_checkouts_history(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    # `pip install CHECKOUT` (the README's set-up): the installed `harness`, run anywhere, keeps the
+    # history `python -m harness` keeps in the checkout; once the checkout is gone, the user data folder.
+    from harness import launcher
+
+    checkout = tmp_path / "my checkout"
+    for part in ("harness", "questions"):
+        (checkout / part).mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("", encoding="utf-8")
+    monkeypatch.delenv("HARNESS_RESULTS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setattr(paths, "source_checkout", lambda: None)
+    monkeypatch.setattr(launcher, "installed_from", lambda: (checkout, False))
+    assert paths.results_location() == paths.Location("results", checkout / "results",
+                                                      "checkout it was installed from")
+    (checkout / "pyproject.toml").unlink()  # no longer a checkout (moved, deleted, emptied)
+    assert paths.results_location() == paths.Location("results", tmp_path / "data" / "harness" / "results",
+                                                      "user data folder")
+    monkeypatch.setattr(launcher, "installed_from", lambda: None)  # from an index or a wheel file
+    assert paths.results_location().chosen_by == "user data folder"
 
 
 def test_where_json_names_every_folder_and_its_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
