@@ -30,7 +30,10 @@ def source_checkout() -> Path | None:
 
 def installed_checkout() -> Path | None:
     """The checkout this installed copy was installed from (`pip install CHECKOUT`), while it is still one."""
-    from harness.launcher import installed_from
+    try:  # from a checkout; a wheel carries the module only as `_harness_launcher` (pyproject.toml)
+        from harness.launcher import installed_from
+    except ModuleNotFoundError:
+        from _harness_launcher import installed_from  # type: ignore[no-redef,import-untyped,import-not-found,unused-ignore]
 
     origin = installed_from()
     return origin[0] if origin is not None and _is_checkout(origin[0]) else None

@@ -58,6 +58,23 @@ def test_installed_from_a_checkout_keeps_that_checkouts_history(monkeypatch: pyt
     assert paths.results_location().chosen_by == "user data folder"
 
 
+def test_an_installed_wheel_reads_its_origin_through_the_top_level_launcher(monkeypatch: pytest.MonkeyPatch,
+                                                                             tmp_path: Path) -> None:
+    # The wheel has no harness/launcher.py: the module is installed as `_harness_launcher` only.
+    import sys
+    import types
+
+    checkout = tmp_path / "checkout"
+    for part in ("harness", "questions"):
+        (checkout / part).mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("", encoding="utf-8")
+    top = types.ModuleType("_harness_launcher")
+    top.installed_from = lambda: (checkout, False)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "harness.launcher", None)  # importing it raises ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, "_harness_launcher", top)
+    assert paths.installed_checkout() == checkout
+
+
 def test_where_json_names_every_folder_and_its_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "r"))
     result = CliRunner().invoke(cli, ["where", "--json"], catch_exceptions=False)
