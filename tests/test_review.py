@@ -255,3 +255,45 @@ def test_a_grade_run_writes_the_ranges_and_lists_the_answers_to_review(tmp_path:
     section = report.split("## Answers to review")[1].split("\n## ")[0]
     assert all(f"| {p} | {q} |" in section for p, q in zip(flagged["student_id"], flagged["question_id"]))
     assert section.count("| the scorer is unsure |") == len(flagged)
+
+
+def test_a_grade_run_keeps_only_the_flagged_answers_its_report_lists(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays flat however many answers are flagged: report.md lists the first few and counts the rest."""
+    from harness.report import cohort_layout
+
+    bank = tiny_bank()
+    whole = run_grading(open_submissions(GRADE_DATA / "long.csv", bank), _UnsureScorer(bank),
+                        folder=RunFolder(tmp_path / "whole"))
+    monkeypatch.setattr(cohort_layout, "REVIEW_SHOWN", 2)
+    run = run_grading(open_submissions(GRADE_DATA / "long.csv", bank), _UnsureScorer(bank),
+                      folder=RunFolder(tmp_path / "out"))
+    assert run.to_review == whole.to_review > 2
+    section = (run.out_dir / "report.md").read_text(encoding="utf-8").split("## Answers to review")[1]
+    section = section.split("\n## ")[0]
+    listed = [line for line in section.splitlines() if line.endswith("| the scorer is unsure |")]
+    first = [line for line in (whole.out_dir / "report.md").read_text(encoding="utf-8").splitlines()
+             if line.endswith("| the scorer is unsure |")][:2]
+    assert listed == first  # the first two by question, then person, as in the full list
+    assert f"{whole.to_review - 2} more are marked in scores.csv (column review)." in section
+
+
+def test_review_rows_keep_the_first_in_report_order_and_count_all() -> None:
+    from harness.grade.outputs import ReviewRows
+    from harness.grade.schema import RESULT_COLUMNS
+    from harness.grade.submissions import Answer
+    from harness.grade.tally import Graded
+
+    names = [c.name for c in RESULT_COLUMNS]
+    cells = [""] * len(names)
+    cells[names.index("score")], cells[names.index("review")] = "50.0", "wide-interval"
+    rng = np.random.default_rng(3)
+    pairs = [(f"p{i:04d}", f"q{j}") for i in range(700) for j in range(4)]
+    rng.shuffle(pairs)
+    keep = ReviewRows(keep=5)
+    for start in range(0, len(pairs), 97):
+        keep([(Answer(1, p, 0, q, "text", ()), Graded("t", 50.0, False, True, (), (), (), tuple(cells)))
+              for p, q in pairs[start:start + 97]])
+    frame = keep.frame()
+    assert keep.count == 2800 and len(frame) == 5
+    assert list(zip(frame["question_id"], frame["student_id"])) == [("q0", f"p{i:04d}") for i in range(5)]

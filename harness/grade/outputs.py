@@ -86,30 +86,44 @@ class ScoreCells:
 
 
 class ReviewRows:
-    """Collects the answers flagged for review as a run's scores are written (a sink like `ScoresWriter`).
+    """Counts the answers flagged for review as a run's scores are written (a sink like `ScoresWriter`).
 
-    `frame()` holds them with scores.csv's columns, for `report.cohort.review_table`.
+    It keeps the first `keep` of them in the report's order (question, then
+    person), so memory stays flat however many are flagged: report.md lists
+    those and counts the rest, which scores.csv marks. `frame()` holds them
+    with scores.csv's columns, for `report.cohort.review_table`.
     """
 
     _NAMES = ("score", "score_low", "score_high", "review")
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int) -> None:
+        """Keep the first `keep` flagged answers; count them all."""
         names = [c.name for c in RESULT_COLUMNS]
         self._at = [names.index(n) for n in self._NAMES]
+        self._keep = keep
         self._rows: list[tuple[str, str, float, float, float, tuple[str, ...]]] = []
+        self.count = 0
 
     def __call__(self, rows: list[tuple[Answer, Graded]]) -> None:
         score, low, high, review = self._at
         for a, g in rows:
             if g.cells and g.cells[review]:
+                self.count += 1
                 self._rows.append((a.student_id, a.question_id, _float(g.cells[score]), _float(g.cells[low]),
                                    _float(g.cells[high]), split_list(g.cells[review])))
+        if len(self._rows) > 2 * self._keep + 1000:
+            self._trim()
+
+    def _trim(self) -> None:
+        self._rows.sort(key=lambda r: (r[1], r[0]))  # a (question, person) pair is flagged once
+        del self._rows[self._keep:]
 
     def close(self) -> None:
         """Nothing to close."""
 
     def frame(self) -> pd.DataFrame:
-        """The flagged answers: student_id, question_id, score, score_low, score_high, review."""
+        """The first `keep` flagged answers: student_id, question_id, score, score_low, score_high, review."""
+        self._trim()
         return pd.DataFrame(self._rows, columns=["student_id", "question_id", *self._NAMES])
 
 

@@ -246,13 +246,14 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
 
     """
     from harness.report.cohort import cohort_report, review_table
+    from harness.report.cohort_layout import REVIEW_SHOWN
     from harness.report.render import render
 
     started = datetime.now(timezone.utc)
     outputs = (*OUTPUT_FILES, *(["scores.parquet"] if parquet else []))
     with folder:
         tally = CohortTally()
-        review = ReviewRows()
+        review = ReviewRows(keep=REVIEW_SHOWN)
         writers = [*_score_writers(folder, subs.extra_names, parquet=parquet), review] + ([extra] if extra else [])
 
         def sink(rows: list[tuple[Answer, Graded]]) -> None:
@@ -276,12 +277,12 @@ def run_grading(subs: Submissions, scorer: ScorerLike, *, folder: RunFolder,
         write_run_json(folder / "run.json", record)
         facts = run_facts(record, folder=folder.target.name)
         report = cohort_report(stats, bank=bank, now=facts.finished, run=facts, source=facts.folder,
-                               to_review=review_table(review.frame()))
+                               to_review=review_table(review.frame()), review_total=review.count)
         (folder / "report.md").write_text(render(report, "md", lang=lang), encoding="utf-8", newline="")
         out = folder.commit()
     return GradeRun(out, counts, len(stats.questions), len(stats.people), report.mean, facts.problems,
                     subs.mapping, folder.notes, outputs, more_record.get("anchors"),
-                    more_record.get("suggested_anchors"), len(report.to_review))
+                    more_record.get("suggested_anchors"), report.review_total)
 
 
 def _score_writers(folder: RunFolder, extra_names: tuple[str, ...], *, parquet: bool) -> list[ScoreSink]:

@@ -77,14 +77,17 @@ class CohortReport:
     misconceptions: pd.DataFrame
     attention: pd.DataFrame
     to_review: pd.DataFrame = field(default_factory=lambda: no_review())
+    review_total: int = 0  # answers flagged for review; `to_review` may list only the first REVIEW_SHOWN
 
 
 def cohort_report(stats: CohortStats, *, bank: Bank | None, now: datetime, source: str = "",
                   run: RunFacts | None = None, skipped_rows: int = 0, attention_below: float = PASS_MARK,
-                  top: int = 10, to_review: pd.DataFrame | None = None) -> CohortReport:
+                  top: int = 10, to_review: pd.DataFrame | None = None,
+                  review_total: int | None = None) -> CohortReport:
     """Build the report; `bank` supplies key point labels and statements (by id).
 
-    `to_review` is `review_table` of the cohort's scores (none: no section rows).
+    `to_review` is `review_table` of the cohort's scores (none: no section
+    rows), or its first rows when `review_total` says how many there are in all.
     """
     person_topic = person_topic_table(stats)
     questions = question_table(stats)
@@ -107,6 +110,7 @@ def cohort_report(stats: CohortStats, *, bank: Bank | None, now: datetime, sourc
         misconceptions=misconception_table(stats, bank, top=top),
         attention=attention(stats, below=attention_below),
         to_review=no_review() if to_review is None else to_review,
+        review_total=(0 if to_review is None else len(to_review)) if review_total is None else review_total,
     )
 
 

@@ -167,7 +167,7 @@ def _cohort_review(r: CohortReport, w: L) -> Section:
          plain_reasons(a.review, w))
         for a in shown.itertuples()
     )
-    more = len(r.to_review) - len(shown)
+    more = r.review_total - len(shown)
     note = w["review_note"] + (" " + w["review_more"].format(n=more) if more > 0 else "") if rows else ""
     return Section(
         w["review_head"],
