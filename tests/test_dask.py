@@ -209,6 +209,18 @@ def test_the_cli_grades_on_a_local_cluster(cohort: Path, in_process: Path, tmp_p
     assert os.environ.get("OMP_NUM_THREADS") == before  # the local cluster's setting stays with its workers
 
 
+def test_a_run_regraded_on_the_cluster_matches_it(cluster: str, in_process: Path, tmp_path: Path) -> None:
+    """`regrade --dask`: the same bank and scorer on the workers give the run's own tables back."""
+    from harness.grade.regrade import regrade
+
+    run = regrade(in_process, bank=GRADE_DATA / "bank", out=tmp_path / "again", dask=cluster, parquet=True)
+    assert_same_tables(run.out_dir, in_process)
+    assert _table(run.out_dir / "scores.csv")[0] == _table(in_process / "scores.csv")[0]  # nothing hidden shows
+    record = json.loads((run.out_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["command"] == "regrade" and record["settings"]["dask"] == {"address": cluster, "workers": 2}
+    assert "scores.parquet" in record["outputs"] and (run.out_dir / "scores.parquet").is_file()
+
+
 def test_teacher_anchors_on_the_cluster_do_what_they_do_here(cluster: str, cohort: Path, use_encoder: Any,
                                                              tmp_path: Path) -> None:
     """Workers get the grades as data and fit the same correction; the answers to grade next are the same."""

@@ -282,11 +282,11 @@ def test_terminal_display_shows_loading_then_a_bar_and_clears_it() -> None:
 
     from rich.console import Console
 
-    from harness.cli.grade_cmd import _Display
+    from harness.cli.grade_cmd import RunDisplay
     from harness.grade.grader import Progress
 
     out = StringIO()
-    with _Display(Console(file=out, force_terminal=True, width=80), True) as display:
+    with RunDisplay(Console(file=out, force_terminal=True, width=80), True) as display:
         display.update(Progress(0, 0, 100, 0.0, stage="loading"))
         display.update(Progress(0, 0, 100, 0.0, stage="grading"))
         display.update(Progress(100, 100, 100, 2.0))
@@ -294,6 +294,6 @@ def test_terminal_display_shows_loading_then_a_bar_and_clears_it() -> None:
     assert "Loading the embedder..." in text and "100 answers 50.0 answers/s" in text
     assert text.endswith("\x1b[2K")  # transient: the bar is cleared at the end
     quiet = StringIO()
-    with _Display(Console(file=quiet, force_terminal=True), False) as display:
+    with RunDisplay(Console(file=quiet, force_terminal=True), False) as display:
         display.update(Progress(0, 0, 100, 0.0, stage="loading"))
     assert quiet.getvalue() == ""

@@ -171,3 +171,69 @@ def test_regrade_warns_of_each_answer_it_cannot_score(run: Run, fake_scorer: lis
     assert len(warnings) == 4 and all(w.startswith(f"Warning: {old / 'scores.csv'}: row ") for w in warnings)
     assert warnings[0].endswith("column question_id: question 'vit-patch' is not in today's bank "
                                 f"({smaller}); its answer is not regraded")
+
+
+def _edit(path: Path, change: Callable[[list[dict[str, str]]], None]) -> None:
+    """Rewrite a scores.csv (UTF-8 with BOM, as written) after `change` edits its rows in place."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        header, table = list(reader.fieldnames or ()), list(reader)
+    change(table)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.DictWriter(fh, header)
+        out.writeheader()
+        out.writerows(table)
+
+
+def test_a_scores_csv_edited_to_repeat_an_answer_is_refused_naming_both_rows(tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+    _edit(old / "scores.csv", lambda t: t.append(dict(t[1])))
+    bank = load_bank(BANK_DIR)
+    first = rows(old)[1]
+    with pytest.raises(InputFileError, match=(
+            rf"scores.csv: row 14: student '{first['student_id']}' answered {first['question_id']} already in "
+            r"row 3; a scores.csv holds one row per answer")):
+        regrade(old, bank=bank, scorer=FakeScorer(bank))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["week1"]
+
+
+def test_a_bad_source_row_is_refused_naming_row_and_column(tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+    _edit(old / "scores.csv", lambda t: t[4].update(source_row="seven"))
+    bank = load_bank(BANK_DIR)
+    with pytest.raises(InputFileError, match=r"scores.csv: row 6: source_row: 'seven' is not a whole number"):
+        regrade(old, bank=bank, scorer=FakeScorer(bank))
+
+
+def test_rows_without_a_score_or_a_student_are_counted_and_reported(tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+    _edit(old / "scores.csv", lambda t: (t[0].update(score=""), t[2].update(student_id=" ")))
+    bank = load_bank(BANK_DIR)
+    done = regrade(old, bank=bank, scorer=FakeScorer(bank))
+    assert list(done.problems) == [f"{old / 'scores.csv'}: row 4, column student_id: empty student id; the answer is "
+                             "not regraded"]
+    record = json.loads((done.out_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["regraded_from"]["rows_without_score"] == 1
+    assert len(rows(done.out_dir)) == len(rows(old)) - 2
+
+
+def test_a_carried_column_named_like_the_hidden_one_is_kept(tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+
+    text = (old / "scores.csv").read_text(encoding="utf-8-sig")
+    head, rest = text.split("\n", 1)
+    assert head.endswith(",group")
+    (old / "scores.csv").write_text(head.replace(",group", ",harness_source_row") + "\n" + rest, encoding="utf-8")
+    bank = load_bank(BANK_DIR)
+    new = regrade(old, bank=bank, scorer=FakeScorer(bank)).out_dir
+    assert [r["harness_source_row"] for r in rows(new)] == [r["harness_source_row"] for r in rows(old)]
+    assert [r["source_row"] for r in rows(new)] == [r["source_row"] for r in rows(old)]
+    assert list(rows(new)[0])[-1] == "harness_source_row"
+
+
+def test_regrade_reports_progress_as_grade_does(tmp_path: Path) -> None:
+    old = grade_cohort(tmp_path, "week1", COHORT)
+    bank = load_bank(BANK_DIR)
+    seen: list[tuple[str, int]] = []
+    regrade(old, bank=bank, scorer=FakeScorer(bank), progress=lambda p: seen.append((p.stage, p.answers)))
+    assert seen[0] == ("grading", 0) and seen[-1] == ("grading", 12)

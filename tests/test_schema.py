@@ -21,11 +21,13 @@ from harness.grade.schema import (
     RESULT_COLUMNS,
     SCORES,
     STUDENTS,
+    ScoredRows,
     ScoreRow,
     read_scores,
     row_cells,
     rows_of,
     score_header,
+    scores_layout,
     split_list,
     write_rows,
 )
@@ -159,7 +161,26 @@ def test_reading_some_columns_and_the_carried_ones(tmp_path: Path) -> None:
     path = tmp_path / "scores.csv"
     path.write_text("student_id,question_id,topic,score,answer,feedback,班级\ns1,q,t,50,text,long feedback,一班\n",
                     encoding="utf-8")
-    scores = read_scores(path, columns=("answer",), carry=True)  # what regrade reads
+    scores = read_scores(path, columns=("answer",), carry=True)
     assert list(scores.frame.columns) == ["row", "student_id", "question_id", "topic", "score", "answer", "班级"]
     assert scores.carried == ("班级",) and scores.frame["班级"].tolist() == ["一班"]
     assert read_scores(path, columns=("answer",)).carried == ()
+
+
+def test_scored_rows_stream_and_refuse_a_repeated_answer_when_they_reach_it(tmp_path: Path) -> None:
+    """What regrade reads: rows one at a time, so a long file is never held; a repeat stops at its row."""
+    path = tmp_path / "scores.csv"
+    path.write_text("Student ID,question_id,topic,score,answer,班级\n"
+                    "s1,q,t,50,first,一班\ns1,r,t,,no score,一班\ns2,q,t,10,second,二班\n s1 ,q ,t,20,again,一班\n",
+                    encoding="utf-8")
+    layout = scores_layout(tmp_path)  # the run folder will do
+    assert (layout.path, layout.carried, layout.cells["student_id"]) == (path, ("班级",), "Student ID")
+    assert "source_row" in layout.absent and "answer" not in layout.absent
+    rows = ScoredRows(layout)
+    stream = iter(rows)
+    assert [next(stream)[0], next(stream)[0]] == [2, 4]  # read before the repeat further down
+    assert rows.skipped == 1
+    with pytest.raises(InputFileError) as exc:
+        next(stream)
+    assert str(exc.value) == (f"{path}: row 5: student 's1' answered q already in row 2; a scores.csv holds one row "
+                              "per answer (report each run on its own)")

@@ -12,7 +12,16 @@ from rich.progress import Progress as Bar
 from rich.status import Status
 
 from harness.cli.console import echo_json, make_console, plural
-from harness.cli.options import announce_calibration, bank_option, embedder_option, json_option, warn_language
+from harness.cli.options import (
+    announce_calibration,
+    bank_option,
+    chunk_size_option,
+    dask_option,
+    embedder_option,
+    json_option,
+    parquet_option,
+    warn_language,
+)
 
 if TYPE_CHECKING:
     from harness.grade.grader import Progress
@@ -44,16 +53,11 @@ PROBLEMS_SHOWN = 10
               default=None, help="Calibration file (default: the saved or shipped one for the embedder).")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               envvar="HARNESS_RESULTS", help="Results folder (default: results/).")
-@click.option("--chunk-size", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
-              help="Answers read at a time (scoring waits for 256 new distinct answers, at most "
-              "20,000 rows).")
+@chunk_size_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of report.md's headings and notes (data is shown as written).")
-@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
-              help="Score on a Dask cluster: a scheduler's address (tcp://HOST:8786) or local / local:N "
-              "(N worker processes here). Needs the extra: pip install 'interview-harness[dask]'.")
-@click.option("--parquet", "write_parquet", is_flag=True,
-              help="Also write scores.parquet (the same table as scores.csv, typed; needs pyarrow).")
+@dask_option
+@parquet_option
 @click.option("--anchors", "anchors_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Teacher grades of some answers (student_id,question_id,answer,human_score,human_score_max; "
               "a filled-in anchors-to-grade.csv, or SUBMISSIONS itself with those columns): each question's "
@@ -102,9 +106,7 @@ def grade(submissions: Path, bank_dir: Path | None, embedder_name: str, out_dir:
     warn_language(bank, embedder_name)
     announce_calibration(embedder_name, calibration_path=calibration_path, results_dir=results_dir)
     console = make_console(soft_wrap=True)
-    loading = "Loading the embedder..." if dask_address is None else (
-        f"Starting the scorer on the Dask workers ({dask_address})...")
-    with _Display(console, console.is_terminal and not quiet and not as_json, loading=loading) as display:
+    with RunDisplay(console, console.is_terminal and not quiet and not as_json, dask=dask_address) as display:
         run = grade_file(submissions, bank=bank, embedder=embedder_name, out=out_dir,
                          results_dir=results_dir, calibration=calibration_path,
                          layout=layout, strict=strict, chunk_size=chunk_size, lang=lang,  # type: ignore[arg-type]
@@ -141,15 +143,18 @@ def _columns(console: Console, mapping: ColumnMapping) -> None:
         console.print(line, markup=False)
 
 
-class _Display:
-    """The terminal display of a run: a spinner while the embedder loads, then a progress bar."""
+class RunDisplay:
+    """The terminal display of a run (grade, regrade): a spinner while the scorer loads, then a progress bar."""
 
-    def __init__(self, console: Console, show: bool, *, loading: str = "Loading the embedder...") -> None:
-        self.console, self.show, self.loading = console, show, loading
+    def __init__(self, console: Console, show: bool, *, dask: str | None = None) -> None:
+        """Show on `console` if `show`; `dask` is the cluster's address, when the scorer starts there."""
+        self.console, self.show = console, show
+        self.loading = "Loading the embedder..." if dask is None else (
+            f"Starting the scorer on the Dask workers ({dask})...")
         self.live: Status | Bar | None = None
         self.task: TaskID | None = None
 
-    def __enter__(self) -> _Display:
+    def __enter__(self) -> RunDisplay:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -48,6 +48,29 @@ def json_option(f: F) -> F:
                         help="Print JSON on standard output instead of tables.")(f)
 
 
+def chunk_size_option(f: F) -> F:
+    """`--chunk-size N`: answers read at a time by grade and regrade."""
+    return click.option(
+        "--chunk-size", type=click.IntRange(1, 1_000_000), default=2000, show_default=True,
+        help="Answers read at a time (scoring waits for 256 new distinct answers, at most 20,000 rows).",
+    )(f)
+
+
+def dask_option(f: F) -> F:
+    """`--dask ADDRESS`: score on a Dask cluster (grade and regrade)."""
+    return click.option(
+        "--dask", "dask_address", metavar="ADDRESS", default=None,
+        help="Score on a Dask cluster: a scheduler's address (tcp://HOST:8786) or local / local:N "
+        "(N worker processes here). Needs the extra: pip install 'interview-harness[dask]'.",
+    )(f)
+
+
+def parquet_option(f: F) -> F:
+    """`--parquet`: also write scores.parquet (grade and regrade)."""
+    return click.option("--parquet", "write_parquet", is_flag=True,
+                        help="Also write scores.parquet (the same table as scores.csv, typed; needs pyarrow).")(f)
+
+
 # Embedders that read English only (all-MiniLM-L6-v2 maps most Chinese characters to [UNK]).
 ENGLISH_ONLY = ("st:all-minilm-l6-v2",)
 CJK_SHARE = 0.3

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from harness.cli.console import make_console
+from harness.cli.options import chunk_size_option, dask_option, parquet_option
 
 
 @click.command()
@@ -26,9 +27,13 @@ from harness.cli.console import make_console
               envvar="HARNESS_RESULTS", help="Results folder, where saved calibrations are found.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of report.md's headings and notes (data is shown as written).")
+@chunk_size_option
+@dask_option
+@parquet_option
 @click.option("--quiet", "-q", is_flag=True, help="Print only the new run's folder.")
 def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_name: str | None,
-            calibration_path: Path | None, results_dir: Path | None, lang: str, quiet: bool) -> None:
+            calibration_path: Path | None, results_dir: Path | None, lang: str, chunk_size: int,
+            dask_address: str | None, write_parquet: bool, quiet: bool) -> None:
     """Score an earlier grade run again with today's bank and scorer.
 
     The answers of RUN go into a new run folder. RUN is a `harness grade`
@@ -43,18 +48,22 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
     Example:
       harness regrade results/week1
       harness report --scores results/week1-regraded --scores results/week6
+      harness regrade results/term --dask tcp://10.0.0.5:8786   # a large run, on a Dask cluster
     """  # noqa: D301 (\b is click's no-rewrap marker)
-    from harness.cli.grade_cmd import anchor_lines, warn
+    from harness.cli.grade_cmd import RunDisplay, anchor_lines, warn
     from harness.grade.regrade import regrade as regrade_run
 
-    done = regrade_run(run, bank=bank_dir, embedder=embedder_name, calibration=calibration_path, out=out_dir,
-                       results_dir=results_dir, lang=lang)
+    console = make_console(soft_wrap=True)
+    with RunDisplay(console, console.is_terminal and not quiet, dask=dask_address) as display:
+        done = regrade_run(run, bank=bank_dir, embedder=embedder_name, calibration=calibration_path, out=out_dir,
+                           results_dir=results_dir, lang=lang, chunk_size=chunk_size, dask=dask_address,
+                           parquet=write_parquet, progress=display.update)
     warn(done)
     if quiet:
         click.echo(str(done.out_dir))
         return
     c = done.counts
-    make_console(soft_wrap=True).print(
+    console.print(
         f"Regraded {c.answers:,} answers from {done.people:,} people on {done.questions} questions "
         f"({c.scored:,} distinct answers scored, {c.blanks:,} blank); mean score {done.mean:.1f}\n"
         + "".join(f"{line}\n" for line in anchor_lines(done))

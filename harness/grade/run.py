@@ -129,9 +129,9 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
     folder = RunFolder(out) if out else RunFolder.in_results(results)
     with ExitStack() as stack:
         try:
-            _tell(progress, "loading", subs)
-            scorer, batches = _scorers(stack, dask, bank, embedder, calibration=calibration, results_dir=results,
-                                       anchors=teacher)
+            tell_stage(progress, "loading", subs)
+            scorer, batches = open_scorer(stack, dask, bank, embedder, calibration=calibration,
+                                          results_dir=results, anchors=teacher)
             extra = anchor_run(scorer, teacher, suggest_anchors, bank)
         except BaseException:
             folder.discard()
@@ -139,7 +139,7 @@ def grade_file(path: Path, *, bank: Bank | Path | None = None, embedder: str | C
         settings = {"layout": layout, "strict": strict, "chunk_size": chunk_size, "lang": lang,
                     **_more_settings(request, batches), "anchors": str(anchors) if anchors else None,
                     "suggest_anchors": suggest_anchors}
-        _tell(progress, "grading", subs)
+        tell_stage(progress, "grading", subs)
         return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
                            settings=settings, lang=lang, batches=batches, parquet=parquet, extra=extra)
 
@@ -166,10 +166,12 @@ def _more_settings(request: MapRequest | None, cluster: DaskScorer | None) -> di
     return out
 
 
-def _scorers(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | CachingEncoder, *,
-             calibration: Path | None, results_dir: Path,
-             anchors: TeacherAnchors | None = None) -> tuple[Scorer | DaskScorer, DaskScorer | None]:
+def open_scorer(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | CachingEncoder, *,
+                calibration: Path | None, results_dir: Path,
+                anchors: TeacherAnchors | None = None) -> tuple[Scorer | DaskScorer, DaskScorer | None]:
     """The scorer here, or the cluster at `dask` (open until `stack` closes), which also scores the batches.
+
+    `harness grade` and `harness regrade` both score through it.
 
     On a cluster the calibration is found here and sent to the workers with the bank and the anchors.
 
@@ -195,8 +197,9 @@ def _scorers(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | Cac
     return remote, remote
 
 
-def _tell(progress: Callable[[Progress], None] | None, stage: Literal["loading", "grading"],
-          subs: Submissions) -> None:
+def tell_stage(progress: Callable[[Progress], None] | None, stage: Literal["loading", "grading"],
+               subs: Submissions) -> None:
+    """Tell `progress` that the scorer starts loading, or that grading starts (0 answers so far)."""
     if progress is not None:
         progress(Progress(0, 0, subs.size, 0.0, stage=stage))
 

@@ -20,7 +20,8 @@ existed falls back to its labels (see `report.cohort.tally_scores`).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -255,15 +256,27 @@ def header_key(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
-def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bool = False) -> ScoresFile:
-    """Read a scores.csv (or the run folder holding one).
+@dataclass(frozen=True, eq=False)
+class ScoresLayout:
+    """A scores.csv's checked header: its format, the header cell of each SCORES column it has, the rest.
 
-    With `columns`, only those (and the required ones) are read; the frame
-    then holds no other columns, carried-through ones included unless `carry`.
+    `cells` maps a SCORES column name to its header as written (names are
+    compared loosely); `carried` are the other headers, in file order;
+    `absent` the SCORES columns the file lacks.
+    """
+
+    path: Path
+    format: CsvFormat
+    cells: dict[str, str]
+    carried: tuple[str, ...]
+    absent: tuple[str, ...]
+
+
+def scores_layout(path: Path) -> ScoresLayout:
+    """The header of a scores.csv (or of the run folder holding one), checked; no row is read.
 
     Raises:
-        InputFileError: unreadable file, not a scores.csv, a bad cell or a
-            repeated (student, question) pair, naming the row.
+        InputFileError: unreadable file, or not a scores.csv (a required column missing).
 
     """
     if path.is_dir():
@@ -279,13 +292,30 @@ def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bo
             f"(it needs {', '.join(c.name for c in SCORES.columns if c.required)}); "
             "give RUN_DIR/scores.csv of a grade run"
         )
+    cells = {c.name: by_key[c.name] for c in SCORES.columns if c.name in by_key}
+    known = set(cells.values())
+    return ScoresLayout(path, fmt, cells, tuple(h for h in header if h not in known),
+                        tuple(c.name for c in SCORES.columns if c.name not in cells))
+
+
+def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bool = False) -> ScoresFile:
+    """Read a scores.csv (or the run folder holding one).
+
+    With `columns`, only those (and the required ones) are read; the frame
+    then holds no other columns, carried-through ones included unless `carry`.
+
+    Raises:
+        InputFileError: unreadable file, not a scores.csv, a bad cell or a
+            repeated (student, question) pair, naming the row.
+
+    """
+    layout = scores_layout(path)
+    path = layout.path
     wanted = SCORES.names if columns is None else {c.name for c in SCORES.columns if c.required} | set(columns)
-    present = [c for c in SCORES.columns if c.name in by_key and c.name in wanted]
-    known = {by_key[c.name] for c in SCORES.columns if c.name in by_key}
-    carried = tuple(h for h in header if h not in known) if columns is None or carry else ()
-    names = [by_key[c.name] for c in present] + list(carried)
-    lines, raw, skipped = _raw_columns(path, fmt, names, student=by_key["student_id"],
-                                       question=by_key["question_id"], score=by_key["score"])
+    present = [c for c in SCORES.columns if c.name in layout.cells and c.name in wanted]
+    carried = layout.carried if columns is None or carry else ()
+    names = [layout.cells[c.name] for c in present] + list(carried)
+    lines, raw, skipped = _raw_columns(layout, names)
     data: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
     for c, values in zip(present, raw, strict=False):
         data[c.name] = _convert(values, c, path, lines)
@@ -296,12 +326,53 @@ def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bo
     for name, values in zip(carried, raw[len(present):], strict=True):
         data[name] = pd.Series(values, dtype=object)
     frame = pd.DataFrame({name: data[name] for name in ("row", *SCORES.names, *carried) if name in data})
-    absent = tuple(c.name for c in SCORES.columns if c.name not in by_key)
-    return ScoresFile(path, frame, absent, carried, skipped)
+    return ScoresFile(path, frame, layout.absent, carried, skipped)
 
 
-def _raw_columns(path: Path, fmt: CsvFormat, names: list[str], *, student: str, question: str,
-                 score: str) -> tuple[list[int], list[list[str]], int]:
+class ScoredRows:
+    """The rows of a scores.csv that have a score, streamed in file order as (line, cells by header).
+
+    `skipped` counts the rows passed over for an empty score, once iterated.
+    Memory stays small however long the file: the pairs seen are kept as a
+    line number per student and question.
+
+    Raises (while iterating):
+        InputFileError: a (student, question) pair repeats, naming both rows.
+
+    """
+
+    def __init__(self, layout: ScoresLayout) -> None:
+        """Rows of the scores.csv whose header `layout` describes."""
+        self.layout = layout
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        cells_of = self.layout.cells
+        student, question, score = cells_of["student_id"], cells_of["question_id"], cells_of["score"]
+        firsts: dict[str, array[int]] = {}  # student -> first line per question index
+        questions: dict[str, int] = {}
+        path = self.layout.path
+        for line, cells in iter_rows(path, self.layout.format):
+            if not cells[score].strip():
+                self.skipped += 1
+                continue
+            who, qid = cells[student].strip(), cells[question].strip()
+            q = questions.setdefault(qid, len(questions))
+            lines = firsts.get(who)
+            if lines is None:
+                lines = firsts[who] = array("q")
+            if len(lines) <= q:
+                lines.extend([0] * (q + 1 - len(lines)))
+            if lines[q]:
+                raise InputFileError(
+                    f"{path}: row {line}: student {who!r} answered {qid} already in row {lines[q]}; "
+                    "a scores.csv holds one row per answer (report each run on its own)"
+                )
+            lines[q] = line
+            yield line, cells
+
+
+def _raw_columns(layout: ScoresLayout, names: list[str]) -> tuple[list[int], list[list[str]], int]:
     """Line numbers and the cells of each named column, of the rows with a score; and the rows without.
 
     Raises:
@@ -310,23 +381,12 @@ def _raw_columns(path: Path, fmt: CsvFormat, names: list[str], *, student: str, 
     """
     lines: list[int] = []
     raw: list[list[str]] = [[] for _ in names]
-    seen: dict[tuple[str, str], int] = {}
-    skipped = 0
-    for line, cells in iter_rows(path, fmt):
-        if not cells[score].strip():
-            skipped += 1
-            continue
-        pair = (cells[student].strip(), cells[question].strip())
-        if pair in seen:
-            raise InputFileError(
-                f"{path}: row {line}: student {pair[0]!r} answered {pair[1]} already in row {seen[pair]}; "
-                "a scores.csv holds one row per answer (report each run on its own)"
-            )
-        seen[pair] = line
+    rows = ScoredRows(layout)
+    for line, cells in rows:
         lines.append(line)
         for values, name in zip(raw, names, strict=True):
             values.append(cells[name])
-    return lines, raw, skipped
+    return lines, raw, rows.skipped
 
 
 def split_list(text: str) -> tuple[str, ...]:
@@ -349,11 +409,17 @@ def _convert(values: list[str], column: Column, path: Path, lines: list[int]) ->
         return pd.Series([v.strip() for v in values], dtype=object)
     out: list[float | int | None] = []
     for raw, line in zip(values, lines, strict=True):
-        out.append(_number(raw, column, path, line))
+        out.append(parse_number(raw, column, path, line))
     return pd.Series(out, dtype="float64" if column.kind == "number" else object)
 
 
-def _number(raw: str, column: Column, path: Path, line: int) -> float | int | None:
+def parse_number(raw: str, column: Column, path: Path, line: int) -> float | int | None:
+    """A number cell of `column` (None if empty).
+
+    Raises:
+        InputFileError: not a number of the column's kind, or out of its range, naming file, row and column.
+
+    """
     text = raw.strip()
     if not text:
         return None
