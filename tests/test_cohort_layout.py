@@ -111,3 +111,27 @@ def test_charts_are_drawn_only_when_asked_for() -> None:
     assert [bool(s.chart) for s in drawn.sections][:4] == [True, False, False, True]  # topics bars, person x topic
     assert not any(s.chart for s in bare.sections)
     assert markdown(drawn) == markdown(bare)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_large_cohort_lists_its_weakest_people_and_says_where_the_rest_are(lang: str) -> None:
+    """A course of thousands must not make report.md a phone book (or the HTML page a 170 MB heatmap)."""
+    from harness.report.document import PEOPLE_SHOWN
+    from harness.report.render import render
+
+    people = {f"s{i:04d}": {"clip-idea": float(i % 41), "clip-data": float(i % 37), "vit-patch": float(i % 43)}
+              for i in range(PEOPLE_SHOWN + 37)}
+    report = report_of(cohort_rows(BANK, people), BANK, source="big/scores.csv")
+    assert len(report.person_topic) == len(people) and len(report.attention) > PEOPLE_SHOWN
+    md, page, table = render(report, "md", lang=lang), render(report, "html", lang=lang), render(report, "csv")
+    head = labels(lang)["grid_head"]
+    grid = md.split(f"## {head}")[1].split("\n## ")[0]
+    weakest = report.person_topic["person"].tolist()
+    assert sum(line.startswith("| s") for line in grid.splitlines()) == PEOPLE_SHOWN
+    assert f"| {weakest[0]} |" in grid and f"| {weakest[-1]} |" not in grid
+    note = labels(lang)["people_more"].format(shown=PEOPLE_SHOWN, n=f"{len(people):,}")
+    attention = md.split(f"## {labels(lang)['attention_head']}")[1].split("\n## ")[0]
+    assert note in grid and labels(lang)["people_more"].format(
+        shown=PEOPLE_SHOWN, n=f"{len(report.attention):,}") in attention
+    assert page.count(f">{weakest[-1]}<") == 0 and page.count(f">{weakest[0]}<") >= 1
+    assert all(name in table for name in weakest)  # the CSV report keeps everyone

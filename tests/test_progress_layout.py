@@ -90,3 +90,19 @@ def test_change_heatmap_shows_signed_changes() -> None:
     texts = re.findall(r'class="num"[^>]*>([^<]+)<', svg)
     assert texts == ["+12", "–", "-30", "0"]
     assert f'fill="{change_color(-30.0)}"' in svg
+
+
+def test_a_large_cohort_lists_the_first_people_and_says_where_the_rest_are(tmp_path: Path) -> None:
+    from harness.report.document import PEOPLE_SHOWN
+
+    n = PEOPLE_SHOWN + 15
+    first = grade_cohort(tmp_path, "week1", levels({f"s{i:04d}": "weak" for i in range(n)}))
+    later = levels({f"s{i:04d}": "good" if i % 2 else "part" for i in range(5, n + 5)})  # 5 left, 5 joined
+    report = load_progress([first, grade_cohort(tmp_path, "week6", later)], bank_dir=None, now=NOW)
+    md, table = render(report, "md"), render(report, "csv")
+    grid = md.split("## Person × topic: change")[1].split("\n## ")[0]
+    assert sum(line.startswith("| s") for line in grid.splitlines()) == PEOPLE_SHOWN
+    assert f"The first {PEOPLE_SHOWN} of {n - 5} are shown; `--format csv` lists everyone." in grid
+    churn = md.split("## People not in every run")[1].split("\n## ")[0]
+    assert sum(line.startswith("| s") for line in churn.splitlines()) == 10 and "are shown" not in churn
+    assert all(f"s{i:04d}" in table for i in range(n + 5))

@@ -18,7 +18,17 @@ import pandas as pd
 from harness.grade.tally import PASS_MARK
 from harness.report.charts import Bar, bar_chart, heatmap
 from harness.report.cohort import CohortReport
-from harness.report.document import Document, L, Section, likely, num, plain_reasons, stamp
+from harness.report.document import (
+    PEOPLE_SHOWN,
+    Document,
+    L,
+    Section,
+    likely,
+    more_people,
+    num,
+    plain_reasons,
+    stamp,
+)
 from harness.report.labels import counted
 
 PROBLEMS_SHOWN = 50
@@ -147,12 +157,13 @@ def _cohort_attention(r: CohortReport, w: L) -> Section:
             f"{a.weakest_topic} ({num(a.weakest_mean)})",
             reasons(a, w, mark=r.attention_below),
         )
-        for a in r.attention.itertuples()
+        for a in r.attention.head(PEOPLE_SHOWN).itertuples()
     )
     return Section(
         w["attention_head"],
         (w["person"], w["mean"], w["answers"], w["weakest_topic"], w["reasons"]),
         rows,
+        note=more_people("", len(r.attention), w["people_more"]),
         numeric=frozenset({1, 2}),
         score=frozenset({1}),
         empty=w["no_attention"],
@@ -182,17 +193,19 @@ def _cohort_review(r: CohortReport, w: L) -> Section:
 
 def _cohort_grid(r: CohortReport, w: L, charts: bool) -> Section:
     topics = [str(c) for c in r.person_topic.columns[1:-1]]
-    people = [str(p) for p in r.person_topic["person"]]
-    values = r.person_topic[topics].to_numpy(float).tolist()
+    shown = r.person_topic.head(PEOPLE_SHOWN)  # weakest first
+    people = [str(p) for p in shown["person"]]
+    values = shown[topics].to_numpy(float).tolist()
     chart = heatmap(people, topics, values, title=w["heatmap"]) if people and charts else ""
     rows = tuple(
         (person, *(num(v) for v in means), num(overall))
-        for person, means, overall in zip(people, values, r.person_topic["overall"].tolist(), strict=True)
+        for person, means, overall in zip(people, values, shown["overall"].tolist(), strict=True)
     )
     return Section(
         w["grid_head"],
         (w["person"], *topics, w["overall"]),
         rows,
+        note=more_people("", len(r.person_topic), w["people_more"]),
         numeric=frozenset(range(1, len(topics) + 2)),
         score=frozenset({len(topics) + 1}),
         chart=chart,

@@ -82,3 +82,14 @@ def day(value: datetime | pd.Timestamp | None) -> str:
 def stamp(value: datetime | pd.Timestamp) -> str:
     """A time as `YYYY-MM-DD HH:MM`."""
     return str(pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"))
+
+
+PEOPLE_SHOWN = 200  # people listed by name in a Markdown or HTML section; CSV lists everyone
+
+
+def more_people(note: str, total: int, template: str) -> str:
+    """`note`, followed by `template` (with {shown} and {n}) when more than PEOPLE_SHOWN people are left out."""
+    if total <= PEOPLE_SHOWN:
+        return note
+    extra = template.format(shown=f"{PEOPLE_SHOWN:,}", n=f"{total:,}")
+    return f"{note} {extra}" if note else extra

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness.grade.tally import PASS_MARK
 from harness.report.charts import change_heatmap, run_lines
-from harness.report.document import Cell, Document, L, Section, num, signed, stamp
+from harness.report.document import PEOPLE_SHOWN, Cell, Document, L, Section, more_people, num, signed, stamp
 from harness.report.progress import ProgressReport
 
 MARK = " *"
@@ -130,8 +130,9 @@ def status_text(status: str, runs: str, labels: tuple[str, ...], w: L) -> str:
 def _churn(r: ProgressReport, w: L) -> Section:
     away = r.people[r.people["status"] != "every"]
     rows = tuple((str(p.person), status_text(str(p.status), str(p.in_runs), r.labels, w), str(p.in_runs),
-                  *_per_run(p, "mean", len(r.labels))) for p in away.itertuples())
+                  *_per_run(p, "mean", len(r.labels))) for p in away.head(PEOPLE_SHOWN).itertuples())
     return Section(w["churn_head"], (w["person"], w["status"], w["in_runs"], *r.labels), rows,
+                   note=more_people("", len(away), w["p_people_more"]),
                    numeric=frozenset(range(3, 3 + len(r.labels))), score=frozenset(range(3, 3 + len(r.labels))),
                    empty=w["churn_none"])
 
@@ -142,13 +143,15 @@ def _grid(r: ProgressReport, w: L, charts: bool) -> Section:
     wide = moved.pivot(index="person", columns="topic", values="change").reindex(columns=topics)
     overall = r.people.set_index("person")["change"]
     change = {p: float(overall.get(p, float("nan"))) for p in wide.index}
-    people = sorted(wide.index, key=lambda p: (pd.isna(change[p]), -change[p], p))  # most improved first
+    ranked = sorted(wide.index, key=lambda p: (pd.isna(change[p]), -change[p], p))  # most improved first
+    people = ranked[:PEOPLE_SHOWN]
     wide = wide.reindex(people)
     values = wide.to_numpy(float).tolist()
     chart = change_heatmap(people, topics, values, title=w["change_heatmap"]) if charts and people else ""
     rows = tuple((p, *(signed(v) for v in row), signed(change[p]))
                  for p, row in zip(people, values, strict=True))
-    return Section(w["p_grid_head"], (w["person"], *topics, w["overall"]), rows, note=w["p_grid_note"],
+    return Section(w["p_grid_head"], (w["person"], *topics, w["overall"]), rows,
+                   note=more_people(w["p_grid_note"], len(ranked), w["p_people_more"]),
                    numeric=frozenset(range(1, len(topics) + 2)), chart=chart, fold_label=w["show_table"],
                    empty=w["no_data"])
 
