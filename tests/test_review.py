@@ -297,3 +297,25 @@ def test_review_rows_keep_the_first_in_report_order_and_count_all() -> None:
     frame = keep.frame()
     assert keep.count == 2800 and len(frame) == 5
     assert list(zip(frame["question_id"], frame["student_id"])) == [("q0", f"p{i:04d}") for i in range(5)]
+
+
+def test_the_cohort_report_reads_a_run_in_chunks_and_says_the_same(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`harness report --scores RUN` streams scores.csv: any chunk size gives the same report."""
+    from harness.report import build
+    from harness.report.build import load_cohort
+
+    bank = tiny_bank()
+    run = run_grading(open_submissions(GRADE_DATA / "long.csv", bank), _UnsureScorer(bank),
+                      folder=RunFolder(tmp_path / "out"))
+    assert run.to_review > 3
+    now = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    whole = {fmt: render(load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now), fmt)
+             for fmt in ("md", "csv")}
+    monkeypatch.setattr(build, "READ_CHUNK", 3)
+    parts = load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now)
+    assert {fmt: render(parts, fmt) for fmt in ("md", "csv")} == whole
+    kept = load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now, review_keep=2)
+    assert (len(kept.to_review), kept.review_total) == (2, run.to_review)
+    assert f"{run.to_review - 2} more are marked in scores.csv (column review)." in render(kept, "md")
+    assert kept.to_review.equals(parts.to_review.head(2))

@@ -118,8 +118,10 @@ def report(
     if len(scores_paths) > 1:
         data = load_progress(scores_paths, bank_dir=bank_dir, now=now)
     else:
+        from harness.report.cohort_layout import REVIEW_SHOWN
+
         data = build_report(user=user, scores=scores_paths[0] if scores_paths else None, bank_dir=bank_dir,
-                            results_dir=results_dir, now=now)
+                            results_dir=results_dir, now=now, review_keep=None if fmt == "csv" else REVIEW_SHOWN)
     text = render(data, fmt, lang=lang)
     if out is None:
         click.echo(text, nl=not text.endswith("\n"))

@@ -303,30 +303,74 @@ def read_scores(path: Path, *, columns: Collection[str] | None = None, carry: bo
 
     With `columns`, only those (and the required ones) are read; the frame
     then holds no other columns, carried-through ones included unless `carry`.
+    `ScoresChunks` reads the same frame a part at a time.
 
     Raises:
         InputFileError: unreadable file, not a scores.csv, a bad cell or a
             repeated (student, question) pair, naming the row.
 
     """
-    layout = scores_layout(path)
-    path = layout.path
-    wanted = SCORES.names if columns is None else {c.name for c in SCORES.columns if c.required} | set(columns)
-    present = [c for c in SCORES.columns if c.name in layout.cells and c.name in wanted]
-    carried = layout.carried if columns is None or carry else ()
-    names = [layout.cells[c.name] for c in present] + list(carried)
-    lines, raw, skipped = _raw_columns(layout, names)
-    data: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
-    for c, values in zip(present, raw, strict=False):
-        data[c.name] = _convert(values, c, path, lines)
-    for c in SCORES.columns:
-        if c.name not in data and c.name in wanted:
-            data[c.name] = pd.Series([_DEFAULTS[c.name]] * len(lines),
-                                     dtype="float64" if c.kind == "number" else object)
-    for name, values in zip(carried, raw[len(present):], strict=True):
-        data[name] = pd.Series(values, dtype=object)
-    frame = pd.DataFrame({name: data[name] for name in ("row", *SCORES.names, *carried) if name in data})
-    return ScoresFile(path, frame, layout.absent, carried, skipped)
+    chunks = ScoresChunks(path, columns=columns, carry=carry, size=0)
+    frame = next(iter(chunks))
+    return ScoresFile(chunks.path, frame, chunks.layout.absent, chunks.carried, chunks.skipped)
+
+
+class ScoresChunks:
+    """A scores.csv read `size` scored rows at a time (all at once if 0), as frames like `read_scores` makes.
+
+    Iterating yields at least one frame (empty if no row has a score);
+    `skipped` then counts the rows without a score. Memory stays that of
+    one frame, however long the file.
+
+    Raises (from the constructor, or while iterating):
+        InputFileError: as `read_scores`.
+
+    """
+
+    def __init__(self, path: Path, *, columns: Collection[str] | None = None, carry: bool = False,
+                 size: int = 50_000) -> None:
+        """Check the header of the scores.csv at `path` (or in that run folder); no row is read yet."""
+        self.layout = scores_layout(path)
+        self.path = self.layout.path
+        self._wanted = (SCORES.names if columns is None
+                        else {c.name for c in SCORES.columns if c.required} | set(columns))
+        self._present = [c for c in SCORES.columns if c.name in self.layout.cells and c.name in self._wanted]
+        self.carried = self.layout.carried if columns is None or carry else ()
+        self._size = size
+        self._rows = ScoredRows(self.layout)
+
+    @property
+    def skipped(self) -> int:
+        """Rows passed over for an empty score (all of them once iterated)."""
+        return self._rows.skipped
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        names = [self.layout.cells[c.name] for c in self._present] + list(self.carried)
+        lines: list[int] = []
+        raw: list[list[str]] = [[] for _ in names]
+        yielded = False
+        for line, cells in self._rows:
+            lines.append(line)
+            for values, name in zip(raw, names, strict=True):
+                values.append(cells[name])
+            if len(lines) == self._size:
+                yield self._frame(lines, raw)
+                yielded = True
+                lines, raw = [], [[] for _ in names]
+        if lines or not yielded:
+            yield self._frame(lines, raw)
+
+    def _frame(self, lines: list[int], raw: list[list[str]]) -> pd.DataFrame:
+        data: dict[str, pd.Series] = {"row": pd.Series(lines, dtype="int64")}
+        for c, values in zip(self._present, raw, strict=False):
+            data[c.name] = _convert(values, c, self.path, lines)
+        for c in SCORES.columns:
+            if c.name not in data and c.name in self._wanted:
+                data[c.name] = pd.Series([_DEFAULTS[c.name]] * len(lines),
+                                         dtype="float64" if c.kind == "number" else object)
+        for name, values in zip(self.carried, raw[len(self._present):], strict=True):
+            data[name] = pd.Series(values, dtype=object)
+        return pd.DataFrame({name: data[name] for name in ("row", *SCORES.names, *self.carried) if name in data})
 
 
 class ScoredRows:
@@ -370,23 +414,6 @@ class ScoredRows:
                 )
             lines[q] = line
             yield line, cells
-
-
-def _raw_columns(layout: ScoresLayout, names: list[str]) -> tuple[list[int], list[list[str]], int]:
-    """Line numbers and the cells of each named column, of the rows with a score; and the rows without.
-
-    Raises:
-        InputFileError: a (student, question) pair repeats.
-
-    """
-    lines: list[int] = []
-    raw: list[list[str]] = [[] for _ in names]
-    rows = ScoredRows(layout)
-    for line, cells in rows:
-        lines.append(line)
-        for values, name in zip(raw, names, strict=True):
-            values.append(cells[name])
-    return lines, raw, rows.skipped
 
 
 def split_list(text: str) -> tuple[str, ...]:

@@ -9,28 +9,34 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
+
 from harness.errors import HarnessError, InputFileError
 from harness.report.candidate import CandidateReport
 from harness.report.cohort import CohortReport
 from harness.types import Bank
 
+READ_CHUNK = 50_000  # scores.csv rows read into the cohort report's tally at a time
+
 
 def build_report(*, user: str | None, scores: Path | None, bank_dir: Path | None, results_dir: Path | None,
-                 now: datetime) -> CandidateReport | CohortReport:
+                 now: datetime, review_keep: int | None = None) -> CandidateReport | CohortReport:
     """The cohort report of `scores` if given, else the practice report of `user` (default: you).
+
+    `review_keep` is as for `load_cohort`.
 
     Raises:
         HarnessError: no such history or user, or a scores.csv that cannot be read.
 
     """
     if scores is not None:
-        return load_cohort(scores, bank_dir=bank_dir, now=now)
+        return load_cohort(scores, bank_dir=bank_dir, now=now, review_keep=review_keep)
     from harness.bank.loader import load_bank
 
     return load_candidate(user, bank=load_bank(bank_dir), results_dir=results_dir, now=now)
 
 
-def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortReport:
+def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime, review_keep: int | None = None) -> CohortReport:
     """The cohort report of a grade run: RUN_DIR or RUN_DIR/scores.csv (or any scores.csv).
 
     Beside a run.json (a run folder, or a file named scores.csv in one) the
@@ -38,13 +44,19 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortRe
     and, without `bank_dir`, takes statements from the bank the run used
     (if it is still there). A grade run's report.md is this report.
 
+    The file is read in chunks into the tally, so memory does not grow with
+    the run; so do the answers to review with `review_keep` (Markdown and
+    HTML list the first `cohort_layout.REVIEW_SHOWN`), which keeps only that
+    many (in the report's order) and counts the rest.
+
     Raises:
         InputFileError: missing or unreadable file, not a scores.csv, a bad row, no scored rows.
 
     """
     from harness.bank.loader import load_bank
     from harness.grade.outputs import read_run_facts
-    from harness.grade.schema import SCORES, read_scores
+    from harness.grade.schema import SCORES, ScoresChunks
+    from harness.grade.tally import CohortTally
     from harness.report.cohort import COLUMNS_READ, REVIEW_READ, cohort_report, review_table, tally_scores
 
     if not path.exists():
@@ -54,13 +66,31 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime) -> CohortRe
     if bank_dir is None and run is not None and Path(run.bank).is_dir():
         bank_dir = Path(run.bank)
     bank = load_bank(bank_dir)
-    scores = read_scores(path, columns=(*COLUMNS_READ, *REVIEW_READ))
-    if scores.frame.empty:
-        raise InputFileError(f"{scores.path}: no scored rows; nothing to report")
-    stats = tally_scores(scores.frame, bank=bank).stats()
-    return cohort_report(stats, bank=bank, now=run.finished if run else now, run=run,
-                         source=run.folder if run else str(path), skipped_rows=scores.skipped,
-                         to_review=review_table(scores.frame))
+    chunks = ScoresChunks(path, columns=(*COLUMNS_READ, *REVIEW_READ), size=READ_CHUNK)
+    tally = CohortTally()
+    review: list[pd.DataFrame] = []
+    rows = flagged = 0
+    for frame in chunks:
+        rows += len(frame)
+        tally_scores(frame, bank=bank, tally=tally)
+        part = review_table(frame)
+        flagged += len(part)
+        if len(part):
+            review.append(part)
+        if review_keep is not None and len(review) > 1:
+            review = [_first(review, review_keep)]
+    if not rows:
+        raise InputFileError(f"{chunks.path}: no scored rows; nothing to report")
+    return cohort_report(tally.stats(), bank=bank, now=run.finished if run else now, run=run,
+                         source=run.folder if run else str(path), skipped_rows=chunks.skipped,
+                         to_review=_first(review, review_keep) if review else None, review_total=flagged)
+
+
+def _first(parts: list[pd.DataFrame], keep: int | None) -> pd.DataFrame:
+    """Review tables merged in the report's order (question, then person), cut to `keep` rows if given."""
+    merged = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
+        ["question_id", "person"], kind="stable")
+    return (merged.head(keep) if keep is not None else merged).reset_index(drop=True)
 
 
 def load_candidate(user: str | None, *, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:

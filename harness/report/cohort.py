@@ -228,8 +228,10 @@ def attention(stats: CohortStats, *, below: float) -> pd.DataFrame:
 # --- from a scores.csv ---------------------------------------------------------------------
 
 
-def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
+def tally_scores(frame: pd.DataFrame, *, bank: Bank | None, tally: CohortTally | None = None) -> CohortTally:
     """A tally of the rows of a scores.csv (`grade.schema.read_scores(...).frame`, or its columns).
+
+    Given `tally`, the rows are added to it (a file read in chunks) and it is returned.
 
     Key points and misconceptions are taken by id (`*_ids`); a row without
     ids (a file from before the id columns, or a hand-made frame) has its
@@ -238,7 +240,7 @@ def tally_scores(frame: pd.DataFrame, *, bank: Bank | None) -> CohortTally:
     kept for display.
     """
     ids = _LabelIds(bank)
-    tally = CohortTally()
+    tally = CohortTally() if tally is None else tally
 
     def col(name: str) -> list[Any]:
         return frame[name].tolist() if name in frame.columns else [()] * len(frame)
