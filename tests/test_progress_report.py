@@ -252,3 +252,24 @@ def test_runs_given_newest_first_are_warned_about(run: Run, weeks: tuple[Path, P
     assert "Warning: week6 was graded before week1; give the runs oldest first, or the changes run backwards." in text
     code, text, _ = run("report", "--scores", weeks[1], "--scores", weeks[0])
     assert "Warning" not in text
+
+
+def test_runs_are_read_in_chunks_and_report_the_same(weeks: tuple[Path, Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each run streams into its tally (memory flat however large the runs); a question's topic is the latest's."""
+    from harness.report import progress_runs
+    from harness.report.render import render
+
+    week1, week6 = weeks
+    moved = tmp_path / "week6-moved.csv"  # the latest run files clip-idea under another topic
+    text = (week6 / "scores.csv").read_text(encoding="utf-8-sig")
+    moved.write_text(text.replace(",clip-idea,clip,", ",clip-idea,multimodal,"), encoding="utf-8")
+    paths = [week1, moved]
+    whole = load_progress(paths, bank_dir=None, now=NOW)
+    monkeypatch.setattr(progress_runs, "READ_CHUNK", 2)
+    parts = load_progress(paths, bank_dir=None, now=NOW)
+    for fmt in ("md", "csv"):
+        assert render(parts, fmt) == render(whole, fmt)
+    assert "multimodal" in set(whole.topics["topic"]) and "clip" in set(whole.topics["topic"])
+    assert whole.runs["answers"].tolist() == [len(p.read_text(encoding="utf-8-sig").splitlines()) - 1
+                                              for p in (week1 / "scores.csv", moved)]

@@ -152,19 +152,24 @@ class CohortTally:
         blanks[: len(self._question_blanks)] = self._question_blanks
         self._scores, self._person_counts, self._question_blanks = scores, counts, blanks
 
-    def stats(self) -> CohortStats:
-        """The statistics of everything added so far (people and questions sorted by id)."""
+    def stats(self, *, topic_of: Mapping[str, str] | None = None) -> CohortStats:
+        """The statistics of everything added so far (people and questions sorted by id).
+
+        `topic_of` gives questions another topic than their answers did (a
+        progress report takes each question's topic from the latest run).
+        """
         people = sorted(self.people)
         questions = sorted(self.questions)
+        topic_of = {**self.topic_of, **{q: t for q, t in (topic_of or {}).items() if q in self.topic_of}}
         p = np.array([self.people[x] for x in people], dtype=np.int64)
         q = np.array([self.questions[x] for x in questions], dtype=np.int64)
         m = self._scores[np.ix_(p, q)]
         done = ~np.isnan(m)
         answered = done.sum(axis=1)
-        topics = tuple(sorted({self.topic_of[x] for x in questions}))
+        topics = tuple(sorted({topic_of[x] for x in questions}))
         topic_means = np.full((len(people), len(topics)), np.nan)
         for j, topic in enumerate(topics):
-            cols = [k for k, x in enumerate(questions) if self.topic_of[x] == topic]
+            cols = [k for k, x in enumerate(questions) if topic_of[x] == topic]
             k = done[:, cols].sum(axis=1)
             topic_means[:, j] = np.where(k > 0, np.nansum(m[:, cols], axis=1) / np.maximum(k, 1), np.nan)
         answers = done.sum(axis=0)
@@ -173,7 +178,7 @@ class CohortTally:
         weakest = tuple(topics[j] for j in low)  # everyone answered something, so some topic mean
         return CohortStats(
             people=tuple(people), questions=tuple(questions), topics=topics,
-            topic_of={x: self.topic_of[x] for x in questions}, scores=m, topic_means=topic_means,
+            topic_of={x: topic_of[x] for x in questions}, scores=m, topic_means=topic_means,
             overall=np.nansum(m, axis=1) / np.maximum(answered, 1), answered=answered,
             blanks=self._person_counts[p, 0], flagged=self._person_counts[p, 1], answers=answers,
             question_blanks=self._question_blanks[q], mean=np.nansum(m, axis=0) / np.maximum(answers, 1),

@@ -34,8 +34,7 @@ from harness.bank.lookup import point_statements
 from harness.errors import HarnessError, InputFileError
 from harness.grade.schema import label_for
 from harness.grade.tally import CohortStats
-from harness.report.cohort import tally_scores
-from harness.report.progress_runs import Difference, RunScores, differences, load_runs
+from harness.report.progress_runs import Difference, RunScores, differences, open_runs, read_runs
 from harness.types import Bank
 
 DIFFERENCE_COLUMNS = ("run", "against", "what", "item", "value", "latest")
@@ -80,11 +79,12 @@ def load_progress(paths: Sequence[Path], *, bank_dir: Path | None, now: datetime
     """
     from harness.bank.loader import load_bank
 
-    runs = load_runs(paths)
+    found = open_runs(paths)
     if bank_dir is None:
-        latest = runs[-1].facts
+        latest = found[-1].facts
         bank_dir = Path(latest.bank) if latest is not None and Path(latest.bank).is_dir() else None
-    return progress_report(runs, bank=load_bank(bank_dir), now=now)
+    bank = load_bank(bank_dir)
+    return progress_report(read_runs(found, bank=bank), bank=bank, now=now)
 
 
 def progress_report(runs: Sequence[RunScores], *, bank: Bank | None, now: datetime, top: int = 10) -> ProgressReport:
@@ -97,15 +97,14 @@ def progress_report(runs: Sequence[RunScores], *, bank: Bank | None, now: dateti
     """
     if len(runs) < 2:
         raise HarnessError("a progress report compares two runs or more: give --scores once per run, oldest first")
-    asked = [set(r.frame["question_id"]) for r in runs]
+    asked = [set(r.topics) for r in runs]
     shared = set.intersection(*asked)
     if not shared:
         raise InputFileError(_nothing_shared(runs, asked))
     topic_of: dict[str, str] = {}
     for r in runs:  # a question's topic as the latest run that asked it gives it
-        topic_of.update(zip(r.frame["question_id"], r.frame["topic"], strict=True))
-    frames = [r.frame.assign(topic=r.frame["question_id"].map(topic_of)) for r in runs]
-    on_all = [tally_scores(f, bank=bank).stats() for f in frames]
+        topic_of.update(r.topics)
+    on_all = [r.tally.stats(topic_of=topic_of) for r in runs]
     on_shared = [shared_means(s, shared) for s in on_all]
     diffs = differences(runs, asked)
     order = _question_order(bank, topic_of)
@@ -193,8 +192,7 @@ def run_table(runs: Sequence[RunScores], stats: Sequence[Means]) -> pd.DataFrame
         rows.append({
             "run_index": i, "run": r.label, "graded": f.finished if f else pd.NaT,
             "regraded_from": r.regraded_from, "answered": r.answered or pd.NaT,
-            "people": int(r.frame["student_id"].nunique()), "answers": len(r.frame),
-            "questions": int(r.frame["question_id"].nunique()),
+            "people": len(r.tally.people), "answers": r.tally.answers, "questions": len(r.tally.questions),
             "mean": float(s.overall.mean()) if len(s.people) else np.nan,
             "bank_version": sc.bank_version, "embedder": sc.embedder, "calibration": sc.calibration,
             "anchors": sc.anchors if sc.known else "", "source": str(r.path),
@@ -244,7 +242,7 @@ def _differently(diffs: Sequence[Difference]) -> _Differently:
 
 def people_table(runs: Sequence[RunScores], stats: Sequence[Means]) -> pd.DataFrame:
     """Per person: in which runs, their mean over the shared questions in each, and the change."""
-    present = [set(r.frame["student_id"]) for r in runs]
+    present = [set(r.tally.people) for r in runs]
     people = sorted(set().union(*present))
     where = {p: i for i, p in enumerate(people)}
     values = np.full((len(people), len(runs)), np.nan)

@@ -1,6 +1,7 @@
 """The runs a progress report compares: their scores read back, and how each was scored.
 
-`load_runs` reads each run (its folder or its scores.csv) and its run.json.
+`load_runs` reads each run (its folder or its scores.csv, in chunks into a
+tally, so memory does not grow with the run) and its run.json.
 `scoring_of` takes from run.json what decides a score's scale: the embedder,
 the calibration, teacher anchors (when a run has them), and per question the
 rubric's version id (its declared version and content hash) and the prompt's
@@ -20,12 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from harness.errors import InputFileError
 from harness.grade.outputs import RunFacts, checked_run_facts, read_run_record
-from harness.grade.schema import SCORES, read_scores
-from harness.report.cohort import COLUMNS_READ
+from harness.grade.schema import SCORES, ScoresChunks
+from harness.grade.tally import CohortTally
+from harness.report.cohort import COLUMNS_READ, tally_scores
+from harness.types import Bank
+
+READ_CHUNK = 50_000  # scores.csv rows read into a run's tally at a time
 
 NOT_RECORDED = "not recorded"
 
@@ -45,14 +48,18 @@ class Scoring:
 
 @dataclass(frozen=True, eq=False)
 class RunScores:
-    """One run read back: a label (its folder's name), its scores, run.json facts and scoring."""
+    """One run read back: a label (its folder's name), its scores' tally, run.json facts and scoring.
+
+    `topics` is each question's topic as the run's scores.csv gives it.
+    """
 
     label: str
     path: Path
     facts: RunFacts | None
     record: Mapping[str, Any]
     scoring: Scoring
-    frame: pd.DataFrame
+    tally: CohortTally
+    topics: Mapping[str, str]
     skipped: int
 
     @property
@@ -95,16 +102,24 @@ class Difference:
         return self.what != "bank"
 
 
-def load_runs(paths: Sequence[Path]) -> tuple[RunScores, ...]:
-    """Each run at `paths` (folders or scores.csv files), read back in the order given.
+@dataclass(frozen=True, eq=False)
+class OpenRun:
+    """A run found and its run.json read; its scores are read by `read_runs`."""
+
+    path: Path
+    folder: Path
+    record: Mapping[str, Any] | None
+    facts: RunFacts | None
+
+
+def open_runs(paths: Sequence[Path]) -> tuple[OpenRun, ...]:
+    """Each run at `paths` (folders or scores.csv files), with its run.json, in the order given.
 
     Raises:
-        InputFileError: a missing run, the same run twice, an unreadable or
-            hand-edited scores.csv (naming file, row and column), a bad run.json,
-            or a run with no scored rows.
+        InputFileError: a missing run, the same run twice, or a bad run.json.
 
     """
-    runs: list[RunScores] = []
+    runs: list[OpenRun] = []
     seen: dict[Path, Path] = {}
     for path in paths:
         if not path.exists():
@@ -113,20 +128,49 @@ def load_runs(paths: Sequence[Path]) -> tuple[RunScores, ...]:
         if file in seen:
             raise InputFileError(f"{path}: the same run as {seen[file]}; give each run once, oldest first")
         seen[file] = path
-        runs.append(_load_run(path))
-    labels = [r.label for r in runs]
-    return tuple(_relabel(r, labels, i) for i, r in enumerate(runs))
+        folder = path if path.is_dir() else path.parent
+        record = read_run_record(folder) if path.is_dir() or path.name == SCORES.file else None
+        runs.append(OpenRun(path, folder, record, checked_run_facts(record, folder) if record is not None else None))
+    return tuple(runs)
 
 
-def _load_run(path: Path) -> RunScores:
-    folder = path if path.is_dir() else path.parent
-    record = read_run_record(folder) if path.is_dir() or path.name == SCORES.file else None
-    facts = checked_run_facts(record, folder) if record is not None else None
-    scores = read_scores(path, columns=COLUMNS_READ)
-    if scores.frame.empty:
-        raise InputFileError(f"{scores.path}: no scored rows; nothing to compare")
-    label = folder.resolve().name if record is not None or path.is_dir() or path.name == SCORES.file else path.stem
-    return RunScores(label, scores.path, facts, record or {}, scoring_of(record), scores.frame, scores.skipped)
+def load_runs(paths: Sequence[Path], *, bank: Bank | None = None) -> tuple[RunScores, ...]:
+    """Each run at `paths` read back (`open_runs`, then `read_runs`).
+
+    Raises:
+        InputFileError: as `open_runs` and `read_runs`.
+
+    """
+    return read_runs(open_runs(paths), bank=bank)
+
+
+def read_runs(runs: Sequence[OpenRun], *, bank: Bank | None) -> tuple[RunScores, ...]:
+    """The scores of each run, tallied (`bank` names the ids of old files' labels).
+
+    Raises:
+        InputFileError: an unreadable or hand-edited scores.csv (naming file,
+            row and column), or a run with no scored rows.
+
+    """
+    read = [_read_run(r, bank) for r in runs]
+    labels = [r.label for r in read]
+    return tuple(_relabel(r, labels, i) for i, r in enumerate(read))
+
+
+def _read_run(run: OpenRun, bank: Bank | None) -> RunScores:
+    chunks = ScoresChunks(run.path, columns=COLUMNS_READ, size=READ_CHUNK)
+    tally = CohortTally()
+    topics: dict[str, str] = {}
+    for frame in chunks:
+        tally_scores(frame, bank=bank, tally=tally)
+        topics.update(zip(frame["question_id"], frame["topic"], strict=True))
+    if not tally.answers:
+        raise InputFileError(f"{chunks.path}: no scored rows; nothing to compare")
+    path, record = run.path, run.record
+    label = run.folder.resolve().name if record is not None or path.is_dir() or path.name == SCORES.file \
+        else path.stem
+    return RunScores(label, chunks.path, run.facts, record or {}, scoring_of(record), tally, topics,
+                     chunks.skipped)
 
 
 def _relabel(run: RunScores, labels: list[str], i: int) -> RunScores:
