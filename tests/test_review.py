@@ -319,3 +319,16 @@ def test_the_cohort_report_reads_a_run_in_chunks_and_says_the_same(tmp_path: Pat
     assert (len(kept.to_review), kept.review_total) == (2, run.to_review)
     assert f"{run.to_review - 2} more are marked in scores.csv (column review)." in render(kept, "md")
     assert kept.to_review.equals(parts.to_review.head(2))
+
+
+def test_the_summary_line_says_where_the_flagged_answers_are(tmp_path: Path) -> None:
+    from harness.cli.grade_cmd import review_line
+
+    bank = tiny_bank()
+    run = run_grading(open_submissions(GRADE_DATA / "long.csv", bank), _UnsureScorer(bank),
+                      folder=RunFolder(tmp_path / "out"))
+    assert review_line(run) == f"{run.to_review} answers flagged for review: report.md lists them with the reasons"
+    assert review_line(replace(run, to_review=2500)) == (
+        "2,500 answers flagged for review: report.md lists the first 100 with the reasons, scores.csv marks all "
+        "(column review)")
+    assert review_line(replace(run, to_review=0)) is None

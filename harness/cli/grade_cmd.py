@@ -230,13 +230,24 @@ def _summary(console: Console, run: GradeRun) -> None:
         f"{c.scored:,} distinct {'answer' if c.scored == 1 else 'answers'} scored, "
         f"{c.blanks:,} blank); mean score {run.mean:.1f}"
     )
-    if run.to_review:
-        console.print(f"{plural(run.to_review, 'answer')} flagged for review: report.md lists them with the reasons")
+    if review := review_line(run):
+        console.print(review)
     if c.skipped_rows:
         console.print(f"Skipped {plural(c.skipped_rows, 'bad row')} (see the warnings above and run.json)")
     for line in anchor_lines(run):
         console.print(line, soft_wrap=True, markup=False)
     console.print(f"Results: {run.out_dir} ({', '.join(run.outputs)})", soft_wrap=True)
+
+
+def review_line(run: GradeRun) -> str | None:
+    """How many answers were flagged for review and where they are listed; None if none was."""
+    from harness.report.cohort_layout import REVIEW_SHOWN
+
+    if not run.to_review:
+        return None
+    where = ("report.md lists them with the reasons" if run.to_review <= REVIEW_SHOWN else
+             f"report.md lists the first {REVIEW_SHOWN} with the reasons, scores.csv marks all (column review)")
+    return f"{plural(run.to_review, 'answer')} flagged for review: {where}"
 
 
 def anchor_lines(run: GradeRun) -> list[str]:

@@ -50,7 +50,7 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
       harness report --scores results/week1-regraded --scores results/week6
       harness regrade results/term --dask tcp://10.0.0.5:8786   # a large run, on a Dask cluster
     """  # noqa: D301 (\b is click's no-rewrap marker)
-    from harness.cli.grade_cmd import RunDisplay, anchor_lines, warn
+    from harness.cli.grade_cmd import RunDisplay, anchor_lines, review_line, warn
     from harness.grade.regrade import regrade as regrade_run
 
     console = make_console(soft_wrap=True)
@@ -66,7 +66,7 @@ def regrade(run: Path, out_dir: Path | None, bank_dir: Path | None, embedder_nam
     console.print(
         f"Regraded {c.answers:,} answers from {done.people:,} people on {done.questions} questions "
         f"({c.scored:,} distinct answers scored, {c.blanks:,} blank); mean score {done.mean:.1f}\n"
-        + "".join(f"{line}\n" for line in anchor_lines(done))
+        + "".join(f"{line}\n" for line in [review_line(done), *anchor_lines(done)] if line)
         + f"Results: {done.out_dir} ({', '.join(done.outputs)})",
         markup=False,
     )
