@@ -299,17 +299,24 @@ def csv_cell(value: object) -> str:
 
 
 def csv_text(report: Report) -> str:
-    """Every table of the report in one CSV text, a `section` column first."""
-    frames = [
-        table.astype(object).map(csv_cell).assign(section=name)
-        for name, table in _tables(report).items()
-        if len(table)
-    ]
-    columns = ["section", *dict.fromkeys(c for f in frames for c in f.columns if c != "section")]
-    joined = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    joined = joined.reindex(columns=columns).astype(object).fillna("")
+    """Every table of the report in one CSV text, a `section` column first.
+
+    The columns are the union of the tables'; a table's rows are written one
+    at a time, so no second copy of a large table (every flagged answer of a
+    big cohort) is made as text cells.
+    """
+    tables = [(name, table) for name, table in _tables(report).items() if len(table)]
+    columns = ["section", *dict.fromkeys(c for _, t in tables for c in t.columns if c != "section")]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(joined.itertuples(index=False, name=None))
+    blank = [""] * len(columns)
+    for name, table in tables:
+        at = [(k, columns.index(c)) for k, c in enumerate(table.columns) if c != "section"]
+        for values in table.itertuples(index=False, name=None):
+            row = blank.copy()
+            row[0] = name
+            for k, i in at:
+                row[i] = csv_cell(values[k])
+            writer.writerow(row)
     return buffer.getvalue()
