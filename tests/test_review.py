@@ -319,6 +319,12 @@ def test_the_cohort_report_reads_a_run_in_chunks_and_says_the_same(tmp_path: Pat
     assert (len(kept.to_review), kept.review_total) == (2, run.to_review)
     assert f"{run.to_review - 2} more are marked in scores.csv (column review)." in render(kept, "md")
     assert kept.to_review.equals(parts.to_review.head(2))
+    import csv as csvmodule
+    import io
+
+    table = list(csvmodule.DictReader(io.StringIO(whole["csv"])))
+    assert [r["review_total"] for r in table if r["section"] == "summary"] == [str(run.to_review)]
+    assert sum(r["section"] == "to_review" for r in table) == run.to_review  # the CSV lists every one
 
 
 def test_the_summary_line_says_where_the_flagged_answers_are(tmp_path: Path) -> None:
