@@ -7,12 +7,12 @@ calibration) before it is compared with a later one (`harness report
 as a long submissions file (student_id, question_id, answer, then the
 columns the run carried through) in a temporary folder and grades that with
 `grade.run.run_grading`, exactly as `harness grade` would, here or on a Dask
-cluster. Nothing it holds grows with the run but what grading itself keeps:
-each answer's row in the original file travels in a last, hidden column of
-the temporary file. What the old run
-knew is kept: student ids, the carried-through columns, each answer's
-`source_row` in the original submissions file, and in run.json
-(`regraded_from`) where the answers came from and how they were scored then.
+cluster. What the old run knew is kept: student ids, the carried-through
+columns, each answer's `source_row` in the original submissions file, and in
+run.json (`regraded_from`) where the answers came from and how they were
+scored then. Nothing regrade holds grows with the run beyond what grading
+itself keeps: each answer's original row travels in a last, hidden column of
+the temporary file.
 
 An answer to a question today's bank no longer has cannot be scored: it is
 reported (file, row, column) and left out, never dropped silently.
