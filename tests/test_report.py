@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -190,6 +191,12 @@ def test_cli_writes_html_and_csv_files(
     assert (code, out) == (0, f"Wrote {out_csv} (csv)\n")
     assert out_csv.read_bytes().startswith(b"\xef\xbb\xbfsection,")
     assert not list(out_csv.parent.glob(".*partial"))
+    code, printed, _ = run(["report", "--scores", str(cohort_csv), "--bank", str(BANK.root), "--format", "csv"],
+                           capsys)  # written as it is made into the file, the same text as printed
+    def timeless(text: str) -> str:
+        return re.sub(r"\d{4}-\d\d-\d\dT[\d:.+]+", "TIME", text)
+
+    assert code == 0 and timeless(out_csv.read_text(encoding="utf-8-sig")) == timeless(printed)
 
 
 def test_cli_errors(cohort_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -100,3 +100,17 @@ def test_atomic_write_is_on_disk_before_the_rename(tmp_path: Path, monkeypatch: 
     write_bytes_atomic(tmp_path / "x.bin", b"data")
     # the file's data before the rename, the folder's entry after it (POSIX)
     assert events[:2] == ["fsync", "replace"] and (os.name == "nt" or events[2:] == ["fsync"])
+
+
+def test_an_atomic_write_made_as_it_goes_leaves_nothing_when_it_fails(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    write_bytes_atomic(path, lambda fh: fh.write(b"a,b\n" * 3))
+    assert path.read_bytes() == b"a,b\n" * 3
+
+    def half(fh: object) -> None:
+        fh.write(b"half")  # type: ignore[attr-defined]
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError):
+        write_bytes_atomic(path, half)
+    assert path.read_bytes() == b"a,b\n" * 3 and sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
 from harness.cli.console import make_console
 from harness.cli.options import bank_option, results_option
-from harness.files.write import write_atomic
+from harness.files.write import write_atomic, write_bytes_atomic
 from harness.report.formats import FORMATS, SUFFIX_FORMATS
 
 if TYPE_CHECKING:
     from harness.report.candidate import CandidateReport
     from harness.report.cohort import CohortReport
+    from harness.report.progress import ProgressReport
 
 LANGUAGES = ("en", "zh")
 
@@ -110,7 +112,7 @@ def report(
                                f"{', '.join(sorted(SUFFIX_FORMATS))}, or name one with --format md|html|csv")
     fmt = fmt or (SUFFIX_FORMATS[out.suffix.lower()] if out else "md")
     from harness.report.build import build_report
-    from harness.report.progress import ProgressReport, load_progress
+    from harness.report.progress import load_progress
     from harness.report.render import render
 
     now = datetime.now(timezone.utc)
@@ -122,9 +124,22 @@ def report(
 
         data = build_report(user=user, scores=scores_paths[0] if scores_paths else None, bank_dir=bank_dir,
                             results_dir=results_dir, now=now, review_keep=None if fmt == "csv" else REVIEW_SHOWN)
-    text = render(data, fmt, lang=lang)
-    if out is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    write_atomic(out, text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+    if out is not None and fmt == "csv":  # written as it is made: a big cohort's CSV lists every answer flagged
+        write_bytes_atomic(out, lambda fh: _csv_to(data, fh), what="the report")
+    else:
+        text = render(data, fmt, lang=lang)
+        if out is None:
+            click.echo(text, nl=not text.endswith("\n"))
+            return
+        write_atomic(out, text, encoding="utf-8")
     make_console(soft_wrap=True).print(f"Wrote {out} ({fmt})", markup=False)
+
+
+def _csv_to(report: CandidateReport | CohortReport | ProgressReport, fh: BinaryIO) -> None:
+    """The CSV report into a binary file: UTF-8 with BOM, for Excel."""
+    from harness.report.render import write_csv
+
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+    write_csv(report, text)
+    text.flush()
+    text.detach()

@@ -16,9 +16,9 @@ import re
 import secrets
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from harness.errors import HarnessError
 
@@ -116,8 +116,11 @@ def write_csv_atomic(path: Path, rows: Iterable[Iterable[object]], *, what: str 
     write_bytes_atomic(path, buffer.getvalue().encode("utf-8"), what=what)
 
 
-def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> None:
+def write_bytes_atomic(path: Path, data: bytes | Callable[[BinaryIO], None], *, what: str = "the file") -> None:
     """Write `data` to `path` via a temporary file beside it, then rename it into place.
+
+    `data` is the bytes, or a function that writes them to the file it is
+    given (a large file written as it is made, never whole in memory).
 
     A failure or Ctrl-C leaves the old file (or none), never half a file.
     Replacing a file keeps its permission bits (a report made private with
@@ -135,7 +138,10 @@ def write_bytes_atomic(path: Path, data: bytes, *, what: str = "the file") -> No
         fd = os.open(tmp, _NEW_FILE, 0o666)
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                if isinstance(data, bytes):
+                    fh.write(data)
+                else:
+                    data(fh)
                 fh.flush()
                 os.fsync(fh.fileno())  # on disk before the rename: a power cut leaves the old file or the new one
             if mode is not None:

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, fields
 from datetime import datetime
 from html import escape
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -299,16 +300,22 @@ def csv_cell(value: object) -> str:
 
 
 def csv_text(report: Report) -> str:
-    """Every table of the report in one CSV text, a `section` column first.
+    """Every table of the report in one CSV text, a `section` column first (see `write_csv`)."""
+    buffer = io.StringIO()
+    write_csv(report, buffer)
+    return buffer.getvalue()
 
-    The columns are the union of the tables'; a table's rows are written one
-    at a time, so no second copy of a large table (every flagged answer of a
-    big cohort) is made as text cells.
+
+def write_csv(report: Report, out: IO[str]) -> None:
+    """Write every table of the report to `out` as CSV, a `section` column first.
+
+    The columns are the union of the tables'; rows are written one at a time,
+    so a large table (every flagged answer of a big cohort) is never held
+    again as text.
     """
     tables = [(name, table) for name, table in _tables(report).items() if len(table)]
     columns = ["section", *dict.fromkeys(c for _, t in tables for c in t.columns if c != "section")]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     blank = [""] * len(columns)
     for name, table in tables:
@@ -319,4 +326,3 @@ def csv_text(report: Report) -> str:
             for k, i in at:
                 row[i] = csv_cell(values[k])
             writer.writerow(row)
-    return buffer.getvalue()
