@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from harness.scoring.features import AnswerVectors, PointMatch, RubricVectors
-from harness.scoring.keywords import all_hits, match_group, squeeze
+from harness.scoring.keywords import all_hits, match_group, match_groups, squeeze
 from harness.scoring.polarity import ClauseView, clause_views, is_negated, names, negated_spans
 from harness.scoring.text import ENGLISH_STOPWORDS, normalize, split_sentences
 from harness.scoring.thresholds import COVERED, PARTIAL, PointThresholds
@@ -227,9 +227,7 @@ def shows_nothing_of(rv: RubricVectors, points: tuple[PointResult, ...], text: s
         return False
     if rv.names.intersection(names(text)):
         return False
-    norm = normalize(text)
-    squeezed = squeeze(norm)
-    return not any(match_group(g, norm, squeezed) for g in rubric.keywords)
+    return not any(match_groups(rubric.keywords, text))
 
 
 CLOSENESS_FLOOR = 20.0
