@@ -109,7 +109,7 @@ def regrade(path: Path, *, bank: Bank | Path | None = None, embedder: str | None
 
     """
     from harness.bank.loader import load_bank
-    from harness.grade.run import open_scorer, run_grading, tell_stage
+    from harness.grade.run import dask_settings, open_scorer, run_grading, tell_stage
     from harness.paths import default_results_dir
 
     old = read_old_run(path)
@@ -128,9 +128,7 @@ def regrade(path: Path, *, bank: Bank | Path | None = None, embedder: str | None
             scorer, batches = open_scorer(stack, dask, bank, name, calibration=calibration,
                                           results_dir=results_dir or default_results_dir(), anchors=anchors)
             extra = anchor_run(scorer, anchors, 0, bank)
-        settings: dict[str, Any] = {"chunk_size": chunk_size, "lang": lang}
-        if batches is not None:
-            settings["dask"] = {"address": batches.address, "workers": batches.workers}
+        settings = {"chunk_size": chunk_size, "lang": lang, **dask_settings(batches)}
         tell_stage(progress, "grading", subs)
         return run_grading(subs, scorer, folder=folder, chunk_size=chunk_size, progress=progress,
                            settings=settings, lang=lang, batches=batches, parquet=parquet,

@@ -159,11 +159,13 @@ def _read_anchors(path: Path | None, subs: Submissions, layout: str,
 
 def _more_settings(request: MapRequest | None, cluster: DaskScorer | None) -> dict[str, Any]:
     """run.json's settings for `--map` / `--questions`, and for `--dask` when given."""
-    out: dict[str, Any] = {"map": [f"{c}={q}" for c, q in request.columns] if request else [],
-                           "questions": list(request.questions) if request else []}
-    if cluster is not None:
-        out["dask"] = {"address": cluster.address, "workers": cluster.workers}
-    return out
+    return {"map": [f"{c}={q}" for c, q in request.columns] if request else [],
+            "questions": list(request.questions) if request else [], **dask_settings(cluster)}
+
+
+def dask_settings(cluster: DaskScorer | None) -> dict[str, Any]:
+    """run.json's `settings.dask` (the cluster's address and workers) when scoring on one, else nothing."""
+    return {} if cluster is None else {"dask": {"address": cluster.address, "workers": cluster.workers}}
 
 
 def open_scorer(stack: ExitStack, dask: str | None, bank: Bank, embedder: str | CachingEncoder, *,
