@@ -257,7 +257,7 @@ def test_runs_given_newest_first_are_warned_about(run: Run, weeks: tuple[Path, P
 def test_runs_are_read_in_chunks_and_report_the_same(weeks: tuple[Path, Path], tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Each run streams into its tally (memory flat however large the runs); a question's topic is the latest's."""
-    from harness.report import progress_runs
+    from harness.report import cohort
     from harness.report.render import render
 
     week1, week6 = weeks
@@ -266,7 +266,7 @@ def test_runs_are_read_in_chunks_and_report_the_same(weeks: tuple[Path, Path], t
     moved.write_text(text.replace(",clip-idea,clip,", ",clip-idea,multimodal,"), encoding="utf-8")
     paths = [week1, moved]
     whole = load_progress(paths, bank_dir=None, now=NOW)
-    monkeypatch.setattr(progress_runs, "READ_CHUNK", 2)
+    monkeypatch.setattr(cohort, "READ_CHUNK", 2)
     parts = load_progress(paths, bank_dir=None, now=NOW)
     for fmt in ("md", "csv"):
         assert render(parts, fmt) == render(whole, fmt)

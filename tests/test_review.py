@@ -302,7 +302,7 @@ def test_review_rows_keep_the_first_in_report_order_and_count_all() -> None:
 def test_the_cohort_report_reads_a_run_in_chunks_and_says_the_same(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """`harness report --scores RUN` streams scores.csv: any chunk size gives the same report."""
-    from harness.report import build
+    from harness.report import cohort
     from harness.report.build import load_cohort
 
     bank = tiny_bank()
@@ -312,7 +312,7 @@ def test_the_cohort_report_reads_a_run_in_chunks_and_says_the_same(tmp_path: Pat
     now = datetime(2026, 12, 2, tzinfo=timezone.utc)
     whole = {fmt: render(load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now), fmt)
              for fmt in ("md", "csv")}
-    monkeypatch.setattr(build, "READ_CHUNK", 3)
+    monkeypatch.setattr(cohort, "READ_CHUNK", 3)
     parts = load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now)
     assert {fmt: render(parts, fmt) for fmt in ("md", "csv")} == whole
     kept = load_cohort(run.out_dir, bank_dir=GRADE_DATA / "bank", now=now, review_keep=2)

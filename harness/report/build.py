@@ -16,8 +16,6 @@ from harness.report.candidate import CandidateReport
 from harness.report.cohort import CohortReport
 from harness.types import Bank
 
-READ_CHUNK = 50_000  # scores.csv rows read into the cohort report's tally at a time
-
 
 def build_report(*, user: str | None, scores: Path | None, bank_dir: Path | None, results_dir: Path | None,
                  now: datetime, review_keep: int | None = None) -> CandidateReport | CohortReport:
@@ -55,9 +53,8 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime, review_keep
     """
     from harness.bank.loader import load_bank
     from harness.grade.outputs import read_run_facts
-    from harness.grade.schema import SCORES, ScoresChunks
-    from harness.grade.tally import CohortTally
-    from harness.report.cohort import COLUMNS_READ, REVIEW_READ, cohort_report, review_table, tally_scores
+    from harness.grade.schema import SCORES
+    from harness.report.cohort import COLUMNS_READ, REVIEW_READ, cohort_report, review_table, tally_file
 
     if not path.exists():
         raise InputFileError(f"{path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
@@ -66,20 +63,20 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime, review_keep
     if bank_dir is None and run is not None and Path(run.bank).is_dir():
         bank_dir = Path(run.bank)
     bank = load_bank(bank_dir)
-    chunks = ScoresChunks(path, columns=(*COLUMNS_READ, *REVIEW_READ), size=READ_CHUNK)
-    tally = CohortTally()
     review: list[pd.DataFrame] = []
-    rows = flagged = 0
-    for frame in chunks:
-        rows += len(frame)
-        tally_scores(frame, bank=bank, tally=tally)
+    flagged = 0
+
+    def collect(frame: pd.DataFrame) -> None:
+        nonlocal flagged
         part = review_table(frame)
         flagged += len(part)
         if len(part):
             review.append(part)
         if review_keep is not None and len(review) > 1:
-            review = [_first(review, review_keep)]
-    if not rows:
+            review[:] = [_first(review, review_keep)]
+
+    tally, chunks = tally_file(path, bank=bank, columns=(*COLUMNS_READ, *REVIEW_READ), each=collect)
+    if not tally.answers:
         raise InputFileError(f"{chunks.path}: no scored rows; nothing to report")
     return cohort_report(tally.stats(), bank=bank, now=run.finished if run else now, run=run,
                          source=run.folder if run else str(path), skipped_rows=chunks.skipped,

@@ -28,9 +28,10 @@ grading, or from a scores.csv by `tally_scores`) into tables that answer
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ import pandas as pd
 
 from harness.bank.lookup import point_statements
 from harness.grade.outputs import RunFacts
-from harness.grade.schema import BLANK_FLAG, counts_as_flagged, label_for, point_label
+from harness.grade.schema import BLANK_FLAG, ScoresChunks, counts_as_flagged, label_for, point_label
 from harness.grade.tally import PASS_MARK, CohortStats, CohortTally, Graded
 from harness.types import Bank
 
@@ -271,6 +272,28 @@ _LABELS = ("covered", "partial", "missed", "misconceptions")
 _IDS = ("covered_ids", "partial_ids", "missed_ids", "misconception_ids")
 COLUMNS_READ = ("flags", *_LABELS, *_IDS)  # the scores.csv columns `tally_scores` uses, beside the required
 REVIEW_READ = ("score_low", "score_high", "review")  # and those `review_table` adds
+READ_CHUNK = 50_000  # scores.csv rows `tally_file` reads at a time
+
+
+def tally_file(path: Path, *, bank: Bank | None, columns: Sequence[str] = COLUMNS_READ,
+               each: Callable[[pd.DataFrame], None] | None = None) -> tuple[CohortTally, ScoresChunks]:
+    """A tally of the scores.csv at `path` (or in that run folder), read READ_CHUNK rows at a time.
+
+    Memory stays that of one chunk and the tally, however long the file.
+    `each` sees every chunk (with `columns`) once it is tallied. Returns the
+    tally and the chunks read (their `path`, and `skipped`: rows without a score).
+
+    Raises:
+        InputFileError: as `grade.schema.read_scores`.
+
+    """
+    chunks = ScoresChunks(path, columns=columns, size=READ_CHUNK)
+    tally = CohortTally()
+    for frame in chunks:
+        tally_scores(frame, bank=bank, tally=tally)
+        if each is not None:
+            each(frame)
+    return tally, chunks
 
 
 def _counted(tally: CohortTally, question_id: str) -> set[str]:

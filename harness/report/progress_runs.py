@@ -23,12 +23,10 @@ from typing import Any
 
 from harness.errors import InputFileError
 from harness.grade.outputs import RunFacts, checked_run_facts, read_run_record
-from harness.grade.schema import SCORES, ScoresChunks
+from harness.grade.schema import SCORES
 from harness.grade.tally import CohortTally
-from harness.report.cohort import COLUMNS_READ, tally_scores
+from harness.report.cohort import tally_file
 from harness.types import Bank
-
-READ_CHUNK = 50_000  # scores.csv rows read into a run's tally at a time
 
 NOT_RECORDED = "not recorded"
 
@@ -158,12 +156,9 @@ def read_runs(runs: Sequence[OpenRun], *, bank: Bank | None) -> tuple[RunScores,
 
 
 def _read_run(run: OpenRun, bank: Bank | None) -> RunScores:
-    chunks = ScoresChunks(run.path, columns=COLUMNS_READ, size=READ_CHUNK)
-    tally = CohortTally()
     topics: dict[str, str] = {}
-    for frame in chunks:
-        tally_scores(frame, bank=bank, tally=tally)
-        topics.update(zip(frame["question_id"], frame["topic"], strict=True))
+    tally, chunks = tally_file(run.path, bank=bank,
+                               each=lambda f: topics.update(zip(f["question_id"], f["topic"], strict=True)))
     if not tally.answers:
         raise InputFileError(f"{chunks.path}: no scored rows; nothing to compare")
     path, record = run.path, run.record
