@@ -12,6 +12,14 @@ from harness import paths
 from harness.cli import cli
 
 
+def fake_checkout(folder: Path) -> Path:
+    """A folder that passes for a source checkout (pyproject.toml, harness/, questions/)."""
+    for part in ("harness", "questions"):
+        (folder / part).mkdir(parents=True)
+    (folder / "pyproject.toml").write_text("", encoding="utf-8")
+    return folder
+
+
 def test_results_folder_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HARNESS_RESULTS", str(tmp_path / "env"))
     assert paths.results_location(tmp_path / "flag") == paths.Location("results", tmp_path / "flag", "--results")
@@ -41,10 +49,7 @@ def test_installed_from_a_checkout_keeps_that_checkouts_history(monkeypatch: pyt
     # history `python -m harness` keeps in the checkout; once the checkout is gone, the user data folder.
     from harness import launcher
 
-    checkout = tmp_path / "my checkout"
-    for part in ("harness", "questions"):
-        (checkout / part).mkdir(parents=True)
-    (checkout / "pyproject.toml").write_text("", encoding="utf-8")
+    checkout = fake_checkout(tmp_path / "my checkout")
     monkeypatch.delenv("HARNESS_RESULTS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setattr(paths, "source_checkout", lambda: None)
@@ -64,10 +69,7 @@ def test_an_installed_wheel_reads_its_origin_through_the_top_level_launcher(monk
     import sys
     import types
 
-    checkout = tmp_path / "checkout"
-    for part in ("harness", "questions"):
-        (checkout / part).mkdir(parents=True)
-    (checkout / "pyproject.toml").write_text("", encoding="utf-8")
+    checkout = fake_checkout(tmp_path / "checkout")
     top = types.ModuleType("_harness_launcher")
     top.installed_from = lambda: (checkout, False)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "harness.launcher", None)  # importing it raises ModuleNotFoundError
