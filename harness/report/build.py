@@ -54,7 +54,14 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime, review_keep
     from harness.bank.loader import load_bank
     from harness.grade.outputs import read_run_facts
     from harness.grade.schema import SCORES
-    from harness.report.cohort import COLUMNS_READ, REVIEW_READ, cohort_report, review_table, tally_file
+    from harness.report.cohort import (
+        COLUMNS_READ,
+        REVIEW_READ,
+        cohort_report,
+        merge_review,
+        review_table,
+        tally_file,
+    )
 
     if not path.exists():
         raise InputFileError(f"{path}: not found; give RUN_DIR/scores.csv of a `harness grade` run")
@@ -73,21 +80,14 @@ def load_cohort(path: Path, *, bank_dir: Path | None, now: datetime, review_keep
         if len(part):
             review.append(part)
         if review_keep is not None and len(review) > 1:
-            review[:] = [_first(review, review_keep)]
+            review[:] = [merge_review(review, review_keep)]
 
     tally, chunks = tally_file(path, bank=bank, columns=(*COLUMNS_READ, *REVIEW_READ), each=collect)
     if not tally.answers:
         raise InputFileError(f"{chunks.path}: no scored rows; nothing to report")
     return cohort_report(tally.stats(), bank=bank, now=run.finished if run else now, run=run,
                          source=run.folder if run else str(path), skipped_rows=chunks.skipped,
-                         to_review=_first(review, review_keep) if review else None, review_total=flagged)
-
-
-def _first(parts: list[pd.DataFrame], keep: int | None) -> pd.DataFrame:
-    """Review tables merged in the report's order (question, then person), cut to `keep` rows if given."""
-    merged = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
-        ["question_id", "person"], kind="stable")
-    return (merged.head(keep) if keep is not None else merged).reset_index(drop=True)
+                         to_review=merge_review(review, review_keep) if review else None, review_total=flagged)
 
 
 def load_candidate(user: str | None, *, bank: Bank, results_dir: Path | None, now: datetime) -> CandidateReport:

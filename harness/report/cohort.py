@@ -48,6 +48,7 @@ QUESTION_COLUMNS = ("question_id", "topic", "answers", "mean", "facility", "disc
 POINT_COLUMNS = ("question_id", "topic", "title", "statement", "statement_en", "missed", "judged", "rate")
 MISCONCEPTION_COLUMNS = ("question_id", "topic", "misconception", "count", "answers", "rate")
 REVIEW_COLUMNS = ("person", "question_id", "score", "score_low", "score_high", "review")
+_REVIEW_ORDER = ["question_id", "person"]  # answers to review: by question, then person
 ATTENTION_COLUMNS = (
     "person", "mean", "answers", "weakest_topic", "weakest_mean", "below_mark", "sd_below", "blank", "flagged",
 )
@@ -138,7 +139,14 @@ def review_table(frame: pd.DataFrame) -> pd.DataFrame:
            for c in ("score_low", "score_high")},
         "review": [tuple(r) for r in flagged["review"]],
     }, columns=list(REVIEW_COLUMNS))
-    return table.sort_values(["question_id", "person"], kind="stable").reset_index(drop=True)
+    return table.sort_values(_REVIEW_ORDER, kind="stable").reset_index(drop=True)
+
+
+def merge_review(parts: Sequence[pd.DataFrame], keep: int | None) -> pd.DataFrame:
+    """`review_table`s of parts of one file merged in the same order, cut to `keep` rows if given."""
+    merged = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True).sort_values(
+        _REVIEW_ORDER, kind="stable")
+    return (merged.head(keep) if keep is not None else merged).reset_index(drop=True)
 
 
 def person_topic_table(stats: CohortStats) -> pd.DataFrame:
