@@ -24,6 +24,10 @@ personal remark). Each size runs in its own process, which:
 4. with `--regrade`, regrades the first run through `harness.grade.regrade.regrade`
    (the call `harness regrade` makes: read the old scores.csv back, score
    every answer again, write a new run), timed and with its own peak RSS.
+5. with `--report`, runs `harness report --scores RUN --out FILE` on the first
+   run as a user would (its own process, started by a small one: wall time,
+   peak RSS from wait4, file size) in md, html and csv, and with `--regrade`
+   too the progress report of the run and its regrade.
 
 The cohort recombines reference sentences, so many clauses recur across
 distinct answers (as when candidates learnt the same model answer); grading
@@ -186,8 +190,38 @@ def regrade_once(run: Path, bank: Any, encoder: Any, out: Path, *, chunk_size: i
     return {"regrade_s": time.perf_counter() - wall, "regrade_peak_rss": _status("VmHWM") if peak_ok else 0}
 
 
+# Run a command and print its wall time and peak RSS. A child forked from the benchmark's own large process
+# would report that process's RSS as its peak (Linux keeps it across exec), so a small process starts it.
+_TIMED = """import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(child.pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "s": time.perf_counter() - start,
+                  "maxrss_kb": usage.ru_maxrss, "stderr": child.stderr.read().decode()}))
+"""
+
+
+def report_runs(runs: list[Path], out: Path) -> list[dict[str, Any]]:
+    """`harness report --scores RUN... --out FILE`, each in its own process: format, seconds, peak RSS, bytes."""
+    out.mkdir(exist_ok=True)
+    jobs = [(runs[:1], fmt) for fmt in ("md", "html", "csv")] + ([(runs[:2], "md")] if len(runs) > 1 else [])
+    found = []
+    for scores, fmt in jobs:
+        target = out / f"report-{len(scores)}.{fmt}"
+        cmd = [sys.executable, "-m", "harness", "report", *(a for r in scores for a in ("--scores", str(r))),
+               "--out", str(target)]
+        done = subprocess.run([sys.executable, "-c", _TIMED, *cmd], check=True, capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1])
+        timed = json.loads(done.stdout)
+        if timed["code"]:
+            raise RuntimeError(f"{' '.join(cmd)}: {timed['stderr']}")
+        found.append({"runs": len(scores), "format": fmt, "s": timed["s"], "peak_rss": timed["maxrss_kb"] * 1024,
+                      "bytes": target.stat().st_size})
+    return found
+
+
 def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat: int,
-            clause_memo: int | None, regrade: bool = False) -> dict[str, Any]:
+            clause_memo: int | None, regrade: bool = False, report: bool = False) -> dict[str, Any]:
     from harness.encoders import get_encoder
     from harness.encoders.reuse import ReusingEncoder
     from harness.grade.run import load_scorer
@@ -216,6 +250,9 @@ def measure(size: int, bank_dir: Path | None, seed: int, chunk_size: int, repeat
             clock.remove()
         again = regrade_once(Path(tmp) / "run0", bank, encoder, Path(tmp) / "regraded",
                              chunk_size=chunk_size) if regrade else {}
+        if report:
+            runs = [Path(tmp) / "run0", *([Path(tmp) / "regraded"] if regrade else [])]
+            again["reports"] = report_runs(runs, Path(tmp) / "reports")
     best = min(grades, key=lambda g: g["grade_cpu"])
     counts = best.pop("counts")
     return {
@@ -243,11 +280,14 @@ def main() -> None:
                         help="clauses whose sums grading keeps (default: as `harness grade`; 0: none)")
     parser.add_argument("--regrade", action="store_true",
                         help="also regrade the first run (`harness regrade`): its time and peak RSS")
+    parser.add_argument("--report", action="store_true",
+                        help="also run `harness report` on the first run (md, html, csv; with --regrade the "
+                        "progress report too): time, peak RSS, file size")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         print(json.dumps(measure(args.one, args.bank, args.seed, args.chunk_size, args.repeat,
-                                 args.clause_memo, args.regrade)))
+                                 args.clause_memo, args.regrade, args.report)))
         return
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -256,6 +296,7 @@ def main() -> None:
         cmd += ["--clause-memo", str(args.clause_memo)] if args.clause_memo is not None else []
         cmd += ["--bank", str(args.bank)] if args.bank else []
         cmd += ["--regrade"] if args.regrade else []
+        cmd += ["--report"] if args.report else []
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         r = results[-1]
@@ -286,6 +327,10 @@ def main() -> None:
         if "regrade_s" in r:
             print(f"regrade of the {r['answers']:,}-answer run (`harness regrade`): {r['regrade_s']:.1f} s wall, "
                   f"peak RSS {_mb(r['regrade_peak_rss'])} (grading it: {_mb(r['peak_rss'])})")
+        for rep in r.get("reports", ()):
+            what = "report --scores RUN" if rep["runs"] == 1 else "progress report of RUN and its regrade"
+            print(f"{what} of the {r['answers']:,}-answer run, {rep['format']}: {rep['s']:.1f} s wall, "
+                  f"peak RSS {_mb(rep['peak_rss'])}, {rep['bytes'] / 2**20:,.1f} MB written")
 
 
 if __name__ == "__main__":
